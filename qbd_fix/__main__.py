@@ -1,0 +1,5 @@
+"""Allow ``python -m qbd_fix``."""
+
+from qbd_fix.cli.app import main
+
+main()

@@ -1,0 +1,187 @@
+"""Each remediation's own command-line options, and how they become script parameters.
+
+A command is built from a :class:`CommandSpec`: its options, then the shared
+ones from :mod:`qbd_fix.cli.options`. Validation happens here, once, with the
+one-line messages from :mod:`qbd_fix.validation`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from qbd_fix import validation
+from qbd_fix.script.params import ParamValue
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What a command line asks for: script parameters, plus local-only settings."""
+
+    values: dict[str, ParamValue]
+    dest: Path | None = None
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    remediation: str
+    options: tuple[inspect.Parameter, ...]
+    parse: Callable[[dict[str, Any]], Invocation]
+    dangerous: Callable[[Invocation], str | None] = field(default=lambda _inv: None)
+
+
+def _opt(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+
+
+def _client_name_option(help_text: str) -> inspect.Parameter:
+    return _opt(
+        "client_name",
+        Annotated[Optional[str], typer.Option("--client-name", "-c", metavar="NAME", help=help_text)],  # noqa: UP045
+        None,
+    )
+
+
+def _seconds(name: str, flag: str, default: int, help_text: str) -> inspect.Parameter:
+    return _opt(name, Annotated[int, typer.Option(flag, metavar="SECONDS", help=help_text)], default)
+
+
+def _switch(name: str, flag: str, help_text: str) -> inspect.Parameter:
+    return _opt(name, Annotated[bool, typer.Option(flag, help=help_text)], False)
+
+
+def _client(kwargs: dict[str, Any]) -> str:
+    name = kwargs.get("client_name")
+    return "" if name is None else validation.client_name(name)
+
+
+def _parse_restart_tasks(kw: dict[str, Any]) -> Invocation:
+    return Invocation(
+        {
+            "ClientName": _client(kw),
+            "TaskTimeoutSeconds": validation.positive_seconds(kw["task_timeout"], "--task-timeout", maximum=600),
+            "RestartIfUnhealthy": kw["restart_if_unhealthy"],
+        }
+    )
+
+
+def _parse_reset_certificate(kw: dict[str, Any]) -> Invocation:
+    return Invocation(
+        {
+            "ClientName": _client(kw),
+            "LaunchInstaller": kw["launch_installer"],
+            "NotifyUser": kw["notify_user"],
+        }
+    )
+
+
+def _parse_webroot(kw: dict[str, Any]) -> Invocation:
+    return Invocation({"DefenderExclusion": kw["defender_exclusion"]})
+
+
+def _parse_reinstall(kw: dict[str, Any]) -> Invocation:
+    company = kw.get("company_id")
+    return Invocation(
+        {
+            "Installer": validation.installer(kw["installer"]),
+            "ClientName": _client(kw),
+            "CompanyId": "" if company is None else validation.company_id(company),
+            "Force": kw["force"],
+            "InstallTimeoutSeconds": validation.positive_seconds(kw["install_timeout"], "--install-timeout"),
+        }
+    )
+
+
+def _parse_collect_logs(kw: dict[str, Any]) -> Invocation:
+    max_mib = kw["max_file_mib"]
+    if not 1 <= max_mib <= 2048:
+        from qbd_fix.errors import UsageError
+
+        raise UsageError("--max-file-mib must be between 1 and 2048")
+    days = kw["event_days"]
+    if not 0 <= days <= 90:
+        from qbd_fix.errors import UsageError
+
+        raise UsageError("--event-days must be between 0 and 90")
+    dest = kw.get("dest")
+    return Invocation(
+        {"NoRedact": kw["no_redact"], "MaxFileMiB": max_mib, "EventDays": days},
+        dest=None if dest is None else validation.output_path(dest, "--dest"),
+    )
+
+
+SPECS: dict[str, CommandSpec] = {
+    spec.remediation: spec
+    for spec in (
+        CommandSpec(
+            "restart-tasks",
+            (
+                _client_name_option("Client name in the task names. Default: the one pair of connector tasks on the PC."),
+                _seconds("task_timeout", "--task-timeout", 60, "How long to wait for each task and the tray app to start."),
+                _switch("restart_if_unhealthy", "--restart-if-unhealthy", "Restart the PC (in 60 s) if the tray app is still not running."),
+            ),
+            _parse_restart_tasks,
+            lambda inv: "restarts the PC if the connector is still unhealthy" if inv.values["RestartIfUnhealthy"] else None,
+        ),
+        CommandSpec(
+            "reset-certificate",
+            (
+                _client_name_option("Client name, to pick its installer from users' Downloads."),
+                _switch("launch_installer", "--launch-installer", "Start the connector installer on the logged-on user's desktop."),
+                _switch("notify_user", "--notify-user", "Show the steps to the logged-on user."),
+            ),
+            _parse_reset_certificate,
+        ),
+        CommandSpec(
+            "webroot-whitelist",
+            (
+                _switch(
+                    "defender_exclusion",
+                    "--defender-exclusion",
+                    "Also add Microsoft Defender exclusions for the connector folders (only where Defender is active; a security trade-off).",
+                ),
+            ),
+            _parse_webroot,
+            lambda inv: "adds Microsoft Defender exclusions" if inv.values["DefenderExclusion"] else None,
+        ),
+        CommandSpec(
+            "reinstall-connector",
+            (
+                _opt(
+                    "installer",
+                    Annotated[str, typer.Option("--installer", metavar="URL|PATH", help="Connector installer: an https URL, or a path on the PC.")],
+                    ...,
+                ),
+                _client_name_option("Client name of the connector to reinstall. Default: the only one found."),
+                _opt(
+                    "company_id",
+                    Annotated[Optional[str], typer.Option("--company-id", metavar="GUID", help="Expected Codat Company ID; must match link.json or nothing changes.")],  # noqa: UP045
+                    None,
+                ),
+                _switch("force", "--force", "Uninstall even when no Company ID could be found and saved."),
+                _seconds("install_timeout", "--install-timeout", 600, "How long to wait for the uninstaller and the installer."),
+            ),
+            _parse_reinstall,
+            lambda inv: "uninstalls without a saved Company ID if none is found" if inv.values["Force"] else None,
+        ),
+        CommandSpec(
+            "collect-logs",
+            (
+                _switch("no_redact", "--no-redact", "Keep link.json values unredacted (they may include secrets)."),
+                _opt("max_file_mib", Annotated[int, typer.Option("--max-file-mib", metavar="MIB", help="Keep at most this much of each log (its newest part).")], 20),
+                _opt("event_days", Annotated[int, typer.Option("--event-days", metavar="DAYS", help="Days of Application-log errors to include.")], 7),
+                _opt(
+                    "dest",
+                    Annotated[Optional[str], typer.Option("--dest", metavar="FILE|DIR", help="Where to write the zip. Default: ./qbd-logs/<host>-<UTC time>.zip")],  # noqa: UP045
+                    None,
+                ),
+            ),
+            _parse_collect_logs,
+        ),
+    )
+}

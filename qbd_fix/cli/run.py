@@ -1,0 +1,93 @@
+"""The flow of one remediation command: render, preview or confirm, run, show.
+
+Dry-run is the same pipeline stopped early (pyinfra's way): the script that is
+printed is the script that would run.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from qbd_fix import validation
+from qbd_fix.cli import output
+from qbd_fix.cli.commands import Invocation
+from qbd_fix.cli.options import RunOptions
+from qbd_fix.errors import UnsupportedPlatformError, UsageError
+from qbd_fix.files import write_atomic
+from qbd_fix.remediations.base import Remediation
+from qbd_fix.runners import local
+from qbd_fix.runners.base import Runner
+from qbd_fix.script.engine import Script
+
+
+def script_destination(requested: Path, script: Script) -> Path:
+    """A folder (existing, or written with a trailing separator) gets ``<name>.ps1``."""
+    if requested.is_dir() or str(requested).endswith(("/", "\\")):
+        return requested / f"{script.name}.ps1"
+    return requested
+
+
+def write_script(script: Script, requested: str) -> Path:
+    path = script_destination(validation.output_path(requested), script)
+    write_atomic(path, [script.file_bytes()])
+    return path
+
+
+def make_local_runner() -> Runner:
+    if not local.local_supported():
+        raise UnsupportedPlatformError(
+            f"running on this computer needs Windows PowerShell, and this is {sys.platform}",
+            hint="use --host PC to run on a remote PC, or --dry-run to get the script",
+        )
+    return local.LocalRunner()
+
+
+def confirm(remediation: Remediation, target: str, dangerous: str | None) -> None:
+    """Ask before anything changes; without a terminal, --yes is the only way on."""
+    changes = "; ".join(remediation.may_change)
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"{remediation.name} may change {target}: pass --yes to confirm (no terminal to ask on)",
+            hint="or --what-if to see what it would do, or --dry-run to get the script",
+        )
+    import typer
+
+    output.note(f"{remediation.name} on {target} may: {changes}.")
+    if dangerous:
+        output.note(f"With these options it also {dangerous}.")
+    if not typer.confirm("Continue?", default=False, err=True):
+        raise typer.Exit(1)
+
+
+def run_remediation(
+    remediation: Remediation,
+    invocation: Invocation,
+    run: RunOptions,
+    *,
+    dangerous: str | None = None,
+) -> int:
+    """Carry out one remediation command; returns the process exit code."""
+    script = remediation.render(invocation.values)
+    if run.output and not run.dry_run:
+        raise UsageError("--output goes with --dry-run (it is where the script is written)")
+    if run.dry_run:
+        if run.output:
+            path = write_script(script, run.output)
+            output.note(f"Wrote {path} ({len(script.file_bytes())} bytes, UTF-8 with BOM, CRLF)")
+        else:
+            output.script(script.text)
+        return 0
+
+    from qbd_fix import jobs
+
+    runner = make_local_runner()
+    if remediation.may_change and not run.what_if and not run.yes:
+        confirm(remediation, runner.target, dangerous)
+    with runner:
+        outcome = jobs.execute(script, runner, what_if=run.what_if, dest=invocation.dest)
+    if run.json:
+        output.json_document(output.outcome_document(outcome, debug=run.debug))
+    else:
+        output.outcome(outcome, debug=run.debug)
+    return int(outcome.result.status.exit_code)

@@ -1,0 +1,50 @@
+"""Collect the connector's and QuickBooks' logs into one zip.
+
+Seed section: "Accessing logs". connector.log files, link.json (secrets
+redacted), qbsdklog.txt and its rotated copies, the two tasks' XML, process and
+version facts and recent Application-log errors, with a manifest. Large logs
+keep their newest part, so the bundle stays small enough to send.
+"""
+
+from __future__ import annotations
+
+from qbd_fix.remediations.base import Remediation
+from qbd_fix.script.params import ScriptParameter
+
+COLLECT_LOGS = Remediation(
+    name="collect-logs",
+    title="Collect connector and QuickBooks logs into a zip",
+    seed_section="Accessing logs",
+    summary=(
+        "Bundles connector.log, link.json (redacted), qbsdklog.txt, the tasks' XML, process "
+        "and version facts and recent Application-log errors, with a manifest."
+    ),
+    may_change=("writes a temporary zip on the PC (removed once it is copied home)",),
+    template="collect_logs.ps1.j2",
+    parameters=(
+        ScriptParameter(
+            "NoRedact",
+            "switch",
+            False,
+            "Keep link.json values as they are (they may include secrets)",
+        ),
+        ScriptParameter(
+            "MaxFileMiB",
+            "int",
+            20,
+            "Keep at most this many MiB of each log (the newest part)",
+        ),
+        ScriptParameter(
+            "EventDays",
+            "int",
+            7,
+            "How many days of Application-log errors to include",
+        ),
+        ScriptParameter(
+            "OutputDirectory",
+            "string",
+            "",
+            "Folder on the PC for the zip; empty: the system temporary folder",
+        ),
+    ),
+)

@@ -1,0 +1,55 @@
+"""Re-grant the connector's QuickBooks Application Certificate.
+
+Seed sections: "Reinstalling the Application Certificate" and "Syncs and pushes
+are still marked as queued or pending even though the connector is running".
+The grant itself happens in QuickBooks, by a person: the script finds
+QuickBooks, the connector installer and the SDK log's evidence, and returns the
+exact steps. It can start the installer, or show the steps, on the logged-on
+user's desktop (never in session 0, where nobody would see them).
+"""
+
+from __future__ import annotations
+
+from qbd_fix.remediations.base import Remediation
+from qbd_fix.script.params import ScriptParameter
+
+RESET_CERTIFICATE = Remediation(
+    name="reset-certificate",
+    title="Re-grant the QuickBooks Application Certificate",
+    seed_section="Reinstalling the Application Certificate",
+    summary=(
+        "Finds QuickBooks, the connector installer and the SDK log evidence, and gives the "
+        "exact steps to remove and re-grant 'QuickBooks Connector' with 'Yes, always'."
+    ),
+    may_change=(
+        "starts the connector installer on the user's desktop, only with --launch-installer",
+        "shows the steps on the user's desktop, only with --notify-user",
+    ),
+    template="reset_certificate.ps1.j2",
+    parameters=(
+        ScriptParameter(
+            "ClientName",
+            "string",
+            "",
+            "Codat client name, to pick its installer; empty: any connector installer",
+        ),
+        ScriptParameter(
+            "LaunchInstaller",
+            "switch",
+            False,
+            "Start the newest connector installer in the logged-on user's session",
+        ),
+        ScriptParameter(
+            "NotifyUser",
+            "switch",
+            False,
+            "Show the steps to the logged-on user in Notepad",
+        ),
+        ScriptParameter(
+            "SdkLogTailKiB",
+            "int",
+            256,
+            "How much of the end of qbsdklog.txt to read for SDK error codes",
+        ),
+    ),
+)

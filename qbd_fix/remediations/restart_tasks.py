@@ -1,0 +1,49 @@
+"""Restart the connector's scheduled tasks.
+
+Seed section: "The QuickBooks Connector tray icon is red". End
+``QuickbooksDesktopUI.exe``, run ``QuickbooksDesktop_{CLIENT}`` and then
+``QuickbooksDesktopUi_{CLIENT}``, and check that the tray process is back.
+Starting the tasks (rather than the programs) is what makes this work over
+WinRM: the tasks run as the logged-on user, not in session 0.
+"""
+
+from __future__ import annotations
+
+from qbd_fix.remediations.base import Remediation
+from qbd_fix.script.params import ScriptParameter
+
+RESTART_TASKS = Remediation(
+    name="restart-tasks",
+    title="Restart the connector tasks (red tray icon)",
+    seed_section="The QuickBooks Connector tray icon is red",
+    summary=(
+        "Ends QuickbooksDesktopUI.exe, runs QuickbooksDesktop_{CLIENT} then "
+        "QuickbooksDesktopUi_{CLIENT}, and checks the tray app is back."
+    ),
+    may_change=(
+        "ends the QuickbooksDesktopUI.exe process",
+        "starts the two connector scheduled tasks",
+        "restarts the PC, only with --restart-if-unhealthy",
+    ),
+    template="restart_tasks.ps1.j2",
+    parameters=(
+        ScriptParameter(
+            "ClientName",
+            "string",
+            "",
+            "Codat client name in the task names; empty: discover the one pair of tasks",
+        ),
+        ScriptParameter(
+            "TaskTimeoutSeconds",
+            "int",
+            60,
+            "How long to wait for each task (and the tray process) to start",
+        ),
+        ScriptParameter(
+            "RestartIfUnhealthy",
+            "switch",
+            False,
+            "Restart the PC when the tray process is still missing afterwards",
+        ),
+    ),
+)

@@ -1,0 +1,62 @@
+"""The one interface every runner offers, and the one result type it returns.
+
+Like pyinfra's connectors: the local runner and the PowerShell Remoting runner
+differ only in how a script reaches the PC and how files come back.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from qbd_fix.result import Result
+    from qbd_fix.script.engine import Script
+
+
+@dataclass(frozen=True)
+class Streams:
+    """What a script wrote besides its result: kept for --debug and reports."""
+
+    output: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    verbose: list[str] = field(default_factory=list)
+    information: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """A finished run on one computer."""
+
+    target: str
+    result: Result
+    duration: float
+    streams: Streams = field(default_factory=Streams)
+    exit_code: int | None = None
+
+
+class Runner(abc.ABC):
+    """Runs rendered scripts on one computer."""
+
+    target: str
+
+    @abc.abstractmethod
+    def run(self, script: Script, *, what_if: bool = False) -> RunOutcome:
+        """Run *script* with its bound parameters; with *what_if*, under -WhatIf."""
+
+    @abc.abstractmethod
+    def fetch(self, remote_path: str, local_path: Path, *, sha256: str | None = None) -> None:
+        """Copy a file the script wrote on the PC to *local_path*, atomically, then
+        remove the PC's copy. A digest that does not match leaves nothing behind."""
+
+    def close(self) -> None:
+        """Release connections; runners are context managers."""
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,109 @@
+"""Run scripts on this Windows PC through ``powershell.exe -File``.
+
+The script goes to a temporary UTF-8-with-BOM file (no values on the command
+line: argv is visible to every user of the PC) and its one JSON result is read
+from stdout.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from qbd_fix.errors import ResultError, RunTimeoutError, ScriptFailedError, TransferError
+from qbd_fix.files import sha256_file, write_atomic
+from qbd_fix.result import parse_result
+from qbd_fix.runners.base import RunOutcome, Runner, Streams
+from qbd_fix.script.engine import Script
+
+POWERSHELL_ARGS = ("-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass")
+
+
+def local_supported() -> bool:
+    """Local runs need Windows PowerShell, which only Windows has."""
+    return sys.platform == "win32"
+
+
+def find_powershell() -> str | None:
+    """Windows PowerShell first: it is on every supported PC; ``pwsh`` may not be."""
+    return shutil.which("powershell.exe") or shutil.which("powershell") or shutil.which("pwsh")
+
+
+class LocalRunner(Runner):
+    """Runs scripts with the PowerShell found on PATH."""
+
+    def __init__(self, executable: str | None = None, *, timeout: float = 900.0) -> None:
+        found = executable or find_powershell()
+        if not found:
+            raise ScriptFailedError(
+                "powershell.exe was not found on PATH",
+                hint="run from a Windows PC, or use --host or --dry-run",
+            )
+        self.executable = found
+        self.timeout = timeout
+        self.target = os.environ.get("COMPUTERNAME") or "localhost"
+
+    def command(self, script_path: Path, *, what_if: bool) -> list[str]:
+        args = [self.executable, *POWERSHELL_ARGS, "-File", str(script_path)]
+        if what_if:
+            args.append("-WhatIf")
+        return args
+
+    def run(self, script: Script, *, what_if: bool = False) -> RunOutcome:
+        started = time.monotonic()
+        with tempfile.TemporaryDirectory(prefix="qbd-fix-") as folder:
+            path = Path(folder) / f"{script.name}.ps1"
+            path.write_bytes(script.file_bytes())
+            try:
+                completed = subprocess.run(
+                    self.command(path, what_if=what_if),
+                    capture_output=True,
+                    timeout=self.timeout,
+                    check=False,
+                    stdin=subprocess.DEVNULL,
+                )
+            except subprocess.TimeoutExpired:
+                raise RunTimeoutError(
+                    f"the script ran longer than {self.timeout:.0f} s and was stopped"
+                ) from None
+            except OSError as exc:
+                raise ScriptFailedError(f"could not start {self.executable}: {exc.strerror}") from None
+        stdout = completed.stdout.decode("utf-8", errors="replace")
+        stderr = completed.stderr.decode("utf-8", errors="replace")
+        try:
+            result = parse_result(stdout)
+        except ResultError:
+            detail = next((line.strip() for line in stderr.splitlines() if line.strip()), "")
+            if completed.returncode != 0 and detail:
+                raise ScriptFailedError(
+                    f"PowerShell exited with code {completed.returncode}: {detail}",
+                    hint="run again with --debug to see all of its output",
+                ) from None
+            raise
+        streams = Streams(
+            output=[line for line in stdout.splitlines() if line.strip()],
+            errors=[line for line in stderr.splitlines() if line.strip()],
+        )
+        return RunOutcome(
+            target=self.target,
+            result=result,
+            duration=time.monotonic() - started,
+            streams=streams,
+            exit_code=completed.returncode,
+        )
+
+    def fetch(self, remote_path: str, local_path: Path, *, sha256: str | None = None) -> None:
+        """On this PC the 'remote' file is local: copy it atomically, check it, remove it."""
+        source = Path(remote_path)
+        if not source.is_file():
+            raise TransferError(f"the script's file {remote_path} does not exist")
+        if sha256 and sha256_file(source).lower() != sha256.lower():
+            raise TransferError(f"{remote_path} does not match the SHA-256 the script reported")
+        with source.open("rb") as handle:
+            write_atomic(local_path, iter(lambda: handle.read(1 << 20), b""))
+        source.unlink()

@@ -1,0 +1,1 @@
+"""Turning remediations into PowerShell: typed parameters, the quoting rule, the template engine."""

@@ -1,0 +1,119 @@
+"""Render remediation templates into PowerShell scripts.
+
+The rule that keeps user values out of code is structural: templates fix the
+shape of a script, and a value reaches it only as a parameter of its
+``param()`` block. The Jinja environment enforces this: ``{{ ... }}`` may only
+print :class:`PsCode`, text this module built itself, so a template that tries
+to print a value fails to render instead of producing an injectable script.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from qbd_fix.script.params import ParamValue, ScriptParameter
+from qbd_fix.script.quote import ps_literal, ps_string
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+_PS_TYPES: dict[str, str] = {"string": "[string]", "switch": "[switch]", "int": "[int]"}
+
+
+class PsCode(str):
+    """PowerShell source written by the engine, the only thing templates may print."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True)
+class Script:
+    """A rendered script and the parameter values it was rendered with."""
+
+    name: str
+    text: str
+    parameters: dict[str, ParamValue] = field(default_factory=dict)
+
+    def file_bytes(self) -> bytes:
+        """UTF-8 with BOM and CRLF: what Windows PowerShell 5.1 reads without guessing."""
+        return b"\xef\xbb\xbf" + self.text.replace("\n", "\r\n").encode("utf-8")
+
+    @property
+    def sha256(self) -> str:
+        """Digest of the script text as sent (audit trails record it)."""
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+def _only_code(value: object) -> object:
+    if isinstance(value, PsCode):
+        return value
+    from jinja2 import TemplateError
+
+    raise TemplateError(
+        f"template printed a {type(value).__name__}; only engine-built code may be printed, "
+        "values must be script parameters"
+    )
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    """The shared Jinja environment, imported and built on first use so ``--help`` stays fast."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    return Environment(
+        loader=PackageLoader("qbd_fix", "templates"),
+        undefined=StrictUndefined,
+        finalize=_only_code,
+        autoescape=False,  # noqa: S701 - PowerShell, not HTML; finalize guards output
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def param_block(parameters: Sequence[ScriptParameter], values: Mapping[str, ParamValue]) -> PsCode:
+    """Write the ``[CmdletBinding()] param(...)`` block with values as quoted defaults.
+
+    ``param(`` stays on the attribute's next line start: tree-sitter-pwsh misparses
+    ``param`` followed by a newline and ``(``.
+    """
+    lines = ["[CmdletBinding(SupportsShouldProcess = $true)]", "param("]
+    for index, parameter in enumerate(parameters):
+        value = values.get(parameter.name, parameter.default)
+        lines.append(f"    # {parameter.help}")
+        declaration = f"    {_PS_TYPES[parameter.kind]} ${parameter.name}"
+        if parameter.kind != "switch" or value:
+            declaration += f" = {ps_literal(value)}"
+        if index < len(parameters) - 1:
+            declaration += ","
+        lines.append(declaration)
+    lines.append(")")
+    return PsCode("\n".join(lines))
+
+
+def render(
+    template: str,
+    name: str,
+    parameters: Sequence[ScriptParameter],
+    values: Mapping[str, ParamValue] | None = None,
+) -> Script:
+    """Render *template* for remediation *name* with *values* bound to *parameters*."""
+    values = dict(values or {})
+    known = {p.name: p for p in parameters}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise TypeError(f"{name}: unknown parameters {', '.join(unknown)}")
+    bound = {p.name: p.check(values.get(p.name, p.default)) for p in parameters}
+    text = (
+        environment()
+        .get_template(template)
+        .render(
+            param_block=param_block(parameters, bound),
+            remediation_name=PsCode(ps_string(name)),
+        )
+    )
+    return Script(name=name, text=text, parameters=bound)

@@ -1,0 +1,70 @@
+"""The one place where a Python value becomes PowerShell source text.
+
+Values never reach a script as code: they are parameters. In a standalone file
+they still need a default in the ``param()`` block, and :func:`ps_literal` is
+the only function that writes one. It follows the PowerShell language
+specification (section 2.3.5.2): five characters act as a single quote, and
+inside a verbatim string two quote characters in a row stand for one.
+"""
+
+from __future__ import annotations
+
+SINGLE_QUOTES = frozenset("'\u2018\u2019\u201a\u201b")
+"""Every character PowerShell's tokenizer treats as a single quote."""
+
+
+class UnquotableValueError(ValueError):
+    """A value that no PowerShell literal can carry safely."""
+
+
+def check_quotable(value: str) -> None:
+    """Reject NUL and lone surrogates: native programs cut strings at NUL, and
+    a lone surrogate cannot be written as UTF-8."""
+    if "\x00" in value:
+        raise UnquotableValueError("contains a NUL character")
+    for ch in value:
+        if "\ud800" <= ch <= "\udfff":
+            raise UnquotableValueError("contains a lone surrogate")
+
+
+def _verbatim(text: str) -> str:
+    escaped = "".join(ch * 2 if ch in SINGLE_QUOTES else ch for ch in text)
+    return f"'{escaped}'"
+
+
+def ps_string(value: str) -> str:
+    """Quote *value* as a PowerShell expression whose value is exactly *value*.
+
+    Every single-quote character is doubled inside a verbatim literal, so the
+    literal reads back as the original text. Control characters (CR, LF, TAB,
+    ...) are written as ``[char]N`` joined with ``+``: a raw line break inside a
+    literal would be rewritten by the CRLF conversion of script files and so
+    change the value. A value without control characters is one literal.
+    """
+    check_quotable(value)
+    parts: list[str] = []
+    run: list[str] = []
+    for ch in value:
+        if ord(ch) < 0x20 or ord(ch) == 0x7F:
+            if run:
+                parts.append(_verbatim("".join(run)))
+                run = []
+            parts.append(f"[char]{ord(ch)}")
+        else:
+            run.append(ch)
+    if run or not parts:
+        parts.append(_verbatim("".join(run)))
+    if len(parts) == 1 and parts[0].startswith("'"):
+        return parts[0]
+    if parts[0].startswith("[char]"):
+        parts.insert(0, "''")  # [string] + [char] concatenates as text, [char] + [char] would add
+    return "(" + " + ".join(parts) + ")"
+
+
+def ps_literal(value: str | bool | int) -> str:
+    """Write a typed parameter default: a string, a switch state or an integer."""
+    if isinstance(value, bool):
+        return "$true" if value else "$false"
+    if isinstance(value, int):
+        return str(value)
+    return ps_string(value)

@@ -1,0 +1,112 @@
+"""Checks for user values, each returning the clean value or raising UsageError.
+
+The scripts treat every value as data, so these checks are not what keeps a
+value from becoming code (see :mod:`qbd_fix.script.quote`); they catch input
+that cannot be right, with a message that says why.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from pathlib import Path, PureWindowsPath
+from urllib.parse import urlsplit
+
+from qbd_fix.errors import UsageError
+
+MAX_CLIENT_NAME = 200
+_WINDOWS_BAD_PATH_CHARS = set('<>"|?*')
+_WINDOWS_RESERVED = re.compile(r"^(CON|PRN|AUX|NUL|COM[1-9]|LPT[1-9])(\..*)?$", re.IGNORECASE)
+
+
+def _has_control(value: str) -> bool:
+    return any(unicodedata.category(ch) == "Cc" for ch in value)
+
+
+def _has_surrogate(value: str) -> bool:
+    return any(unicodedata.category(ch) == "Cs" for ch in value)
+
+
+def client_name(value: str) -> str:
+    """A Codat client name as used in task names: 1-200 characters, no control characters.
+
+    Quotes, ampersands and any Unicode are allowed: the seed's own example is
+    "Codat Engineering - Integration" and real names carry apostrophes.
+    """
+    if not value or not value.strip():
+        raise UsageError("--client-name must not be empty")
+    if len(value) > MAX_CLIENT_NAME:
+        raise UsageError(
+            f"--client-name is {len(value)} characters; the limit is {MAX_CLIENT_NAME}"
+        )
+    if _has_control(value) or _has_surrogate(value):
+        raise UsageError("--client-name must not contain control characters")
+    return value
+
+
+def company_id(value: str) -> str:
+    """A Codat Company ID: a GUID, returned in its canonical lower-case form."""
+    text = value.strip().strip("{}")
+    try:
+        parsed = uuid.UUID(text)
+    except ValueError:
+        raise UsageError(
+            f"--company-id {value!r} is not a GUID (expected e.g. 8a210b68-6988-11ed-a1eb-0242ac120002)"
+        ) from None
+    if len(text) != 36:
+        raise UsageError(f"--company-id {value!r} is not a GUID in 8-4-4-4-12 form")
+    return str(parsed)
+
+
+def windows_path(value: str, option: str) -> str:
+    """An absolute Windows path on the target PC (drive or UNC), without illegal characters."""
+    if not value or _has_control(value) or _has_surrogate(value):
+        raise UsageError(f"{option} must be a Windows path without control characters")
+    path = PureWindowsPath(value)
+    if not (path.drive and path.root) and not value.startswith("\\\\"):
+        raise UsageError(
+            f"{option} {value!r} is not an absolute Windows path (e.g. C:\\Temp\\setup.exe)"
+        )
+    rest = value[len(path.drive) :]
+    if any(ch in _WINDOWS_BAD_PATH_CHARS for ch in rest):
+        raise UsageError(f"{option} {value!r} contains a character Windows paths cannot hold")
+    if any(_WINDOWS_RESERVED.match(part) for part in path.parts[1:]):
+        raise UsageError(f"{option} {value!r} uses a reserved Windows device name")
+    return value
+
+
+def installer(value: str) -> str:
+    """A connector installer: an https URL, or an absolute Windows path on the target PC."""
+    if value.lower().startswith(("http://", "https://")):
+        if _has_control(value) or _has_surrogate(value) or any(ch.isspace() for ch in value):
+            raise UsageError("--installer URL must not contain spaces or control characters")
+        parts = urlsplit(value)
+        if parts.scheme.lower() != "https":
+            raise UsageError("--installer URL must use https (the installer runs as administrator)")
+        if not parts.hostname:
+            raise UsageError(f"--installer URL {value!r} has no host name")
+        return value
+    return windows_path(value, "--installer")
+
+
+def output_path(value: str, option: str = "--output") -> Path:
+    """A local path we may write to: no control characters, parent must exist or be creatable."""
+    if not value or _has_control(value) or _has_surrogate(value):
+        raise UsageError(f"{option} must be a file or folder path without control characters")
+    path = Path(value).expanduser()
+    if path.exists() and not (path.is_dir() or path.is_file()):
+        raise UsageError(f"{option} {value!r} is neither a file nor a folder")
+    anchor = path if path.is_dir() else path.parent
+    existing = anchor
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"{option} {value!r}: {existing} is not a folder")
+    return path
+
+
+def positive_seconds(value: int, option: str, *, maximum: int = 3600) -> int:
+    if not 1 <= value <= maximum:
+        raise UsageError(f"{option} must be between 1 and {maximum} seconds")
+    return value
