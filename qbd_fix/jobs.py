@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from qbd_fix.errors import ResultError
-from qbd_fix.runners.base import RunOutcome, Runner
+from qbd_fix.runners.base import Runner, RunOutcome
 from qbd_fix.script.engine import Script
 
 _UNSAFE_FILE_CHARS = re.compile(r'[<>:"/\\|?*\x00-\x1f]+')

@@ -39,13 +39,13 @@ def stderr_console() -> Console:
 def error(message: str, hint: str | None = None) -> None:
     """One line for the error, one for the hint: no traceback."""
     console = stderr_console()
-    console.print(f"[bold red]error:[/] {_escape(message)}")
+    console.print(f"[bold red]error:[/] {_escape(message)}", soft_wrap=True)
     if hint:
-        console.print(f"[dim]hint:[/] {_escape(hint)}")
+        console.print(f"[dim]hint:[/] {_escape(hint)}", soft_wrap=True)
 
 
 def note(message: str) -> None:
-    stderr_console().print(_escape(message))
+    stderr_console().print(_escape(message), soft_wrap=True)
 
 
 def _escape(text: str) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 from qbd_fix.errors import ResultError, RunTimeoutError, ScriptFailedError, TransferError
 from qbd_fix.files import sha256_file, write_atomic
 from qbd_fix.result import parse_result
-from qbd_fix.runners.base import RunOutcome, Runner, Streams
+from qbd_fix.runners.base import Runner, RunOutcome, Streams
 from qbd_fix.script.engine import Script
 
 POWERSHELL_ARGS = ("-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass")

@@ -1,0 +1,17 @@
+"""Shared fixtures: the reference data of Windows PowerShell 5.1."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.pwsh import REFERENCE_PATH, ReferenceCommands
+
+pytest_plugins = ["tests.loopback.fixtures"]
+
+
+@pytest.fixture(scope="session")
+def reference() -> ReferenceCommands:
+    """The 5.1 command reference from ../shared; tests needing it skip where it is absent."""
+    if not REFERENCE_PATH.exists():
+        pytest.skip(f"Windows PowerShell 5.1 reference not found at {REFERENCE_PATH}")
+    return ReferenceCommands.load()
