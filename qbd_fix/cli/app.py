@@ -17,6 +17,7 @@ from typer.core import TyperGroup
 
 from qbd_fix import __version__
 from qbd_fix.cli.commands import SPECS, CommandSpec
+from qbd_fix.cli.connection import CONNECTION_OPTIONS, pop_connection_options
 from qbd_fix.cli.options import RUN_OPTIONS, pop_run_options
 from qbd_fix.errors import ExitCode, QbdFixError
 from qbd_fix.remediations import REMEDIATIONS
@@ -81,6 +82,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -117,10 +119,13 @@ def _remediation_command(spec: CommandSpec) -> Callable[..., int]:
         from qbd_fix.cli.run import run_remediation
 
         run = pop_run_options(kwargs)
+        connection = pop_connection_options(kwargs)
         invocation = spec.parse(kwargs)
-        return run_remediation(remediation, invocation, run, dangerous=spec.dangerous(invocation))
+        return run_remediation(
+            remediation, invocation, run, dangerous=spec.dangerous(invocation), connection=connection
+        )
 
-    parameters = [*spec.options, *RUN_OPTIONS]
+    parameters = [*spec.options, *RUN_OPTIONS, *CONNECTION_OPTIONS]
     command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in parameters}
     command.__name__ = spec.remediation.replace("-", "_")
