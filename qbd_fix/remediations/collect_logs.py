@@ -3,7 +3,9 @@
 Seed section: "Accessing logs". connector.log files, link.json (secrets
 redacted), qbsdklog.txt and its rotated copies, the two tasks' XML, process and
 version facts and recent Application-log errors, with a manifest. Large logs
-keep their newest part, so the bundle stays small enough to send.
+keep their newest part, so the bundle stays small enough to send. Collecting
+only reads: the zip is a temporary file (built and removed again under
+-WhatIf, since nobody fetches it then).
 """
 
 from __future__ import annotations

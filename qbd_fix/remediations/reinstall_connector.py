@@ -3,8 +3,12 @@
 Seed section: "The first link was successful but the company became
 deauthorized immediately after the datasets completed" and its note "The same
 Company ID must be used when re-completing the linking process". The script
-saves link.json and the logs first, refuses to uninstall without a saved
-Company ID (unless forced), and checks the ID afterwards.
+checks everything it needs (Company ID, installer, a logged-on user, a usable
+uninstall command) before its first change, saves link.json and the logs,
+refuses to uninstall without a saved Company ID (unless forced), runs the
+per-user installer on the user's desktop and checks the ID afterwards. The
+Codat connector mode and the SMB user's linking stay human steps; the result
+says which.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ REINSTALL_CONNECTOR = Remediation(
     ),
     may_change=(
         "writes a backup folder under C:\\ProgramData\\qbd-fix\\backups",
+        "ends the connector's processes and stops its scheduled tasks",
         "uninstalls the connector found",
-        "downloads (https) and runs the connector installer",
+        "downloads (https) the installer to C:\\ProgramData\\qbd-fix\\downloads",
+        "starts the connector installer on the logged-on user's desktop",
     ),
     template="reinstall_connector.ps1.j2",
     parameters=(
@@ -49,7 +55,7 @@ REINSTALL_CONNECTOR = Remediation(
             "Force",
             "switch",
             False,
-            "Uninstall even when no Company ID was found and saved",
+            "Go on without a Company ID confirmed by link.json (none found, or none to match -CompanyId)",
         ),
         ScriptParameter(
             "InstallTimeoutSeconds",

@@ -23,7 +23,8 @@ RESET_CERTIFICATE = Remediation(
     ),
     may_change=(
         "starts the connector installer on the user's desktop, only with --launch-installer",
-        "shows the steps on the user's desktop, only with --notify-user",
+        "writes the steps to %ProgramData%\\qbd-fix and opens them in Notepad on the user's "
+        "desktop, only with --notify-user",
     ),
     template="reset_certificate.ps1.j2",
     parameters=(

@@ -1,0 +1,167 @@
+"""collect-logs: the script renders for every option, calls only 5.1 commands, reads logs
+without locking them, redacts link.json, zips with ZipFile and reports the bundle."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+import pytest
+import tree_sitter
+
+from qbd_fix.remediations.collect_logs import COLLECT_LOGS
+from qbd_fix.script.params import ParamValue
+from tests.support.pwsh import REFERENCE_PATH, ReferenceCommands, check_script, commands_used, parse
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "qbd_fix" / "templates" / "collect_logs.ps1.j2"
+
+VARIANTS: dict[str, dict[str, ParamValue]] = {
+    "defaults": {},
+    "no-redact": {"NoRedact": True},
+    "small": {"MaxFileMiB": 1},
+    "no-events": {"EventDays": 0},
+    "output": {"OutputDirectory": "C:\\Temp\\qbd logs\\O'Brien [1]"},
+    "everything": {"NoRedact": True, "MaxFileMiB": 2048, "EventDays": 90, "OutputDirectory": "D:\\x"},
+}
+
+# File cmdlets that would honour -WhatIf: collecting is read-only, so they must say -WhatIf:$false.
+FILE_CMDLETS = frozenset({"remove-item", "new-item", "set-content", "out-file", "copy-item", "add-content"})
+
+
+@cache
+def rendered(variant: str) -> str:
+    return COLLECT_LOGS.render(VARIANTS[variant]).text
+
+
+def function_body(text: str, name: str) -> str:
+    start = text.index(f"function {name} {{")
+    end = text.find("\nfunction ", start + 1)
+    return text[start : end if end > 0 else len(text)]
+
+
+def command_calls(text: str) -> list[tuple[str, str]]:
+    """Every command call as ``(lower-case name, call text)``."""
+    calls: list[tuple[str, str]] = []
+    stack: list[tree_sitter.Node] = [parse(text).root_node]
+    while stack:
+        node = stack.pop()
+        if node.type == "command":
+            name = next(((c.text or b"").decode() for c in node.children if c.type == "command_name"), "")
+            calls.append((name.lower(), (node.text or b"").decode()))
+        stack.extend(node.children)
+    return calls
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_renders_valid_51_script(variant: str) -> None:
+    report = check_script(rendered(variant))
+    assert report.ok, (report.errors, report.ps7_only, report.quote_mismatches)
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_values_do_not_change_the_script_shape(variant: str) -> None:
+    assert commands_used(rendered(variant)) == commands_used(rendered("defaults"))
+
+
+@pytest.mark.skipif(not REFERENCE_PATH.exists(), reason="Windows PowerShell 5.1 reference not available")
+def test_commands_exist_in_51_with_their_parameters() -> None:
+    reference = ReferenceCommands.load()
+    problems = []
+    for command, params in commands_used(rendered("everything")).items():
+        if command == "&" or command.lower().endswith(".exe"):
+            continue
+        if not reference.has_command(command) or reference.is_alias(command):
+            problems.append(command)
+            continue
+        problems += [f"{command} -{p}" for p in params if not reference.accepts_parameter(command, p)]
+    assert problems == []
+
+
+def test_file_cmdlets_ignore_what_if_explicitly() -> None:
+    """Collecting only reads; its temporary files must be written and removed under -WhatIf too."""
+    calls = [call for name, call in command_calls(rendered("defaults")) if name in FILE_CMDLETS]
+    own = TEMPLATE.read_text(encoding="utf-8")
+    own_calls = [call for name, call in command_calls(own) if name in FILE_CMDLETS]
+    assert own_calls, "the staging folder and zip are removed with Remove-Item"
+    for call in own_calls:
+        assert "-WhatIf:$false" in call and "-Confirm:$false" in call, call
+    assert len(calls) >= len(own_calls)
+
+
+def test_changes_nothing_on_the_pc() -> None:
+    """No Invoke-QbdChange: the run's status stays ok, and -WhatIf leaves no zip behind."""
+    own = TEMPLATE.read_text(encoding="utf-8")
+    assert "Invoke-QbdChange" not in own
+    assert "Set-QbdStatus -Status 'changed'" not in own
+    body = function_body(rendered("defaults"), "Invoke-QbdRemediation")
+    what_if = body.index("if ($WhatIfPreference)")
+    assert body.index("Remove-Item -LiteralPath $zipPath", what_if) > what_if
+    assert "$bundle.path = $null" in body[what_if:]
+
+
+def test_reads_logs_shared_and_keeps_the_newest_part() -> None:
+    text = rendered("defaults")
+    opener = function_body(text, "Open-QbdSharedFile")
+    assert "[System.IO.FileShare]::ReadWrite -bor [System.IO.FileShare]::Delete" in opener
+    assert "[System.IO.FileAccess]::Read" in opener
+    copy = function_body(text, "Add-QbdLogFile")
+    assert "$cap = [long]$MaxFileMiB * 1MB" in copy
+    assert "$reader.Seek($sourceSize - $cap, [System.IO.SeekOrigin]::Begin)" in copy
+    for field in ("source", "size", "sha256", "truncated", "redacted"):
+        assert re.search(rf"\b{field}\s+=", copy), field
+    assert "Copy-Item" not in text
+
+
+def test_redacts_link_json() -> None:
+    text = rendered("defaults")
+    redact = function_body(text, "ConvertTo-QbdRedacted")
+    assert "return 'REDACTED'" in redact
+    assert "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}" in redact
+    assert "return ,$items" in redact
+    link = function_body(text, "Add-QbdLinkJson")
+    assert link.index("if ($NoRedact)") < link.index("ConvertFrom-Json")
+    # Unparseable link.json is left out, with a note, never copied raw.
+    catch = link[link.index("ConvertFrom-Json") :]
+    assert ".note.txt" in catch and "Add-QbdLogFile" not in catch
+
+
+def test_collects_what_the_seed_lists() -> None:
+    text = rendered("defaults")
+    assert "'qbsdklog*.txt'" in text and "'Intuit\\QuickBooks'" in text
+    assert "'*.log*'" in text and "'QWCLog*.txt'" in text
+    assert "Export-ScheduledTask -InputObject $task" in text
+    assert "StartsWith('QuickbooksDesktop_'" in text and "StartsWith('QuickbooksDesktopUi_'" in text
+    for name in ("'facts.json'", "'events.json'", "'manifest.json'"):
+        assert name in text
+    events = function_body(text, "Get-QbdEvent")
+    assert "Get-WinEvent -FilterHashtable $query" in events
+    assert "LogName = 'Application'; Level = @(1, 2, 3); StartTime = (Get-Date).AddDays(-$EventDays)" in events
+    assert "$found.Count -ge 500" in events
+    facts = function_body(text, "Get-QbdFacts")
+    for process in ("QBW32.exe", "QBW.exe", "QBWebConnector.exe", "QuickbooksDesktop%"):
+        assert process in facts
+
+
+def test_zips_with_zipfile_and_reports_the_bundle() -> None:
+    text = rendered("defaults")
+    assert "compress-archive" not in {name for name, _ in command_calls(text)}
+    assert "Add-Type -AssemblyName System.IO.Compression.FileSystem" in text
+    assert "[System.IO.Compression.ZipFile]::Open($zipPath" in text
+    body = function_body(text, "Invoke-QbdRemediation")
+    assert "[System.IO.Path]::GetTempPath()" in body
+    assert "'qbd-logs-{0}-{1}'" in body
+    assert "Remove-Item -LiteralPath $staging -Recurse -Force" in body
+    assert "Set-QbdData -Name 'bundle' -Value $bundle" in body
+    bundle = body[body.index("$bundle = [ordered]@{") :]
+    for key in ("path", "sha256", "size", "files"):
+        assert re.search(rf"\b{key}\s+=", bundle), key
+    assert "Hash.ToLowerInvariant()" in bundle
+    assert "No connector or QuickBooks logs were found" in body
+
+
+def test_user_values_are_never_patterns() -> None:
+    own = TEMPLATE.read_text(encoding="utf-8")
+    assert not re.search(r"-(not)?(c|i)?(like|match)\s+\$(OutputDirectory|Name|Text)\b", own)
+    assert not re.search(r"-Filter\s+\$(OutputDirectory|Name|Text)\b", own)
+    assert not re.search(r"\s-(not)?(c|i)?like\s", own, flags=re.IGNORECASE)
