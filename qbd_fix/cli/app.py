@@ -18,6 +18,7 @@ from typer.core import TyperGroup
 from qbd_fix import __version__
 from qbd_fix.cli.commands import SPECS, CommandSpec
 from qbd_fix.cli.connection import CONNECTION_OPTIONS, pop_connection_options
+from qbd_fix.cli.doctor import doctor as _doctor_command
 from qbd_fix.cli.options import RUN_OPTIONS, pop_run_options
 from qbd_fix.errors import ExitCode, QbdFixError
 from qbd_fix.remediations import REMEDIATIONS
@@ -122,7 +123,11 @@ def _remediation_command(spec: CommandSpec) -> Callable[..., int]:
         connection = pop_connection_options(kwargs)
         invocation = spec.parse(kwargs)
         return run_remediation(
-            remediation, invocation, run, dangerous=spec.dangerous(invocation), connection=connection
+            remediation,
+            invocation,
+            run,
+            dangerous=spec.dangerous(invocation),
+            connection=connection,
         )
 
     parameters = [*spec.options, *RUN_OPTIONS, *CONNECTION_OPTIONS]
@@ -138,6 +143,7 @@ def _remediation_command(spec: CommandSpec) -> Callable[..., int]:
 
 for _spec in SPECS.values():
     app.command(_spec.remediation)(_remediation_command(_spec))
+app.command("doctor")(_doctor_command)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from qbd_fix import validation
 from qbd_fix.cli import output
 from qbd_fix.cli.commands import Invocation
+from qbd_fix.cli.connection import ConnectionOptions
 from qbd_fix.cli.options import RunOptions
 from qbd_fix.errors import UnsupportedPlatformError, UsageError
 from qbd_fix.files import write_atomic
@@ -43,6 +44,17 @@ def make_local_runner() -> Runner:
     return local.LocalRunner()
 
 
+def make_runner(connection: ConnectionOptions | None) -> Runner:
+    """``--host`` picks PowerShell Remoting; without it, this PC."""
+    from qbd_fix.cli import connection as remote
+
+    if connection is None or not connection.remote:
+        if connection is not None:
+            remote.check(connection)  # remote-only options without --host are a mistake
+        return make_local_runner()
+    return remote.remote_runner(connection)
+
+
 def confirm(remediation: Remediation, target: str, dangerous: str | None) -> None:
     """Ask before anything changes; without a terminal, --yes is the only way on."""
     changes = "; ".join(remediation.may_change)
@@ -66,6 +78,7 @@ def run_remediation(
     run: RunOptions,
     *,
     dangerous: str | None = None,
+    connection: ConnectionOptions | None = None,
 ) -> int:
     """Carry out one remediation command; returns the process exit code."""
     script = remediation.render(invocation.values)
@@ -81,7 +94,7 @@ def run_remediation(
 
     from qbd_fix import jobs
 
-    runner = make_local_runner()
+    runner = make_runner(connection)
     if remediation.may_change and not run.what_if and not run.yes:
         confirm(remediation, runner.target, dangerous)
     with runner:

@@ -1,0 +1,185 @@
+"""``qbd-fix doctor``: the command, and how its report looks on a terminal.
+
+The command follows the remediations' flow (render, ``--dry-run`` stops there,
+else pick a runner and run), but the script only reads, so there is nothing to
+confirm and no ``--yes`` or ``--what-if``. The judging is library code
+(:mod:`qbd_fix.doctor`); this module parses options and draws the table.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+from qbd_fix.cli.connection import CONNECTION_OPTIONS, ConnectionOptions, pop_connection_options
+from qbd_fix.cli.options import RUN_OPTIONS, RunOptions
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from qbd_fix.doctor.command import Shell
+    from qbd_fix.doctor.report import DoctorReport
+    from qbd_fix.runners.base import RunOutcome
+
+#: The shared run options that make sense for a read-only command.
+DOCTOR_RUN_OPTIONS = [p for p in RUN_OPTIONS if p.name in ("dry_run", "output", "json", "debug")]
+
+STATUS_STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
+
+
+def _option(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+
+
+DOCTOR_OPTIONS: list[inspect.Parameter] = [
+    _option(
+        "client_name",
+        Annotated[Optional[str], typer.Option("--client-name", "-c", metavar="NAME", help="Judge only this client's connector. Default: every connector found.")],  # noqa: UP045 - Typer reads Optional at runtime on 3.10
+        None,
+    ),
+    _option(
+        "shell",
+        Annotated[Optional[str], typer.Option("--shell", metavar="posix|powershell|cmd", help="Quote the fix commands for this shell. Default: powershell on Windows, posix elsewhere.")],  # noqa: UP045
+        None,
+    ),
+]
+
+
+def doctor(**kwargs: Any) -> int:
+    """Diagnose every troubleshooting topic on a PC (read-only) and name the fixing command.
+
+    Exit code 0 when no finding fails, 1 when any does.
+    """
+    from qbd_fix import validation
+
+    name = kwargs.pop("client_name")
+    shell = _shell(kwargs.pop("shell"))
+    run = RunOptions(**{p.name: kwargs.pop(p.name) for p in DOCTOR_RUN_OPTIONS})
+    connection = pop_connection_options(kwargs)
+    client_name = None if name is None else validation.client_name(name)
+    return run_doctor(run, connection, client_name=client_name, shell=shell)
+
+
+_PARAMETERS = [*DOCTOR_OPTIONS, *DOCTOR_RUN_OPTIONS, *CONNECTION_OPTIONS]
+doctor.__signature__ = inspect.Signature(_PARAMETERS)  # type: ignore[attr-defined]
+doctor.__annotations__ = {p.name: p.annotation for p in _PARAMETERS}
+
+
+def _shell(value: str | None) -> Shell:
+    from qbd_fix.doctor.command import SHELLS, default_shell
+    from qbd_fix.errors import UsageError
+
+    if value is None:
+        return default_shell()
+    for shell in SHELLS:
+        if value.lower() == shell:
+            return shell
+    raise UsageError(f"--shell {value!r}: one of {', '.join(SHELLS)}")
+
+
+def run_doctor(
+    run: RunOptions,
+    connection: ConnectionOptions | None = None,
+    *,
+    client_name: str | None = None,
+    shell: Shell | None = None,
+) -> int:
+    """Carry out ``qbd-fix doctor``; returns the process exit code."""
+    from qbd_fix.cli import output
+    from qbd_fix.cli.run import make_runner, write_script
+    from qbd_fix.doctor import DOCTOR, report_from_result
+    from qbd_fix.errors import UsageError
+
+    script = DOCTOR.render()
+    if run.output and not run.dry_run:
+        raise UsageError("--output goes with --dry-run (it is where the script is written)")
+    if run.dry_run:
+        if run.output:
+            path = write_script(script, run.output)
+            output.note(f"Wrote {path} ({len(script.file_bytes())} bytes, UTF-8 with BOM, CRLF)")
+        else:
+            output.script(script.text)
+        return 0
+
+    host = None
+    if connection is not None and connection.remote:
+        from qbd_fix.cli.connection import check
+
+        host = check(connection)
+    runner = make_runner(connection)
+    with runner:
+        outcome = runner.run(script)
+    report = report_from_result(
+        outcome.result, target=outcome.target, client_name=client_name, host=host, shell=shell
+    )
+    if run.json:
+        output.json_document(report_document(report, outcome, debug=run.debug))
+    else:
+        console = output.stdout_console()
+        render_report(report, console)
+        if run.debug:
+            _render_streams(outcome, console)
+    return report.exit_code
+
+
+def report_document(report: DoctorReport, outcome: RunOutcome | None = None, *, debug: bool = False) -> dict[str, Any]:
+    """The ``--json`` document: the report, plus the raw facts and streams with ``--debug``."""
+    doc = report.to_dict()
+    if outcome is not None:
+        doc["duration_s"] = round(outcome.duration, 3)
+        if debug:
+            doc["facts"] = outcome.result.data.get("facts")
+            doc["streams"] = {"output": outcome.streams.output, "errors": outcome.streams.errors}
+    return doc
+
+
+def render_report(report: DoctorReport, console: Console) -> None:
+    """The findings as a table: topic, status, evidence, fix."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    counts = report.to_dict()["counts"]
+    headline = Text()
+    headline.append("qbd-fix doctor", style="bold")
+    headline.append(f" on {report.computer}: ")
+    headline.append(f"{counts['fail']} fail", style=STATUS_STYLE["fail"] if counts["fail"] else "")
+    headline.append(", ")
+    headline.append(f"{counts['warn']} warn", style=STATUS_STYLE["warn"] if counts["warn"] else "")
+    headline.append(f", {counts['ok']} ok")
+    console.print(headline)
+
+    table = Table(box=box.SIMPLE_HEAD, show_header=True, header_style="bold", show_lines=True, expand=True)
+    table.add_column("topic", ratio=2, overflow="fold")
+    table.add_column("status", no_wrap=True, width=6)
+    table.add_column("evidence", ratio=5, overflow="fold")
+    table.add_column("fix", ratio=3, overflow="fold")
+    for finding in report.findings:
+        status = finding.status.value
+        topic = Text(finding.topic)
+        topic.append(f"\n[{finding.id}]", style="dim")
+        table.add_row(
+            topic,
+            Text(status.upper(), style=STATUS_STYLE[status]),
+            Text("\n".join(f"• {line}" for line in finding.evidence)),
+            Text(finding.fix or "—", style="bold" if finding.fix else "dim"),
+        )
+    console.print(table)
+    fixes = [f for f in report.findings if f.fix and f.status.value != "ok"]
+    if fixes:
+        console.print(Text("To fix (copy a line as it is):", style="bold"))
+        lines = [line for f in fixes for line in (f.fix or "").splitlines()]
+        for line in dict.fromkeys(lines):
+            console.print(Text(f"  {line}"), soft_wrap=True)
+    for problem in report.probe_errors:
+        console.print(Text(f"note: a probe failed: {problem}", style="dim"))
+
+
+def _render_streams(outcome: RunOutcome, console: Console) -> None:
+    from rich.text import Text
+
+    for name, lines in (("error", outcome.streams.errors), ("verbose", outcome.streams.verbose)):
+        for line in lines:
+            console.print(Text(f"{name}: {line}", style="dim"))

@@ -1,0 +1,472 @@
+"""The facts the doctor script gathers, as typed Python objects.
+
+Parsing is forgiving on purpose: Windows PowerShell 5.1 writes an empty array
+as ``null`` and may unroll a one-item array into the item, a probe that failed
+leaves ``null``, and an older script may lack a field. Every reader here turns
+those into empty lists, ``None`` or ``False`` instead of raising, so one odd PC
+never stops a diagnosis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from qbd_fix.errors import ResultError
+
+
+def as_list(value: Any) -> list[Any]:
+    """``null`` -> ``[]``, a lone item -> ``[item]``, a list as it is."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _dicts(value: Any) -> list[Mapping[str, Any]]:
+    return [item for item in as_list(value) if isinstance(item, Mapping)]
+
+
+def _map(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _str(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _opt_int(value: Any) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _opt_bool(value: Any) -> bool | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    return bool(value)
+
+
+@dataclass(frozen=True)
+class LinkInfo:
+    """What the script kept of a link.json: only GUID-shaped values (Company IDs)."""
+
+    path: str
+    present: bool
+    readable: bool
+    company_ids: list[str]
+
+    @classmethod
+    def parse(cls, doc: Any) -> LinkInfo | None:
+        if not isinstance(doc, Mapping):
+            return None
+        return cls(
+            path=_str(doc.get("path")),
+            present=bool(doc.get("present")),
+            readable=bool(doc.get("readable")),
+            company_ids=[_str(i).lower() for i in as_list(doc.get("company_ids")) if i],
+        )
+
+
+@dataclass(frozen=True)
+class Install:
+    """One connector installation of any generation."""
+
+    generation: str  # legacy | per-user | web-connector
+    path: str
+    client_name: str = ""
+    user: str = ""
+    executable: str = ""
+    version: str | None = None
+    link: LinkInfo | None = None
+    log: str = ""
+
+    @property
+    def has_program(self) -> bool:
+        """The connector program is still there (a one-time sync leaves only its folder)."""
+        return bool(self.executable)
+
+    @classmethod
+    def parse(cls, doc: Mapping[str, Any]) -> Install:
+        return cls(
+            generation=_str(doc.get("generation")),
+            path=_str(doc.get("path")),
+            client_name=_str(doc.get("client_name")),
+            user=_str(doc.get("user")),
+            executable=_str(doc.get("executable")),
+            version=_opt_str(doc.get("version")),
+            link=LinkInfo.parse(doc.get("link_json")),
+            log=_str(doc.get("log")),
+        )
+
+
+@dataclass(frozen=True)
+class Task:
+    """One of the two scheduled tasks of a legacy connector."""
+
+    client: str
+    role: str  # service | ui
+    name: str
+    path: str = "\\"
+    state: str = "Unknown"
+    last_run_time: str | None = None
+    last_result: int | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.path}{self.name}"
+
+    @classmethod
+    def parse(cls, doc: Mapping[str, Any]) -> Task:
+        return cls(
+            client=_str(doc.get("client")),
+            role=_str(doc.get("role")),
+            name=_str(doc.get("name")),
+            path=_str(doc.get("path")) or "\\",
+            state=_str(doc.get("state")) or "Unknown",
+            last_run_time=_opt_str(doc.get("last_run_time")),
+            last_result=_opt_int(doc.get("last_result")),
+        )
+
+
+@dataclass(frozen=True)
+class Process:
+    name: str
+    pid: int | None = None
+    path: str = ""
+    user: str = ""
+    company_file: str | None = None
+
+    @classmethod
+    def parse(cls, doc: Mapping[str, Any]) -> Process:
+        return cls(
+            name=_str(doc.get("name")),
+            pid=_opt_int(doc.get("pid")),
+            path=_str(doc.get("path")),
+            user=_str(doc.get("user")),
+            company_file=_opt_str(doc.get("company_file")),
+        )
+
+    def is_named(self, *names: str) -> bool:
+        return self.name.lower() in {n.lower() for n in names}
+
+
+@dataclass(frozen=True)
+class UninstallEntry:
+    name: str
+    version: str = ""
+    publisher: str = ""
+    scope: str = ""
+
+    @property
+    def is_quickbooks(self) -> bool:
+        """QuickBooks Desktop itself, not its tools, the Web Connector or the Codat connector."""
+        name = self.name.lower()
+        if not name.startswith("quickbooks"):
+            return False
+        return not any(w in name for w in ("connector", "tool hub", "database server", "web connector"))
+
+    @classmethod
+    def parse(cls, doc: Mapping[str, Any]) -> UninstallEntry:
+        return cls(
+            name=_str(doc.get("name")),
+            version=_str(doc.get("version")),
+            publisher=_str(doc.get("publisher")),
+            scope=_str(doc.get("scope")),
+        )
+
+
+@dataclass(frozen=True)
+class LogFacts:
+    """The newest part of one log: whether it exists, and the SDK error codes in it."""
+
+    kind: str  # qbsdklog | connector | qwclog
+    path: str
+    present: bool = False
+    client_name: str = ""
+    size: int | None = None
+    last_write: str | None = None
+    tail_bytes: int = 0
+    codes: dict[str, int] = field(default_factory=dict)
+    last_lines: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+    @classmethod
+    def parse(cls, doc: Mapping[str, Any]) -> LogFacts:
+        codes: dict[str, int] = {}
+        lines: dict[str, str] = {}
+        for item in _dicts(doc.get("codes")):
+            code = _normal_code(_str(item.get("code")))
+            if not code:
+                continue
+            codes[code] = codes.get(code, 0) + (_opt_int(item.get("count")) or 0)
+            if item.get("last_line"):
+                lines[code] = _str(item.get("last_line"))
+        return cls(
+            kind=_str(doc.get("kind")),
+            path=_str(doc.get("path")),
+            present=bool(doc.get("present")),
+            client_name=_str(doc.get("client_name")),
+            size=_opt_int(doc.get("size")),
+            last_write=_opt_str(doc.get("last_write")),
+            tail_bytes=_opt_int(doc.get("tail_bytes")) or 0,
+            codes=codes,
+            last_lines=lines,
+            error=_opt_str(doc.get("error")),
+        )
+
+
+def _normal_code(text: str) -> str:
+    """``8004041d`` / ``0x8004041D`` -> ``0x8004041D``; anything else -> ''."""
+    digits = text.strip().lower().removeprefix("0x")
+    if len(digits) != 8 or any(c not in "0123456789abcdef" for c in digits):
+        return ""
+    return "0x" + digits.upper()
+
+
+@dataclass(frozen=True)
+class AntivirusProduct:
+    name: str
+    state: int | None = None
+    path: str = ""
+
+    @property
+    def enabled(self) -> bool | None:
+        """Security Center's productState: hex digits 3-4 of ``10`` (or ``11``) mean on (reported decoding)."""
+        if self.state is None:
+            return None
+        return ((self.state >> 8) & 0xFF) in (0x10, 0x11)
+
+    @classmethod
+    def parse(cls, doc: Mapping[str, Any]) -> AntivirusProduct:
+        return cls(_str(doc.get("name")), _opt_int(doc.get("state")), _str(doc.get("path")))
+
+
+@dataclass(frozen=True)
+class Webroot:
+    present: bool = False
+    services: list[tuple[str, str]] = field(default_factory=list)
+    executable: str | None = None
+    version: str | None = None
+    registry: bool = False
+
+    @classmethod
+    def parse(cls, doc: Any) -> Webroot:
+        doc = _map(doc)
+        return cls(
+            present=bool(doc.get("present")),
+            services=[(_str(s.get("name")), _str(s.get("status"))) for s in _dicts(doc.get("services"))],
+            executable=_opt_str(doc.get("executable")),
+            version=_opt_str(doc.get("version")),
+            registry=bool(doc.get("registry")),
+        )
+
+
+@dataclass(frozen=True)
+class Detection:
+    threat_id: str
+    resources: list[str]
+    time: str | None = None
+    action_success: bool | None = None
+    process: str = ""
+
+    @classmethod
+    def parse(cls, doc: Mapping[str, Any]) -> Detection:
+        return cls(
+            threat_id=_str(doc.get("threat_id")),
+            resources=[_str(r) for r in as_list(doc.get("resources")) if r],
+            time=_opt_str(doc.get("time")),
+            action_success=_opt_bool(doc.get("action_success")),
+            process=_str(doc.get("process")),
+        )
+
+
+@dataclass(frozen=True)
+class Defender:
+    available: bool = False
+    running_mode: str | None = None
+    antivirus: bool | None = None
+    realtime: bool | None = None
+    tamper: bool | None = None
+    detections: list[Detection] = field(default_factory=list)
+    error: str | None = None
+
+    @classmethod
+    def parse(cls, doc: Any) -> Defender:
+        doc = _map(doc)
+        return cls(
+            available=bool(doc.get("available")),
+            running_mode=_opt_str(doc.get("running_mode")),
+            antivirus=_opt_bool(doc.get("antivirus")),
+            realtime=_opt_bool(doc.get("realtime")),
+            tamper=_opt_bool(doc.get("tamper")),
+            detections=[Detection.parse(d) for d in _dicts(doc.get("detections"))],
+            error=_opt_str(doc.get("error")),
+        )
+
+
+@dataclass(frozen=True)
+class PolicyEvent:
+    """An AppLocker or Software Restriction Policies event naming a connector file."""
+
+    log: str
+    event_id: int
+    time: str | None = None
+    message: str = ""
+
+    @property
+    def blocked(self) -> bool:
+        """8003 and 8006 are audit-mode 'would have been blocked'; the rest block."""
+        return self.event_id not in (8003, 8006)
+
+    @classmethod
+    def parse(cls, doc: Mapping[str, Any]) -> PolicyEvent:
+        return cls(
+            log=_str(doc.get("log")),
+            event_id=_opt_int(doc.get("id")) or 0,
+            time=_opt_str(doc.get("time")),
+            message=_str(doc.get("message")),
+        )
+
+
+@dataclass(frozen=True)
+class Reachability:
+    host: str
+    port: int = 443
+    reachable: bool = False
+    error: str | None = None
+    elapsed_ms: int | None = None
+    proxy: str | None = None
+
+    @classmethod
+    def parse(cls, doc: Mapping[str, Any]) -> Reachability:
+        return cls(
+            host=_str(doc.get("host")),
+            port=_opt_int(doc.get("port")) or 443,
+            reachable=bool(doc.get("reachable")),
+            error=_opt_str(doc.get("error")),
+            elapsed_ms=_opt_int(doc.get("elapsed_ms")),
+            proxy=_opt_str(doc.get("proxy")),
+        )
+
+
+@dataclass(frozen=True)
+class OsInfo:
+    caption: str = ""
+    version: str = ""
+    build: str = ""
+    product_type: int | None = None
+
+    @property
+    def is_server(self) -> bool:
+        return self.product_type in (2, 3)
+
+    @classmethod
+    def parse(cls, doc: Any) -> OsInfo | None:
+        if not isinstance(doc, Mapping):
+            return None
+        return cls(
+            caption=_str(doc.get("caption")),
+            version=_str(doc.get("version")),
+            build=_str(doc.get("build")),
+            product_type=_opt_int(doc.get("product_type")),
+        )
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the doctor script saw on one PC."""
+
+    computer: str = ""
+    collected_at: str | None = None
+    elevated: bool | None = None
+    os: OsInfo | None = None
+    installs: list[Install] = field(default_factory=list)
+    tasks: list[Task] = field(default_factory=list)
+    processes: list[Process] = field(default_factory=list)
+    uninstall: list[UninstallEntry] = field(default_factory=list)
+    logs: list[LogFacts] = field(default_factory=list)
+    antivirus: list[AntivirusProduct] | None = None  # None: Security Center unavailable
+    webroot: Webroot = field(default_factory=Webroot)
+    defender: Defender | None = None  # None: no Defender module
+    policy_events: list[PolicyEvent] = field(default_factory=list)
+    network: list[Reachability] = field(default_factory=list)
+    users: list[str] = field(default_factory=list)
+    reboot_pending: bool = False
+    reboot_reasons: list[str] = field(default_factory=list)
+    log_tail_kib: int = 256
+    event_days: int = 7
+    errors: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> Facts:
+        """Build facts from ``data.facts`` of the script's result."""
+        if not isinstance(doc, Mapping):
+            raise ResultError("the doctor script's result has no facts object")
+        antivirus = doc.get("antivirus")
+        defender = doc.get("defender")
+        reboot = _map(doc.get("reboot"))
+        return cls(
+            computer=_str(doc.get("computer")),
+            collected_at=_opt_str(doc.get("collected_at")),
+            elevated=_opt_bool(doc.get("elevated")),
+            os=OsInfo.parse(doc.get("os")),
+            installs=[Install.parse(i) for i in _dicts(doc.get("generations"))],
+            tasks=[Task.parse(t) for t in _dicts(doc.get("tasks"))],
+            processes=[Process.parse(p) for p in _dicts(doc.get("processes"))],
+            uninstall=[UninstallEntry.parse(u) for u in _dicts(doc.get("uninstall"))],
+            logs=[LogFacts.parse(entry) for entry in _dicts(doc.get("logs"))],
+            antivirus=None
+            if antivirus is None and ("antivirus" not in doc or _probe_failed(doc, "antivirus"))
+            else [AntivirusProduct.parse(a) for a in _dicts(antivirus)],
+            webroot=Webroot.parse(doc.get("webroot")),
+            defender=None if defender is None else Defender.parse(defender),
+            policy_events=[PolicyEvent.parse(e) for e in _dicts(doc.get("policy"))],
+            network=[Reachability.parse(n) for n in _dicts(doc.get("network"))],
+            users=[_str(u) for u in as_list(doc.get("users")) if u],
+            reboot_pending=bool(reboot.get("pending")),
+            reboot_reasons=[_str(r) for r in as_list(reboot.get("reasons")) if r],
+            log_tail_kib=_opt_int(doc.get("log_tail_kib")) or 256,
+            event_days=_opt_int(doc.get("event_days")) or 7,
+            errors=[_str(e) for e in as_list(doc.get("errors")) if e],
+        )
+
+    # -- views the rules share ---------------------------------------------------------------
+
+    def installs_of(self, generation: str) -> list[Install]:
+        return [i for i in self.installs if i.generation == generation]
+
+    def processes_named(self, *names: str) -> list[Process]:
+        return [p for p in self.processes if p.is_named(*names)]
+
+    def log(self, kind: str, client_name: str | None = None) -> LogFacts | None:
+        for entry in self.logs:
+            if entry.kind == kind and (client_name is None or same_name(entry.client_name, client_name)):
+                return entry
+        return None
+
+    def legacy_clients(self) -> list[str]:
+        """Client names from legacy folders and from connector tasks, first spelling kept."""
+        names: list[str] = []
+        for name in [i.client_name for i in self.installs_of("legacy")] + [t.client for t in self.tasks]:
+            if name and not any(same_name(name, n) for n in names):
+                names.append(name)
+        return names
+
+
+def same_name(a: str, b: str) -> bool:
+    """Client names compare as Windows compares task and folder names: case-insensitively."""
+    return a.casefold() == b.casefold()
+
+
+def _probe_failed(doc: Mapping[str, Any], probe: str) -> bool:
+    return any(_str(e).startswith(f"{probe}:") for e in as_list(doc.get("errors")))

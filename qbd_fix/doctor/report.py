@@ -1,0 +1,66 @@
+"""Findings and the report that carries them: plain data, JSON-ready, no Rich."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class FindingStatus(str, Enum):
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One troubleshooting topic judged on one PC, with the command that fixes it."""
+
+    id: str
+    topic: str
+    status: FindingStatus
+    evidence: list[str] = field(default_factory=list)
+    fix: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "topic": self.topic,
+            "status": self.status.value,
+            "evidence": list(self.evidence),
+            "fix": self.fix,
+        }
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    """All findings for one PC; the exit code is 1 when any finding fails."""
+
+    target: str
+    computer: str
+    findings: list[Finding]
+    probe_errors: list[str] = field(default_factory=list)
+    host: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return any(f.status is FindingStatus.FAIL for f in self.findings)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+    def finding(self, finding_id: str) -> Finding:
+        return next(f for f in self.findings if f.id == finding_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        counts = {s.value: sum(1 for f in self.findings if f.status is s) for s in FindingStatus}
+        return {
+            "target": self.target,
+            "computer": self.computer,
+            "status": "fail" if self.failed else ("warn" if counts["warn"] else "ok"),
+            "counts": counts,
+            "findings": [f.to_dict() for f in self.findings],
+            "probe_errors": list(self.probe_errors),
+        }

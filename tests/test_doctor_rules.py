@@ -1,0 +1,435 @@
+"""Doctor rules over fact fixtures: golden findings and tables, one test per decision, quoting.
+
+Goldens live in tests/doctor/golden; ``QBD_FIX_UPDATE_GOLDEN=1 pytest`` rewrites them.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from rich.console import Console
+
+from qbd_fix.cli.doctor import render_report
+from qbd_fix.doctor import DoctorReport, Facts, FindingStatus, report_from_facts
+from qbd_fix.doctor.command import Placeholder, fix_command, quote_cmd, quote_powershell
+from qbd_fix.doctor.facts import as_list
+from tests.support.golden import assert_golden
+from tests.support.pwsh import ps_single_quoted_literals
+
+HERE = Path(__file__).parent / "doctor"
+FIXTURES = sorted(p.stem for p in (HERE / "fixtures").glob("*.json"))
+CLIENT = "Codat Engineering - Integration"
+COMPANY = "8a210b68-6988-11ed-a1eb-0242ac120002"
+
+#: What each fixture must show, whatever the wording: finding id -> status.
+EXPECTED: dict[str, dict[str, str]] = {
+    "healthy": {},
+    "red_tray": {"tray-icon": "fail"},
+    "certificate_missing": {"certificate": "fail", "queued-syncs": "warn"},
+    "quickbooks_closed": {"queued-syncs": "warn"},
+    "one_time_sync": {"one-time-sync": "fail", "tray-icon": "fail", "generation": "warn"},
+    "webroot": {"webroot": "warn"},
+    "defender_detection": {"antivirus-policy": "fail", "tray-icon": "fail"},
+    "no_route": {"network": "fail"},
+    "web_connector": {},
+    "nothing_installed": {"generation": "fail", "queued-syncs": "warn", "reboot-pending": "warn"},
+}
+
+
+def load(name: str) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads((HERE / "fixtures" / f"{name}.json").read_text(encoding="utf-8"))
+    return doc
+
+
+def report(name: str | dict[str, Any], **kwargs: Any) -> DoctorReport:
+    doc = load(name) if isinstance(name, str) else name
+    kwargs.setdefault("shell", "posix")
+    return report_from_facts(Facts.from_dict(doc), target="PC01", **kwargs)
+
+
+def table_text(rep: DoctorReport) -> str:
+    console = Console(file=io.StringIO(), width=120)
+    render_report(rep, console)
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert isinstance(text, str)
+    return text
+
+
+def test_every_fixture_has_expectations() -> None:
+    assert sorted(EXPECTED) == FIXTURES
+
+
+# -- goldens -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_golden_findings(name: str) -> None:
+    doc = report(name).to_dict()
+    assert_golden(HERE / "golden" / f"{name}.json", json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_golden_table(name: str) -> None:
+    assert_golden(HERE / "golden" / f"{name}.txt", table_text(report(name)))
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_fixture_statuses(name: str) -> None:
+    rep = report(name)
+    statuses = {f.id: f.status.value for f in rep.findings}
+    expected = {fid: "ok" for fid in statuses} | EXPECTED[name]
+    assert statuses == expected
+    assert rep.exit_code == (1 if "fail" in expected.values() else 0)
+
+
+def test_one_finding_per_topic_in_order() -> None:
+    ids = [f.id for f in report("healthy").findings]
+    assert ids == [
+        "generation", "tray-icon", "certificate", "queued-syncs", "one-time-sync",
+        "antivirus-policy", "webroot", "network", "reboot-pending", "logs",
+    ]  # fmt: skip
+    for finding in report("healthy").findings:
+        assert finding.topic and finding.evidence
+        assert finding.status in FindingStatus
+
+
+# -- the fixes each topic names ------------------------------------------------------------------
+
+
+def test_red_tray_fix_restarts_the_tasks() -> None:
+    finding = report("red_tray").finding("tray-icon")
+    assert finding.fix == f"qbd-fix restart-tasks --client-name '{CLIENT}'"
+    assert any("QuickbooksDesktopUI.exe is not running" in e for e in finding.evidence)
+    assert any("0x41306 (terminated by a user)" in e for e in finding.evidence)
+
+
+def test_red_tray_with_nobody_logged_on_is_a_warning() -> None:
+    doc = load("red_tray")
+    doc["users"] = None
+    doc["tasks"][0]["state"] = "Running"
+    finding = report(doc).finding("tray-icon")
+    assert finding.status is FindingStatus.WARN
+    assert finding.fix is None
+
+
+def test_disabled_task_names_no_restart() -> None:
+    doc = load("red_tray")
+    doc["tasks"][1]["state"] = "Disabled"
+    finding = report(doc).finding("tray-icon")
+    assert finding.status is FindingStatus.FAIL
+    assert finding.fix is None
+    assert any("disabled" in e for e in finding.evidence)
+
+
+def test_tray_process_of_another_client_does_not_count() -> None:
+    doc = load("healthy")
+    doc["processes"][0]["path"] = "C:\\Program Files (x86)\\Other\\QuickBooks-connector\\QuickbooksDesktopUI.exe"
+    assert report(doc).finding("tray-icon").status is FindingStatus.FAIL
+
+
+def test_certificate_fail_names_reset_certificate() -> None:
+    finding = report("certificate_missing").finding("certificate")
+    assert finding.fix == f"qbd-fix reset-certificate --client-name '{CLIENT}' --notify-user"
+    assert any(e.startswith("0x8004041D x4") for e in finding.evidence)
+    assert any("Integrated Applications" in e for e in finding.evidence)
+
+
+@pytest.mark.parametrize(("code", "status"), [("0x8004041A", "fail"), ("0x80040420", "fail"), ("0x80040418", "warn"), ("0x80040408", "ok")])
+def test_certificate_codes(code: str, status: str) -> None:
+    doc = load("healthy")
+    doc["logs"][0]["codes"] = {"code": code.lower().removeprefix("0x"), "count": 1, "last_line": None}
+    assert report(doc).finding("certificate").status.value == status
+
+
+def test_codes_in_the_connector_log_count_too() -> None:
+    doc = load("healthy")
+    doc["logs"][1]["codes"] = [{"code": "0x8004041D", "count": 2}]
+    assert report(doc).finding("certificate").status is FindingStatus.FAIL
+
+
+def test_queued_syncs_ok_when_quickbooks_closed_without_errors() -> None:
+    doc = load("quickbooks_closed")
+    doc["logs"][0]["codes"] = None
+    finding = report(doc).finding("queued-syncs")
+    assert finding.status is FindingStatus.OK
+    assert any("unattended access looks granted" in e for e in finding.evidence)
+
+
+def test_queued_syncs_warning_names_the_grant() -> None:
+    finding = report("quickbooks_closed").finding("queued-syncs")
+    assert finding.fix == f"qbd-fix reset-certificate --client-name '{CLIENT}' --notify-user"
+    assert any("Yes, always" in e for e in finding.evidence)
+
+
+def test_company_file_is_evidence_when_quickbooks_runs() -> None:
+    evidence = report("healthy").finding("queued-syncs").evidence
+    assert any("Acme Ltd.QBW" in e for e in evidence)
+
+
+def test_one_time_sync_keeps_the_company_id() -> None:
+    finding = report("one_time_sync").finding("one-time-sync")
+    assert finding.fix == (
+        f"qbd-fix reinstall-connector --installer <URL> --client-name '{CLIENT}' --company-id {COMPANY}"
+    )
+    assert any("same Company ID" in e for e in finding.evidence)
+
+
+def test_link_json_without_company_id_is_a_warning() -> None:
+    doc = load("one_time_sync")
+    doc["generations"][0]["link_json"]["company_ids"] = None
+    finding = report(doc).finding("one-time-sync")
+    assert finding.status is FindingStatus.WARN
+    assert finding.fix is None
+
+
+def test_defender_detection_is_evidence() -> None:
+    finding = report("defender_detection").finding("antivirus-policy")
+    assert finding.fix == "qbd-fix collect-logs"
+    assert any("threat ID 2147735503" in e and "QuickbooksDesktop.exe" in e for e in finding.evidence)
+    assert any("AppLocker event 8004 (blocked)" in e for e in finding.evidence)
+    assert any("Codat support" in e for e in finding.evidence)
+
+
+def test_audit_mode_applocker_event_is_a_warning() -> None:
+    doc = load("defender_detection")
+    doc["defender"]["detections"] = None
+    doc["policy"][0]["id"] = 8003
+    assert report(doc).finding("antivirus-policy").status is FindingStatus.WARN
+
+
+def test_srp_event_blocks() -> None:
+    doc = load("healthy")
+    doc["policy"] = {"log": "Application", "id": 865, "time": None, "message": "Access to QuickbooksDesktop.exe restricted"}
+    finding = report(doc).finding("antivirus-policy")
+    assert finding.status is FindingStatus.FAIL
+    assert any("Software Restriction Policies event 865" in e for e in finding.evidence)
+
+
+def test_webroot_names_the_whitelist_command_and_folders() -> None:
+    finding = report("webroot").finding("webroot")
+    assert finding.fix == "qbd-fix webroot-whitelist"
+    assert any("9.0.35.12" in e for e in finding.evidence)
+    assert any("QuickBooks-connector" in e for e in finding.evidence)
+
+
+def test_network_behind_a_proxy_is_a_warning() -> None:
+    doc = load("no_route")
+    for item in doc["network"]:
+        item["proxy"] = "http://proxy.example:8080/"
+    assert report(doc).finding("network").status is FindingStatus.WARN
+
+
+def test_network_not_checked_is_a_warning() -> None:
+    doc = load("healthy")
+    doc["network"] = None
+    assert report(doc).finding("network").status is FindingStatus.WARN
+
+
+def test_web_connector_generation_notes() -> None:
+    rep = report("web_connector")
+    evidence = " ".join(rep.finding("generation").evidence)
+    assert "Intuit Web Connector" in evidence and "Auto-Run" in evidence
+    assert "QBWebConnector.exe running: yes" in evidence
+    assert rep.finding("tray-icon").status is FindingStatus.OK
+
+
+def test_web_connector_not_running_is_a_warning() -> None:
+    doc = load("web_connector")
+    doc["processes"] = doc["processes"][1]
+    assert report(doc).finding("generation").status is FindingStatus.WARN
+
+
+def test_per_user_generation_is_described() -> None:
+    doc = load("nothing_installed")
+    doc["generations"] = {"generation": "per-user", "path": "C:\\Users\\amy\\AppData\\Local\\Codat", "user": "amy",
+                          "executable": "C:\\Users\\amy\\AppData\\Local\\Codat\\QuickBooksDesktop.exe"}
+    finding = report(doc).finding("generation")
+    assert finding.status is FindingStatus.OK
+    assert "per-user connector for user amy" in finding.evidence[0]
+
+
+def test_nothing_installed_gives_guidance() -> None:
+    finding = report("nothing_installed").finding("generation")
+    assert finding.status is FindingStatus.FAIL
+    assert any("Install the connector" in e for e in finding.evidence)
+
+
+def test_logs_always_ok_with_collect_logs() -> None:
+    for name in FIXTURES:
+        finding = report(name).finding("logs")
+        assert finding.status is FindingStatus.OK
+        assert finding.fix == "qbd-fix collect-logs"
+
+
+def test_client_name_selects_one_connector() -> None:
+    doc = load("red_tray")
+    other = copy.deepcopy(doc["tasks"])
+    for task in other:
+        task["client"] = "Other Co"
+        task["name"] = task["name"].replace(CLIENT, "Other Co")
+        task["state"] = "Running"
+    doc["tasks"] = doc["tasks"] + other
+    both = report(doc).finding("tray-icon")
+    assert both.status is FindingStatus.FAIL
+    only_other = report(doc, client_name="other co").finding("tray-icon")
+    assert only_other.status is FindingStatus.FAIL  # its tray process is not under its folder
+    assert only_other.fix == "qbd-fix restart-tasks --client-name 'Other Co'"
+
+
+def test_unknown_client_name_is_reported() -> None:
+    rep = report("healthy", client_name="Nobody")
+    assert rep.finding("generation").status is FindingStatus.WARN
+    assert rep.finding("tray-icon").status is FindingStatus.WARN
+
+
+def test_remote_host_goes_into_every_fix() -> None:
+    rep = report("one_time_sync", host="PC01", shell="powershell")
+    fixes = [f.fix for f in rep.findings if f.fix]
+    assert fixes and all(fix.startswith("qbd-fix ") and " --host PC01 " in fix + " " for fix in fixes)
+    assert rep.finding("tray-icon").fix == (
+        f"qbd-fix reinstall-connector --host PC01 --installer <URL> --client-name '{CLIENT}' --company-id {COMPANY}"
+    )
+
+
+# -- facts parsing is forgiving ----------------------------------------------------------------
+
+
+def test_empty_facts_parse() -> None:
+    facts = Facts.from_dict({})
+    assert facts.installs == [] and facts.tasks == [] and facts.antivirus is None and facts.defender is None
+    rep = report_from_facts(facts, target="PC09", shell="posix")
+    assert rep.computer == "PC09"
+    assert rep.finding("generation").status is FindingStatus.FAIL
+
+
+def test_nulls_and_unrolled_arrays() -> None:
+    facts = Facts.from_dict(load("nothing_installed"))
+    assert facts.users == ["PC02\\bob"]
+    assert facts.reboot_reasons == ["WindowsUpdate\\Auto Update\\RebootRequired"]
+    assert facts.antivirus is None  # the probe failed: unknown, not "none registered"
+    assert facts.defender is not None and facts.defender.detections == []
+    unrolled = Facts.from_dict(load("defender_detection"))
+    assert unrolled.defender is not None
+    assert unrolled.defender.detections[0].resources[0].endswith("QuickbooksDesktop.exe")
+
+
+def test_empty_antivirus_list_without_error_means_none_registered() -> None:
+    assert Facts.from_dict({"antivirus": None}).antivirus == []
+
+
+def test_wrong_types_do_not_raise() -> None:
+    facts = Facts.from_dict(
+        {"generations": ["x", 3, None], "tasks": {"client": None, "last_result": "n/a"}, "logs": [{"codes": ["0x1", {"code": "zz"}]}],
+         "network": [{"host": "a", "reachable": "false"}], "os": "Windows", "webroot": [], "defender": {"detections": [1]}}
+    )
+    assert facts.installs == []
+    assert facts.tasks[0].last_result is None
+    assert facts.logs[0].codes == {}
+    assert facts.os is None
+    assert facts.defender is not None and facts.defender.detections == []
+
+
+def test_as_list() -> None:
+    assert as_list(None) == [] and as_list({"a": 1}) == [{"a": 1}] and as_list([1]) == [1]
+
+
+def test_non_mapping_facts_is_a_result_error() -> None:
+    from qbd_fix.errors import ResultError
+
+    with pytest.raises(ResultError):
+        Facts.from_dict([])  # type: ignore[arg-type]
+
+
+# -- quoting the fix for the user's shell ---------------------------------------------------------
+
+HOSTILE = [
+    "O'Brien & Sons",
+    "a $(rm -rf ~) b",
+    "`$(calc)` \"quoted\" ; echo pwned",
+    "it’s ‘curly’ ‚low‛",
+    "--yes",
+    "100% %PATH% !x! ^caret | pipe > out < in",
+    "trailing backslash \\",
+    "tab\there",
+    "Codat Engineering - Integration",
+]
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_posix_fix_round_trips(name: str) -> None:
+    line = fix_command("restart-tasks", [("--client-name", name)], host="PC01", shell="posix")
+    assert shlex.split(line) == ["qbd-fix", "restart-tasks", "--host", "PC01", "--client-name", name]
+
+
+def _powershell_words(line: str) -> list[str]:
+    """Split a line the way PowerShell's tokenizer reads bare words and verbatim strings."""
+    literals = ps_single_quoted_literals(line)
+    words: list[str] = []
+    pos = 0
+    for start, end, value in literals:
+        words += line[pos:start].split()
+        words.append(value)
+        pos = end
+    words += line[pos:].split()
+    return words
+
+
+@pytest.mark.parametrize("name", [n for n in HOSTILE if "\t" not in n])
+def test_powershell_fix_round_trips(name: str) -> None:
+    line = fix_command("restart-tasks", [("--client-name", name)], host="PC01", shell="powershell")
+    assert _powershell_words(line) == ["qbd-fix", "restart-tasks", "--host", "PC01", "--client-name", name]
+    assert '"' not in line.replace(quote_powershell(name), "")  # nothing expandable outside the literal
+
+
+def test_powershell_control_characters_become_char_codes() -> None:
+    assert quote_powershell("tab\there") == "('tab' + [char]9 + 'here')"
+
+
+def test_powershell_bare_words_stay_bare() -> None:
+    assert quote_powershell("PC01") == "PC01"
+    assert quote_powershell("pc-01.corp.example") == "pc-01.corp.example"
+    assert quote_powershell("-x") == "'-x'"
+    assert quote_powershell("@splat") == "'@splat'"
+
+
+def test_cmd_quoting() -> None:
+    assert quote_cmd("PC01") == "PC01"
+    assert quote_cmd("a b") == '^"a b^"'
+    assert quote_cmd('say "hi" & exit') == '^"say \\^"hi\\^" ^& exit^"'
+    assert quote_cmd("100%") == '^"100^%^"'
+    assert quote_cmd("end\\") == "end\\"  # a bare trailing backslash is plain text
+    assert quote_cmd("my dir\\") == '^"my dir\\\\^"'  # doubled before the closing quote
+
+
+def test_placeholder_is_not_quoted() -> None:
+    line = fix_command("reinstall-connector", [("--installer", Placeholder("URL"))], shell="posix")
+    assert line == "qbd-fix reinstall-connector --installer <URL>"
+
+
+def test_option_names_are_checked() -> None:
+    with pytest.raises(ValueError, match="not an option"):
+        fix_command("restart-tasks", [("; rm", None)])
+    with pytest.raises(ValueError, match="unknown shell"):
+        fix_command("restart-tasks", [("--client-name", "x")], shell="fish")  # type: ignore[arg-type]
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=40))
+def test_posix_round_trip_any_text(name: str) -> None:
+    line = fix_command("reset-certificate", [("--client-name", name)], shell="posix")
+    assert shlex.split(line)[-1] == name
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40))
+def test_powershell_round_trip_any_text(name: str) -> None:
+    line = fix_command("reset-certificate", [("--client-name", name)], shell="powershell")
+    words = _powershell_words(line)
+    if quote_powershell(name) != name:  # quoted: exactly one literal, holding the value
+        assert words[-1] == name
