@@ -34,11 +34,18 @@ class QbdFixError(Exception):
     """Base of every error meant for a user: one line, an optional hint."""
 
     exit_code: ExitCode = ExitCode.FAILED
+    #: True only when the failure certainly came before the script could start on the PC
+    #: (no route, name not resolved, nothing listening, connect timeout, session not opened).
+    #: Fleet runs retry such failures; any other failure may follow changes and is final.
+    before_script: bool = False
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, hint: str | None = None, before_script: bool = False
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.before_script = before_script
 
     def __str__(self) -> str:
         return self.message
