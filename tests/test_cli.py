@@ -75,6 +75,8 @@ def test_dry_run_to_a_file_and_a_folder(tmp_path: Path) -> None:
     assert data == get("restart-tasks").render({"ClientName": "Acme"}).file_bytes()
     code, _, _ = invoke("collect-logs", "--dry-run", "-o", str(tmp_path))
     assert code == 0 and (tmp_path / "collect-logs.ps1").read_bytes().startswith(b"\xef\xbb\xbf")
+    code, _, _ = invoke("collect-logs", "--dry-run", "-o", f"{tmp_path}/new/")
+    assert code == 0 and (tmp_path / "new" / "collect-logs.ps1").is_file()
 
 
 @pytest.mark.parametrize(

@@ -22,15 +22,19 @@ from qbd_fix.runners.base import Runner
 from qbd_fix.script.engine import Script
 
 
-def script_destination(requested: Path, script: Script) -> Path:
-    """A folder (existing, or written with a trailing separator) gets ``<name>.ps1``."""
-    if requested.is_dir() or str(requested).endswith(("/", "\\")):
-        return requested / f"{script.name}.ps1"
-    return requested
+def script_destination(requested: str, script: Script) -> Path:
+    """A folder (existing, or written with a trailing separator) gets ``<name>.ps1``.
+
+    The separator is read from the text as typed: ``Path`` drops it.
+    """
+    path = validation.output_path(requested)
+    if path.is_dir() or requested.endswith(("/", "\\")):
+        return path / f"{script.name}.ps1"
+    return path
 
 
 def write_script(script: Script, requested: str) -> Path:
-    path = script_destination(validation.output_path(requested), script)
+    path = script_destination(requested, script)
     write_atomic(path, [script.file_bytes()])
     return path
 
