@@ -1,0 +1,486 @@
+"""Which PCs a fleet run reaches: inventory files (CSV or TOML), ``--host`` lists and ``--limit``.
+
+An inventory says how to reach each PC, never with what password: a secret in
+a file that gets mailed around and committed is a leak waiting to happen, so
+rows only name the environment variable that holds it. Every problem is
+reported as ``file:line: what is wrong`` so a 500-row sheet can be fixed fast.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import fnmatch
+import io
+import ipaddress
+import re
+import sys
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qbd_fix.errors import UsageError
+from qbd_fix.validation import MAX_CLIENT_NAME
+
+#: The remote runner's authentication kinds (kept equal to ``qbd_fix.runners.remote.AUTH_KINDS``
+#: by a test; not imported, so that reading an inventory loads no remoting code).
+AUTH_KINDS = ("negotiate", "ntlm", "kerberos", "credssp", "basic", "certificate")
+FIELDS = (
+    "host",
+    "port",
+    "client_name",
+    "username",
+    "password_env",
+    "auth",
+    "ssl",
+    "group",
+    "tags",
+    "notes",
+)
+#: Columns or keys that would hold a secret itself rather than where to find it.
+SECRET_FIELDS = frozenset({"password", "pass", "passwd", "pwd", "secret", "token"})
+SECRET_REFUSAL = (
+    "passwords are not read from inventories: "  # noqa: S105 - a refusal message, not a password
+    "set password_env to the name of an environment variable"
+)
+_TRUE = frozenset({"true", "yes", "y", "1", "on"})
+_FALSE = frozenset({"false", "no", "n", "0", "off"})
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TAG_SPLIT = re.compile(r"[,;]")
+_TOML_HOSTS_HEADER = re.compile(r"^\s*\[\[\s*hosts\s*\]\]")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One PC of a fleet run and how to reach it; ``None`` leaves a setting to the command line."""
+
+    host: str
+    port: int | None = None
+    client_name: str | None = None
+    username: str | None = None
+    password_env: str | None = None
+    auth: str | None = None
+    ssl: bool | None = None
+    group: str | None = None
+    tags: tuple[str, ...] = ()
+    notes: str = ""
+    source: str = ""
+
+    @property
+    def key(self) -> tuple[str, int | None]:
+        """Identity for duplicate checks and reports: the host ignoring case, and the port."""
+        return (self.host.casefold(), self.port)
+
+    @property
+    def label(self) -> str:
+        """host, or host:port when a port is set (IPv6 in brackets)."""
+        if self.port is None:
+            return self.host
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    def merge(self, defaults: Mapping[str, Any]) -> Target:
+        """Fill the settings this target leaves open from *defaults* (the command line's).
+
+        The inventory's own values win: it knows its PCs better than one
+        command line for all of them. ``host`` and ``source`` are never taken.
+        """
+        unknown = sorted(set(defaults) - set(FIELDS) - {"host"})
+        if unknown:
+            raise ValueError(f"unknown target settings: {', '.join(unknown)}")
+        changes: dict[str, Any] = {}
+        for name, value in defaults.items():
+            if name == "host" or value is None:
+                continue
+            current = getattr(self, name)
+            if current is None or current == "" or current == ():
+                changes[name] = tuple(value) if name == "tags" else value
+        return dataclasses.replace(self, **changes) if changes else self
+
+
+# -- values -----------------------------------------------------------------------------------
+
+
+def _has_control(value: str) -> bool:
+    return any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value)
+
+
+def host_name(value: str) -> str:
+    """A PC name, IPv4 or IPv6 address (brackets optional), returned bare as the runner wants it."""
+    text = value.strip()
+    if not text:
+        raise ValueError("empty host")
+    if "/" in text:
+        raise ValueError(f"host {value!r}: give the PC's name or address, not a URL")
+    bracketed = text.startswith("[") and text.endswith("]")
+    inner = text[1:-1] if bracketed else text
+    if ":" in inner:
+        if "%" in inner:
+            raise ValueError(f"host {value!r}: IPv6 zone IDs are not supported")
+        try:
+            return ipaddress.IPv6Address(inner).compressed
+        except ValueError:
+            extra = " (put a port in the port field)" if inner.count(":") == 1 else ""
+            raise ValueError(f"host {value!r} is not a valid IPv6 address{extra}") from None
+    if bracketed:
+        raise ValueError(f"host {value!r}: only IPv6 addresses go in brackets")
+    name = inner.rstrip(".")
+    if re.fullmatch(r"[0-9.]+", name):
+        try:
+            return str(ipaddress.IPv4Address(name))
+        except ValueError:
+            raise ValueError(f"host {value!r} is not a valid IPv4 address") from None
+    if len(name) > 253 or not all(_LABEL.match(label) for label in name.split(".")):
+        raise ValueError(
+            f"host {value!r} is not a valid host name (letters, digits, hyphens, dots)"
+        )
+    return name
+
+
+def _port(value: object) -> int | None:
+    bad = ValueError(f"bad port {value!r}: expected a number between 1 and 65535")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    number: object = value
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.isascii() or not text.isdigit():
+            raise bad
+        number = int(text)
+    if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= 65535:
+        raise bad
+    return number
+
+
+def _ssl(value: object) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if not text:
+            return None
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    raise ValueError(f"bad ssl value {value!r}: use true or false")
+
+
+def _auth(value: object) -> str | None:
+    text = _text(value, "auth")
+    if text is None:
+        return None
+    kind = text.lower()
+    if kind not in AUTH_KINDS:
+        raise ValueError(f"unknown auth {text!r}: use one of {', '.join(AUTH_KINDS)}")
+    return kind
+
+
+def _text(value: object, name: str) -> str | None:
+    """A one-line text setting; empty means not set."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be text, not {type(value).__name__}")
+    text = value.strip()
+    if _has_control(text):
+        raise ValueError(f"{name} must not contain control characters")
+    return text or None
+
+
+def _client_name(value: object) -> str | None:
+    text = _text(value, "client_name")
+    if text is not None and len(text) > MAX_CLIENT_NAME:
+        raise ValueError(f"client_name is {len(text)} characters; the limit is {MAX_CLIENT_NAME}")
+    return text
+
+
+def _password_env(value: object) -> str | None:
+    text = _text(value, "password_env")
+    if text is not None and not _ENV_NAME.match(text):
+        raise ValueError(f"password_env {text!r} is not an environment variable name")
+    return text
+
+
+def _tags(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items: Iterable[object]
+    if isinstance(value, str):
+        items = _TAG_SPLIT.split(value)
+    elif isinstance(value, list):
+        items = value
+    else:
+        raise ValueError("tags must be text or a list of text")
+    tags: list[str] = []
+    for item in items:
+        tag = _text(item, "a tag")
+        if tag and tag not in tags:
+            tags.append(tag)
+    return tuple(tags)
+
+
+def _notes(value: object) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError(f"notes must be text, not {type(value).__name__}")
+    return value.strip()
+
+
+_PARSERS: dict[str, Any] = {
+    "port": _port,
+    "client_name": _client_name,
+    "username": lambda v: _text(v, "username"),
+    "password_env": _password_env,
+    "auth": _auth,
+    "ssl": _ssl,
+    "group": lambda v: _text(v, "group"),
+    "tags": _tags,
+    "notes": _notes,
+}
+
+
+def _settings(raw: Mapping[str, object], where: str) -> dict[str, Any]:
+    """Check every setting of one row or table; the first problem is reported with *where*."""
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        try:
+            values[name] = host_name(str(value)) if name == "host" else _PARSERS[name](value)
+        except ValueError as exc:
+            raise UsageError(f"{where}: {exc}") from None
+    return values
+
+
+def _field_name(raw: str) -> str:
+    """Header spelling is forgiving: 'Client Name', 'client-name' and 'CLIENT_NAME' are one field."""
+    return re.sub(r"[\s-]+", "_", raw.strip().lstrip("\ufeff").lower())
+
+
+def _check_fields(names: Iterable[str], where: str) -> None:
+    for name in names:
+        if name in SECRET_FIELDS:
+            raise UsageError(f"{where}: column or key {name!r} refused: {SECRET_REFUSAL}")
+        if name not in FIELDS:
+            raise UsageError(
+                f"{where}: unknown column or key {name!r} (known: {', '.join(FIELDS)})"
+            )
+
+
+def _check_duplicates(targets: Sequence[Target]) -> None:
+    seen: dict[tuple[str, int | None], Target] = {}
+    for target in targets:
+        first = seen.setdefault(target.key, target)
+        if first is not target:
+            raise UsageError(
+                f"{target.source}: duplicate host {target.label!r} (first at {first.source})"
+            )
+
+
+# -- files ------------------------------------------------------------------------------------
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise UsageError(f"inventory {str(path)!r}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"inventory {str(path)!r} is not UTF-8 text (byte {exc.start})",
+            hint="save it as 'CSV UTF-8' (Excel) or UTF-8 text",
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"inventory {str(path)!r} cannot be read: {exc.strerror}") from None
+
+
+def load_csv(path: Path, text: str | None = None) -> list[Target]:
+    """Read a CSV inventory: a header row naming the fields, one PC per row.
+
+    Lines starting with ``#`` and blank lines are skipped; a header with
+    semicolons and no commas (Excel in many locales) switches the delimiter.
+    """
+    text = _read_text(path) if text is None else text.lstrip("\ufeff")
+    name = path.name
+    first = next(
+        (line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")),
+        "",
+    )
+    delimiter = ";" if ";" in first and "," not in first else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header: list[str] | None = None
+    header_line = 0
+    targets: list[Target] = []
+    while True:
+        line = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise UsageError(f"{name}:{line}: unreadable CSV: {exc}") from None
+        if not any(cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
+            continue
+        where = f"{name}:{line}"
+        if header is None:
+            header = [_field_name(cell) for cell in row]
+            header_line = line
+            _check_fields((h for h in header if h), where)
+            if "host" not in header:
+                raise UsageError(f"{where}: the header row has no 'host' column")
+            if len(set(header)) != len(header):
+                raise UsageError(f"{where}: a column appears twice in the header row")
+            continue
+        if len(row) > len(header) and any(cell.strip() for cell in row[len(header) :]):
+            raise UsageError(
+                f"{where}: {len(row)} fields but the header (line {header_line}) has {len(header)}",
+                hint="quote values that contain the delimiter",
+            )
+        raw = {h: cell for h, cell in zip(header, row, strict=False) if h}
+        if not raw.get("host", "").strip():
+            raise UsageError(f"{where}: empty host")
+        values = _settings(raw, where)
+        targets.append(Target(source=where, **values))
+    if header is None:
+        raise UsageError(f"{name}: no header row (expected e.g. host,client_name,group)")
+    return targets
+
+
+def _toml_module() -> Any:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+    return tomllib
+
+
+def load_toml(path: Path, text: str | None = None) -> list[Target]:
+    """Read a TOML inventory: ``[[hosts]]`` tables and an optional ``[defaults]`` table.
+
+    ``[defaults]`` fills what a host leaves open. TOML parsers give no line
+    numbers, so each host is located by the line of its ``[[hosts]]`` header.
+    """
+    text = _read_text(path) if text is None else text.lstrip("\ufeff")
+    name = path.name
+    tomllib = _toml_module()
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{name}: not valid TOML: {exc}") from None
+    extra = sorted(set(doc) - {"hosts", "defaults"})
+    if extra:
+        raise UsageError(
+            f"{name}: unknown top-level key {extra[0]!r} (expected [[hosts]], [defaults])"
+        )
+    header_lines = [
+        number
+        for number, line in enumerate(text.splitlines(), start=1)
+        if _TOML_HOSTS_HEADER.match(line)
+    ]
+    defaults_raw = doc.get("defaults", {})
+    if not isinstance(defaults_raw, dict):
+        raise UsageError(f"{name}: 'defaults' must be a table")
+    _check_fields((_field_name(k) for k in defaults_raw), f"{name}: [defaults]")
+    if any(_field_name(k) == "host" for k in defaults_raw):
+        raise UsageError(f"{name}: [defaults] cannot set host")
+    defaults = _settings(
+        {_field_name(k): v for k, v in defaults_raw.items()}, f"{name}: [defaults]"
+    )
+    hosts = doc.get("hosts", [])
+    if not isinstance(hosts, list) or not all(isinstance(h, dict) for h in hosts):
+        raise UsageError(f"{name}: hosts must be [[hosts]] tables")
+    targets: list[Target] = []
+    for index, table in enumerate(hosts):
+        where = (
+            f"{name}:{header_lines[index]}"
+            if len(header_lines) == len(hosts)
+            else f"{name}: hosts[{index}]"
+        )
+        raw = {_field_name(k): v for k, v in table.items()}
+        _check_fields(raw, where)
+        host = raw.get("host")
+        if not isinstance(host, str) or not host.strip():
+            raise UsageError(
+                f"{where}: empty host" if host in (None, "") else f"{where}: host must be text"
+            )
+        values = _settings(raw, where)
+        target = Target(source=where, **values)
+        targets.append(target.merge(defaults))
+    return targets
+
+
+def load(path: str | Path) -> list[Target]:
+    """Read ``--inventory FILE`` (``.csv`` or ``.toml``); an inventory without hosts is refused."""
+    file = Path(path).expanduser()
+    suffix = file.suffix.lower()
+    if suffix == ".csv":
+        targets = load_csv(file)
+    elif suffix == ".toml":
+        targets = load_toml(file)
+    else:
+        raise UsageError(f"inventory {str(path)!r}: use a .csv or .toml file")
+    if not targets:
+        raise UsageError(f"inventory {str(path)!r} lists no hosts")
+    _check_duplicates(targets)
+    return targets
+
+
+def targets_from_hosts(values: Iterable[str]) -> list[Target]:
+    """Targets from repeated or comma-separated ``--host`` values (empty items are skipped)."""
+    targets: list[Target] = []
+    for value in values:
+        for item in value.split(","):
+            if not item.strip():
+                continue
+            try:
+                host = host_name(item)
+            except ValueError as exc:
+                raise UsageError(f"--host: {exc}") from None
+            targets.append(Target(host=host, source="--host"))
+    if not targets:
+        raise UsageError("--host names no PC")
+    seen: set[tuple[str, int | None]] = set()
+    for target in targets:
+        if target.key in seen:
+            raise UsageError(f"--host {target.host!r} is given twice")
+        seen.add(target.key)
+    return targets
+
+
+def _matches(target: Target, pattern: str) -> bool:
+    names = [target.host, target.label, *(target.tags)]
+    if target.group:
+        names.append(target.group)
+    folded = pattern.casefold()
+    return any(fnmatch.fnmatchcase(name.casefold(), folded) for name in names)
+
+
+def select(targets: Sequence[Target], limit: Sequence[str] | None) -> list[Target]:
+    """``--limit``: keep targets whose group, a tag or host matches one of the patterns.
+
+    Patterns are shell globs, case-insensitive, repeatable or comma-separated.
+    A pattern matching nothing is an error: a typo must not silently skip PCs.
+    """
+    patterns = [p.strip() for item in (limit or []) for p in item.split(",") if p.strip()]
+    if not patterns:
+        return list(targets)
+    for pattern in patterns:
+        if not any(_matches(t, pattern) for t in targets):
+            groups = sorted({t.group for t in targets if t.group})
+            tags = sorted({tag for t in targets for tag in t.tags})
+            known = "; ".join(
+                part
+                for part in (
+                    f"groups: {', '.join(groups)}" if groups else "",
+                    f"tags: {', '.join(tags)}" if tags else "",
+                )
+                if part
+            )
+            raise UsageError(
+                f"--limit {pattern!r} matches no host, group or tag"
+                + (f" ({known})" if known else "")
+            )
+    return [t for t in targets if any(_matches(t, p) for p in patterns)]

@@ -1,0 +1,691 @@
+"""Run one remediation on many PCs at once, for MSPs with hundreds of clients' machines.
+
+Each PC gets its own thread, at most *concurrency* at a time. Everything the
+caller sees (progress events, finished hosts for the report sink, the audit
+log) is delivered on the thread that called :meth:`FleetRun.run`, so sinks need
+no locking. Nothing here prints: the CLI renders events as it likes.
+
+Safety rules:
+
+* A failure is retried only when the error says it came before the script
+  could start (``before_script``, see :class:`qbd_fix.errors.QbdFixError`) and
+  is of a kind that can heal (unreachable, WinRM unavailable, connect timeout).
+  Once a script may have begun changing a PC, its outcome is final.
+* A PC that exceeds *host_timeout* is reported as timed out and its slot is
+  freed; its thread is abandoned (daemon) rather than waited for.
+* The first :meth:`FleetRun.stop` (or Ctrl-C) starts no more PCs and lets the
+  running ones finish; the second reports the running ones as cancelled and
+  returns at once.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qbd_fix import jobs
+from qbd_fix.errors import (
+    ExitCode,
+    HostUnreachableError,
+    QbdFixError,
+    RunTimeoutError,
+    WinRMUnavailableError,
+)
+from qbd_fix.fleet.inventory import Target
+
+if TYPE_CHECKING:
+    from qbd_fix.fleet.audit import AuditLog
+    from qbd_fix.runners.base import Runner, RunOutcome
+    from qbd_fix.script.engine import Script
+
+#: Error kinds a retry can cure, when they came before the script started.
+RETRYABLE = (HostUnreachableError, WinRMUnavailableError, RunTimeoutError)
+
+
+class HostStatus(str, Enum):
+    """How one PC of a fleet run ended; the first four are the script's own statuses."""
+
+    OK = "ok"
+    CHANGED = "changed"
+    NEEDS_USER_ACTION = "needs_user_action"
+    FAILED = "failed"
+    UNREACHABLE = "unreachable"
+    AUTH_FAILED = "auth_failed"
+    TIMEOUT = "timeout"
+    NOT_RUN = "not_run"
+    CANCELLED = "cancelled"
+
+
+_STATUS_EXIT = {
+    HostStatus.OK: ExitCode.OK,
+    HostStatus.CHANGED: ExitCode.OK,
+    HostStatus.NEEDS_USER_ACTION: ExitCode.NEEDS_USER_ACTION,
+    HostStatus.FAILED: ExitCode.FAILED,
+    HostStatus.NOT_RUN: ExitCode.INTERRUPTED,
+    HostStatus.CANCELLED: ExitCode.INTERRUPTED,
+}
+_ERROR_STATUS = {
+    ExitCode.UNREACHABLE: HostStatus.UNREACHABLE,
+    ExitCode.WINRM_UNAVAILABLE: HostStatus.UNREACHABLE,
+    ExitCode.TLS_ERROR: HostStatus.UNREACHABLE,
+    ExitCode.AUTH_FAILED: HostStatus.AUTH_FAILED,
+    ExitCode.ACCESS_DENIED: HostStatus.AUTH_FAILED,
+    ExitCode.TIMEOUT: HostStatus.TIMEOUT,
+}
+
+
+@dataclass(frozen=True)
+class HostError:
+    """Why a PC has no result: *kind* is the exit code's name (``unreachable``, ``tls_error``...)."""
+
+    kind: str
+    message: str
+    exit_code: int
+    hint: str | None = None
+
+    @classmethod
+    def from_exception(cls, exc: BaseException) -> HostError:
+        if isinstance(exc, QbdFixError):
+            return cls(exc.exit_code.name.lower(), exc.message, int(exc.exit_code), exc.hint)
+        return cls(
+            "internal",
+            f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())}",
+            int(ExitCode.FAILED),
+            "this is a bug in qbd-fix; run again with --debug",
+        )
+
+
+@dataclass(frozen=True)
+class HostReport:
+    """Everything a report needs about one PC; the transcript itself is not kept."""
+
+    host: str
+    port: int | None
+    client_name: str | None
+    group: str | None
+    remediation: str
+    status: HostStatus
+    summary: str
+    duration: float
+    attempts: int
+    exit_code: int
+    script_sha256: str = ""
+    what_if: bool = False
+    error: HostError | None = None
+    result: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "host": self.host,
+            "port": self.port,
+            "client_name": self.client_name,
+            "group": self.group,
+            "remediation": self.remediation,
+            "status": self.status.value,
+            "summary": self.summary,
+            "duration_s": round(self.duration, 3),
+            "attempts": self.attempts,
+            "exit_code": self.exit_code,
+            "script_sha256": self.script_sha256,
+            "what_if": self.what_if,
+            "error": None
+            if self.error is None
+            else {
+                "kind": self.error.kind,
+                "message": self.error.message,
+                "exit_code": self.error.exit_code,
+                "hint": self.error.hint,
+            },
+            "result": self.result,
+        }
+
+
+@dataclass(frozen=True)
+class HostRow:
+    """The small per-PC line a summary keeps (a fleet of thousands stays small in memory)."""
+
+    host: str
+    client_name: str | None
+    status: HostStatus
+    summary: str
+    duration: float
+    exit_code: int
+    error_kind: str | None
+
+
+def fleet_exit_code(counts: Counter[HostStatus] | dict[HostStatus, int]) -> int:
+    """0 when every PC is ok or changed, 1 when any did not get there (failed, unreachable,
+    auth, timeout, cancelled, not run), else 3: the rest only need a user's action."""
+    bad = set(HostStatus) - {HostStatus.OK, HostStatus.CHANGED, HostStatus.NEEDS_USER_ACTION}
+    if any(counts.get(status, 0) for status in bad):
+        return int(ExitCode.FAILED)
+    if counts.get(HostStatus.NEEDS_USER_ACTION, 0):
+        return int(ExitCode.NEEDS_USER_ACTION)
+    return int(ExitCode.OK)
+
+
+@dataclass
+class FleetSummary:
+    """Counters and one row per PC, in the order PCs finished."""
+
+    total: int
+    counts: Counter[HostStatus] = field(default_factory=Counter)
+    rows: list[HostRow] = field(default_factory=list)
+    duration: float = 0.0
+    stopped: int = 0
+
+    @property
+    def done(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def exit_code(self) -> int:
+        return fleet_exit_code(self.counts)
+
+    def add(self, report: HostReport) -> None:
+        self.counts[report.status] += 1
+        self.rows.append(
+            HostRow(
+                report.host,
+                report.client_name,
+                report.status,
+                report.summary,
+                report.duration,
+                report.exit_code,
+                report.error.kind if report.error else None,
+            )
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "done": self.done,
+            "counts": {s.value: self.counts.get(s, 0) for s in HostStatus},
+            "exit_code": self.exit_code,
+            "duration_s": round(self.duration, 3),
+            "stopped": self.stopped > 0,
+            "cancelled": self.stopped > 1,
+        }
+
+
+class EventKind(str, Enum):
+    STARTED = "started"
+    RETRYING = "retrying"
+    FINISHED = "finished"
+    STOPPING = "stopping"
+
+
+@dataclass(frozen=True)
+class FleetEvent:
+    """Progress for the CLI: *done*/*total*, how many run now, counts so far and an ETA.
+
+    ``started``/``retrying`` carry *host* (and *attempt*, *delay* for a retry),
+    ``finished`` carries *report*, ``stopping`` carries *stop_level* (1 drain, 2 cancel).
+    """
+
+    kind: EventKind
+    host: str
+    done: int
+    total: int
+    running: int
+    counts: dict[str, int]
+    eta: float | None
+    report: HostReport | None = None
+    attempt: int = 0
+    delay: float = 0.0
+    error: HostError | None = None
+    stop_level: int = 0
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Pause before retry *n* (1-based): *initial* doubled each time, at most *cap* seconds."""
+
+    initial: float = 0.5
+    factor: float = 2.0
+    cap: float = 8.0
+
+    def delay(self, retry: int) -> float:
+        return float(min(self.cap, self.initial * self.factor ** max(0, retry - 1)))
+
+
+# -- secrets ----------------------------------------------------------------------------------
+
+
+class _Scrubber:
+    """Removes known secret values from anything that reaches a report, just in case."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 3}, key=len, reverse=True)
+
+    def text(self, value: str) -> str:
+        for secret in self.secrets:
+            value = value.replace(secret, "***")
+        return value
+
+    def any(self, value: Any) -> Any:
+        if not self.secrets:
+            return value
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self.any(v) for v in value]
+        if isinstance(value, dict):
+            return {self.text(str(k)): self.any(v) for k, v in value.items()}
+        return value
+
+
+# -- the run ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Slot:
+    """A PC being worked on; its worker sets only *script*, the loop owns the rest."""
+
+    index: int
+    target: Target
+    started: float
+    script: Script | None = None
+
+
+@dataclass(frozen=True)
+class _Message:
+    index: int
+    kind: str  # "retry", "done" or "wake"
+    report: HostReport | None = None
+    attempt: int = 0
+    delay: float = 0.0
+    error: HostError | None = None
+
+
+_WAKE = _Message(-1, "wake")
+#: Longest wait for a message: on Windows a blocked queue read does not see Ctrl-C.
+_POLL = 0.25
+
+
+class FleetRun:
+    """One fleet run; :meth:`stop` may be called from any thread (e.g. a SIGINT handler)."""
+
+    def __init__(
+        self,
+        targets: Sequence[Target],
+        make_runner: Callable[[Target], Runner],
+        script_for: Callable[[Target], Script],
+        *,
+        concurrency: int = 16,
+        host_timeout: float | None = None,
+        retries: int = 2,
+        backoff: Backoff | None = None,
+        what_if: bool = False,
+        dest: Path | None = None,
+        on_event: Callable[[FleetEvent], None] | None = None,
+        sink: Callable[[HostReport], None] | None = None,
+        audit: AuditLog | None = None,
+        secrets: Iterable[str] = (),
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        if retries < 0:
+            raise ValueError("retries must not be negative")
+        if host_timeout is not None and host_timeout <= 0:
+            raise ValueError("host_timeout must be positive")
+        self.targets = list(targets)
+        self.make_runner = make_runner
+        self.script_for = script_for
+        self.concurrency = concurrency
+        self.host_timeout = host_timeout
+        self.retries = retries
+        self.backoff = backoff or Backoff()
+        self.what_if = what_if
+        self.dest = dest
+        self.on_event = on_event
+        self.sink = sink
+        self.audit = audit
+        env_secrets = (os.environ.get(t.password_env or "") for t in self.targets)
+        self._scrub = _Scrubber([*secrets, *(s for s in env_secrets if s)])
+        self._messages: queue.Queue[_Message] = queue.Queue()
+        self._stop_level = 0
+        self._stop_lock = threading.RLock()  # a SIGINT handler may re-enter stop()
+        #: Set by any stop: no retry starts after it, and retry pauses end at once.
+        self._stopping = threading.Event()
+        self._ran = False
+        self._loop_thread: int | None = None
+        self._run_time = 0.0  # sum and count of finished runs, for the ETA
+        self._runs = 0
+        self.summary = FleetSummary(total=len(self.targets))
+
+    # -- control --------------------------------------------------------------------------
+
+    @property
+    def stop_level(self) -> int:
+        """0 running, 1 draining (no new PCs), 2 cancelled."""
+        return self._stop_level
+
+    def stop(self) -> None:
+        """First call: start no more PCs. Second: give up on the running ones too.
+
+        Called on the thread running the loop (a SIGINT handler interrupting
+        it), the queue is left alone, since the interrupted code may hold its
+        lock; the loop polls every :data:`_POLL` seconds anyway. Other threads
+        wake it at once.
+        """
+        with self._stop_lock:
+            self._stop_level = min(2, self._stop_level + 1)
+        self._stopping.set()
+        if threading.get_ident() != self._loop_thread:
+            self._messages.put(_WAKE)
+
+    # -- worker side ----------------------------------------------------------------------
+
+    def _work(self, slot: _Slot) -> None:
+        """One PC, on its own thread: render, connect, run, retry what is safe to retry."""
+        target = slot.target
+        script: Script | None = None
+        attempts = 0
+        started = time.monotonic()
+        try:
+            script = self.script_for(target)
+            slot.script = script  # read by the loop if the PC is cancelled or times out
+            while True:
+                attempts += 1
+                try:
+                    outcome = self._attempt(target, script)
+                except Exception as exc:
+                    retry = attempts <= self.retries and _retryable(exc)
+                    if not retry or self._stopping.is_set():
+                        raise
+                    delay = self.backoff.delay(attempts)
+                    self._messages.put(
+                        _Message(
+                            slot.index,
+                            "retry",
+                            attempt=attempts + 1,
+                            delay=delay,
+                            error=HostError.from_exception(exc),
+                        )
+                    )
+                    if self._stopping.wait(delay):
+                        raise
+                    continue
+                report = self._from_outcome(target, script, outcome, attempts, started)
+                break
+        except BaseException as exc:  # a PC's failure must never end the fleet
+            report = self._from_error(target, script, exc, attempts, started)
+        self._messages.put(_Message(slot.index, "done", report=report))
+
+    def _attempt(self, target: Target, script: Script) -> RunOutcome:
+        runner = self.make_runner(target)
+        with runner:
+            return jobs.execute(script, runner, what_if=self.what_if, dest=self.dest)
+
+    def _from_outcome(
+        self, target: Target, script: Script, outcome: RunOutcome, attempts: int, started: float
+    ) -> HostReport:
+        result = outcome.result
+        status = HostStatus(result.status.value)
+        return HostReport(
+            host=target.host,
+            port=target.port,
+            client_name=target.client_name,
+            group=target.group,
+            remediation=script.name,
+            status=status,
+            summary=self._scrub.text(" ".join(result.summary.split())),
+            duration=time.monotonic() - started,
+            attempts=attempts,
+            exit_code=int(result.status.exit_code),
+            script_sha256=script.sha256,
+            what_if=self.what_if,
+            result=self._scrub.any(result.to_dict()),
+        )
+
+    def _from_error(
+        self,
+        target: Target,
+        script: Script | None,
+        exc: BaseException,
+        attempts: int,
+        started: float,
+    ) -> HostReport:
+        error = HostError.from_exception(exc)
+        error = HostError(
+            error.kind,
+            self._scrub.text(error.message),
+            error.exit_code,
+            self._scrub.text(error.hint) if error.hint else None,
+        )
+        status = (
+            _ERROR_STATUS.get(ExitCode(error.exit_code), HostStatus.FAILED)
+            if error.kind != "internal"
+            else HostStatus.FAILED
+        )
+        return HostReport(
+            host=target.host,
+            port=target.port,
+            client_name=target.client_name,
+            group=target.group,
+            remediation=script.name if script else "",
+            status=status,
+            summary=error.message,
+            duration=time.monotonic() - started,
+            attempts=attempts,
+            exit_code=error.exit_code,
+            script_sha256=script.sha256 if script else "",
+            what_if=self.what_if,
+            error=error,
+        )
+
+    # -- scheduling side ------------------------------------------------------------------
+
+    def _unfinished(
+        self, slot_or_target: _Slot | Target, status: HostStatus, message: str
+    ) -> HostReport:
+        if isinstance(slot_or_target, _Slot):
+            target, script = slot_or_target.target, slot_or_target.script
+            duration = time.monotonic() - slot_or_target.started
+        else:
+            target, script, duration = slot_or_target, None, 0.0
+        code = ExitCode.TIMEOUT if status is HostStatus.TIMEOUT else ExitCode.INTERRUPTED
+        return HostReport(
+            host=target.host,
+            port=target.port,
+            client_name=target.client_name,
+            group=target.group,
+            remediation=script.name if script else "",
+            status=status,
+            summary=message,
+            duration=duration,
+            attempts=0 if status is HostStatus.NOT_RUN else 1,
+            exit_code=int(code),
+            script_sha256=script.sha256 if script else "",
+            what_if=self.what_if,
+            error=HostError(status.value, message, int(code)),
+        )
+
+    def _eta(self) -> float | None:
+        """Seconds left: rounds of *concurrency* PCs still to go, times the average run so far."""
+        remaining = self.summary.total - self.summary.done
+        if remaining <= 0:
+            return 0.0
+        if not self._runs:
+            return None
+        average = self._run_time / self._runs
+        return math.ceil(remaining / min(self.concurrency, remaining)) * average
+
+    def _emit(self, kind: EventKind, host: str, running: int, **extra: Any) -> None:
+        if self.on_event is None:
+            return
+        self.on_event(
+            FleetEvent(
+                kind=kind,
+                host=host,
+                done=self.summary.done,
+                total=self.summary.total,
+                running=running,
+                counts={s.value: n for s, n in self.summary.counts.items()},
+                eta=self._eta(),
+                **extra,
+            )
+        )
+
+    def _finish(self, report: HostReport, running: int, script: Script | None) -> None:
+        self.summary.add(report)
+        if report.status not in (HostStatus.NOT_RUN, HostStatus.CANCELLED, HostStatus.TIMEOUT):
+            self._run_time += report.duration
+            self._runs += 1
+        if self.sink is not None:
+            self.sink(report)
+        if self.audit is not None and report.status is not HostStatus.NOT_RUN:
+            self.audit.record_report(report, script)
+        self._emit(EventKind.FINISHED, report.host, running, report=report)
+
+    def run(self) -> FleetSummary:
+        """Work through every target; returns when each has a report (see the module rules)."""
+        if self._ran:
+            raise RuntimeError("a FleetRun runs once")
+        self._ran = True
+        self._loop_thread = threading.get_ident()
+        began = time.monotonic()
+        pending = list(enumerate(self.targets))
+        pending.reverse()  # pop() from the end keeps inventory order
+        running: dict[int, _Slot] = {}
+        announced = 0
+        try:
+            while pending or running:
+                try:
+                    level = self._stop_level
+                    if level != announced:
+                        announced = level
+                        self._emit(EventKind.STOPPING, "", len(running), stop_level=level)
+                    if level >= 2:
+                        for slot in list(running.values()):
+                            del running[slot.index]
+                            self._finish(
+                                self._unfinished(
+                                    slot,
+                                    HostStatus.CANCELLED,
+                                    "cancelled while running; "
+                                    "the PC may have been changed part-way",
+                                ),
+                                len(running),
+                                slot.script,
+                            )
+                    if level >= 1:
+                        while pending:
+                            _, target = pending.pop()
+                            self._finish(
+                                self._unfinished(
+                                    target, HostStatus.NOT_RUN, "not run: the fleet run was stopped"
+                                ),
+                                len(running),
+                                None,
+                            )
+                        if not running:
+                            break
+                    while pending and len(running) < self.concurrency and not self._stop_level:
+                        index, target = pending.pop()
+                        slot = _Slot(index, target, time.monotonic())
+                        # started before it is tracked: an interrupt in between must not
+                        # leave a slot that no thread will ever finish
+                        threading.Thread(
+                            target=self._work,
+                            args=(slot,),
+                            name=f"qbd-fix fleet {target.label}",
+                            daemon=True,
+                        ).start()
+                        running[index] = slot
+                        self._emit(EventKind.STARTED, target.host, len(running))
+                    self._wait(running)
+                except KeyboardInterrupt:
+                    self.stop()
+        finally:
+            self._stopping.set()  # wake workers sleeping before a retry, whatever happened
+            self.summary.duration = time.monotonic() - began
+            self.summary.stopped = self._stop_level
+        return self.summary
+
+    def _wait(self, running: dict[int, _Slot]) -> None:
+        """Take one message (or time out at the nearest host deadline) and act on it."""
+        timeout = _POLL
+        if self.host_timeout is not None and running:
+            nearest = min(slot.started for slot in running.values()) + self.host_timeout
+            timeout = min(_POLL, max(0.0, nearest - time.monotonic()))
+        try:
+            message = self._messages.get(timeout=timeout)
+        except queue.Empty:
+            message = None
+        if message is not None and message.index in running:
+            slot = running[message.index]
+            if message.kind == "retry":
+                self._emit(
+                    EventKind.RETRYING,
+                    slot.target.host,
+                    len(running),
+                    attempt=message.attempt,
+                    delay=message.delay,
+                    error=message.error,
+                )
+            elif message.kind == "done" and message.report is not None:
+                del running[message.index]
+                self._finish(message.report, len(running), slot.script)
+        if self.host_timeout is not None:
+            now = time.monotonic()
+            for slot in [s for s in running.values() if now - s.started >= self.host_timeout]:
+                del running[slot.index]
+                self._finish(
+                    self._unfinished(
+                        slot,
+                        HostStatus.TIMEOUT,
+                        f"no outcome within {self.host_timeout:g} s; stopped waiting "
+                        "(the script may still be running on the PC)",
+                    ),
+                    len(running),
+                    slot.script,
+                )
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, RETRYABLE) and exc.before_script
+
+
+def run_fleet(
+    targets: Sequence[Target],
+    make_runner: Callable[[Target], Runner],
+    script_for: Callable[[Target], Script],
+    *,
+    concurrency: int = 16,
+    host_timeout: float | None = None,
+    retries: int = 2,
+    backoff: Backoff | None = None,
+    what_if: bool = False,
+    dest: Path | None = None,
+    on_event: Callable[[FleetEvent], None] | None = None,
+    sink: Callable[[HostReport], None] | None = None,
+    audit: AuditLog | None = None,
+    secrets: Iterable[str] = (),
+) -> FleetSummary:
+    """Build a :class:`FleetRun` and run it (use the class to be able to :meth:`~FleetRun.stop`)."""
+    return FleetRun(
+        targets,
+        make_runner,
+        script_for,
+        concurrency=concurrency,
+        host_timeout=host_timeout,
+        retries=retries,
+        backoff=backoff,
+        what_if=what_if,
+        dest=dest,
+        on_event=on_event,
+        sink=sink,
+        audit=audit,
+        secrets=secrets,
+    ).run()
