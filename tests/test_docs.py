@@ -23,7 +23,8 @@ def readme_invocations() -> list[list[str]]:
     found = []
     for line in text.splitlines():
         line = line.strip().removeprefix("$ ")
-        if "qbd-fix " not in line or line.startswith(("#", "python")) and "&& qbd-fix" not in line:
+        is_comment_or_install = line.startswith(("#", "python")) and "&& qbd-fix" not in line
+        if "qbd-fix " not in line or is_comment_or_install:
             continue
         line = line[line.index("qbd-fix ") :].split("  #")[0]
         found.append(shlex.split(line)[1:])

@@ -1,4 +1,6 @@
-"""The doctor's facts script: valid 5.1 PowerShell, known commands, and read-only by construction."""
+"""The doctor's facts script: read-only by construction, and what it gathers (syntax, commands
+and the read-only guard: tests/test_scripts.py, which renders the doctor beside the
+remediations)."""
 
 from __future__ import annotations
 
@@ -10,20 +12,12 @@ import pytest
 
 from qbd_fix.doctor import DOCTOR
 from qbd_fix.remediations import REMEDIATIONS
-from tests.support.pwsh import ReferenceCommands, check_script, commands_used, parse
+from tests.support.guards import is_state_changing_command, reachable_functions
+from tests.support.pwsh import check_script, parse
 
 TEMPLATE = Path(__file__).parents[1] / "qbd_fix" / "templates" / "doctor_facts.ps1.j2"
-ALLOWED_FILE = Path(__file__).parent / "support" / "allowed_commands.txt"
-
-#: Verbs of commands that change state; none may be reachable from the doctor's code.
-WRITE_VERBS = (
-    "Set", "Start", "Stop", "New", "Remove", "Add", "Register", "Unregister", "Restart",
-    "Enable", "Disable", "Clear", "Rename", "Move", "Copy", "Install", "Uninstall", "Update",
-    "Reset", "Suspend", "Resume", "Send", "Export", "Import",
-)  # fmt: skip
-WRITE_COMMANDS = {"out-file", "set-content", "add-content", "tee-object", "invoke-qbdchange", "start-qbdinusersession"}
-#: Not changes to the PC: an in-memory .NET object, and the script's own strict mode (prelude).
-IN_MEMORY = {"new-object", "set-strictmode"}
+#: The doctor's record of a failed probe: it only appends to a list in memory.
+IN_MEMORY_FUNCTIONS = ("Add-QbdFactError",)
 
 
 @cache
@@ -36,80 +30,33 @@ def own_body() -> str:
     return re.sub(r"\{%.*?%\}|\{\{.*?\}\}", "", TEMPLATE.read_text(encoding="utf-8"))
 
 
-def _is_write(command: str) -> bool:
-    name = command.lower()
-    if name in WRITE_COMMANDS:
-        return True
-    return any(name.startswith(verb.lower() + "-") for verb in WRITE_VERBS)
-
-
-def call_graph(text: str) -> tuple[set[str], dict[str, set[str]]]:
-    """Commands the top level calls, and per function the commands its body calls."""
-    root = parse(text).root_node
-    functions: dict[str, set[str]] = {}
-    spans = []
-    stack = [root]
-    src = text.encode("utf-8")
-    while stack:
-        node = stack.pop()
-        if node.type == "function_statement":
-            name = next(c.text.decode() for c in node.children if c.type == "function_name")
-            body = src[node.start_byte : node.end_byte].decode("utf-8")
-            functions[name.lower()] = {c.lower() for c in check_script(body).commands}
-            spans.append((node.start_byte, node.end_byte))
-            continue
-        stack.extend(node.children)
-    top = bytearray(src)
-    for start, end in spans:
-        top[start:end] = b" " * (end - start)
-    top_commands = {c.lower() for c in check_script(top.decode("utf-8")).commands}
-    return top_commands, functions
-
-
-def reachable_commands(text: str) -> tuple[set[str], set[str]]:
-    """(script functions reachable from the top level, outside commands they call)."""
-    top, functions = call_graph(text)
-    seen_functions: set[str] = set()
-    outside: set[str] = set()
-    pending = list(top)
-    while pending:
-        name = pending.pop()
-        if name in functions:
-            if name not in seen_functions:
-                seen_functions.add(name)
-                pending.extend(functions[name])
-        else:
-            outside.add(name)
-    return seen_functions, outside
-
-
 def test_doctor_is_not_a_remediation() -> None:
     assert DOCTOR.read_only
     assert "doctor" not in REMEDIATIONS
     assert all(r.template != DOCTOR.template for r in REMEDIATIONS.values())
 
 
-def test_script_parses_as_windows_powershell_51() -> None:
-    report = check_script(script_text())
-    assert report.ok, (report.errors, report.ps7_only, report.quote_mismatches)
-
-
 def test_own_code_has_no_state_changing_command() -> None:
-    """Script functions (the in-memory result helpers) aside, no write verb; no change helper."""
+    """The doctor's own code calls no changing command, the change wrapper included, and builds
+    no .NET objects (the in-memory result helpers aside)."""
     used = {c.lower() for c in check_script(own_body()).commands}
-    _, functions = call_graph(script_text())
-    writes = sorted(c for c in used if c in WRITE_COMMANDS or (c not in functions and _is_write(c)))
+    writes = sorted(
+        c
+        for c in used
+        if is_state_changing_command(c, read_only=True, not_changes=IN_MEMORY_FUNCTIONS)
+    )
     assert writes == [], f"state-changing commands in doctor_facts.ps1.j2: {writes}"
     assert "new-object" not in used
 
 
-def test_nothing_state_changing_is_reachable() -> None:
-    functions, outside = reachable_commands(script_text())
+def test_the_probes_are_reachable_and_no_change_helper_is() -> None:
+    """What the read-only guard (tests/test_scripts.py) covers: the probes, reached from the top
+    level; and the prelude's change helpers stay unreachable."""
+    functions = reachable_functions(script_text())
     assert "invoke-qbdremediation" in functions
     assert "find-qbdconnector" in functions and "get-qbdinteractiveuser" in functions
-    assert not functions & WRITE_COMMANDS, "a state-changing helper is reachable"
-    writes = sorted(c for c in outside - IN_MEMORY if _is_write(c))
-    assert writes == [], f"reachable state-changing commands: {writes}"
+    assert "get-qbdrebootfact" in functions
+    assert not functions & {"invoke-qbdchange", "start-qbdinusersession"}
 
 
 def test_no_file_redirection_or_call_operator_in_own_code() -> None:
@@ -118,47 +65,9 @@ def test_no_file_redirection_or_call_operator_in_own_code() -> None:
     while stack:
         node = stack.pop()
         if node.type in ("redirection", "command_invocation_operator"):
-            found.append(node.text.decode())
+            found.append((node.text or b"").decode())
         stack.extend(node.children)
     assert found == []
-
-
-def test_read_only_check_catches_a_write() -> None:
-    """The reachability test would notice a change slipped into a probe."""
-    tampered = script_text().replace(
-        "function Get-QbdRebootFact {", "function Get-QbdRebootFact {\n    Stop-Process -Id 4 -Force", 1
-    )
-    _, outside = reachable_commands(tampered)
-    assert "stop-process" in outside
-    assert _is_write("Stop-Process") and _is_write("Set-Content") and not _is_write("Get-Item")
-
-
-def test_commands_are_on_the_allowed_list() -> None:
-    allowed = {
-        line.strip().lower()
-        for line in ALLOWED_FILE.read_text(encoding="utf-8").splitlines()
-        if line.strip() and not line.startswith("#")
-    }
-    used = commands_used(script_text())
-    used.pop("&", None)
-    unknown = sorted(c for c in used if c.lower() not in allowed)
-    assert unknown == []
-
-
-def test_commands_exist_in_51_with_those_parameters(reference: ReferenceCommands) -> None:
-    problems = []
-    for command, params in commands_used(script_text()).items():
-        if command == "&" or command.lower().endswith(".exe"):
-            continue
-        if reference.is_alias(command) or not reference.has_command(command):
-            problems.append(f"{command}: not a Windows PowerShell 5.1 command")
-            continue
-        problems += [
-            f"{command} -{p}: no such parameter in 5.1"
-            for p in params
-            if not p.startswith("@") and reference.accepts_parameter(command, p) is False
-        ]
-    assert problems == []
 
 
 def test_parameters_are_typed_and_bounded() -> None:

@@ -1,21 +1,29 @@
-"""Every rendered variant of every script: valid 5.1 syntax, allowed commands only,
-each present in Windows PowerShell 5.1 with the parameters used."""
+"""Every rendered variant of every script (the remediations and the doctor): valid 5.1 syntax,
+allowed commands only, each present in Windows PowerShell 5.1 with the parameters used, constant
+double-quoted strings, and every state change inside Invoke-QbdChange (none at all in a
+read-only script)."""
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
 import pytest
 
+from qbd_fix.doctor import DOCTOR
 from qbd_fix.remediations import REMEDIATIONS
+from qbd_fix.remediations.base import Remediation
 from qbd_fix.script.engine import Script
+from tests.support.guards import reachable_state_changes, syntax_nodes, unguarded_state_changes
 from tests.support.pwsh import SPLAT_MARKER, ReferenceCommands, check_script, commands_used, parse
-from tests.support.variants import all_variants
+from tests.support.variants import all_variants, variants
 
-CASES = list(all_variants())
+SCRIPTS: dict[str, Remediation] = {**REMEDIATIONS, DOCTOR.name: DOCTOR}
+CASES = [*all_variants(), *((DOCTOR.name, variant, values) for variant, values in variants(DOCTOR))]
 IDS = [f"{name}-{variant}" for name, variant, _ in CASES]
 ALLOWED_FILE = Path(__file__).parent / "support" / "allowed_commands.txt"
+TEMPLATES = Path(__file__).parents[1] / "qbd_fix" / "templates"
 
 
 # The call operator is allowed only where the prelude runs a script block it was given.
@@ -29,9 +37,42 @@ def call_operator_targets(text: str) -> set[str]:
     while stack:
         node = stack.pop()
         if node.type == "command_invocation_operator" and node.next_named_sibling is not None:
-            found.add(node.next_named_sibling.text.decode())
+            found.add((node.next_named_sibling.text or b"").decode())
         stack.extend(node.children)
     return found
+
+
+# collect-logs changes nothing on the PC: it stages copies in a temporary folder it creates,
+# zips them and removes the staging (file cmdlets with -WhatIf:$false, so a -WhatIf run still
+# lists what would be sent). Those writes, and only those, are allowed outside Invoke-QbdChange.
+GUARD_EXCEPTIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    "collect-logs": {
+        # functions named Add-* that add to the staging folder or the in-memory skipped list;
+        # every write in their bodies is still checked against allowed_calls
+        "not_changes": (
+            "Add-QbdSkipped",
+            "Add-QbdLogFile",
+            "Add-QbdTextFile",
+            "Add-QbdLogFolder",
+            "Add-QbdLinkJson",
+            "Add-QbdConnectorFiles",
+        ),
+        "allowed_calls": (
+            "[System.IO.Directory]::CreateDirectory($outputRoot)",
+            "[System.IO.Directory]::CreateDirectory($staging)",
+            "[System.IO.Directory]::CreateDirectory((Split-Path -Path $path -Parent))",
+            "[System.IO.File]::Create($destination)",
+            "[System.IO.File]::WriteAllText($path, $Text, $encoding)",
+            "[System.IO.File]::WriteAllText((Get-QbdStagingPath -Name 'manifest.json'),"
+            " (ConvertTo-Json -InputObject $manifest -Depth 6),"
+            " (New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false))",
+            "Remove-Item -LiteralPath $staging -Recurse -Force -WhatIf:$false -Confirm:$false",
+            "Remove-Item -LiteralPath $zipPath -Force -WhatIf:$false -Confirm:$false",
+        ),
+    },
+    # the doctor's record of a probe that failed, kept in memory for the result
+    "doctor": {"not_changes": ("Add-QbdFactError",)},
+}
 
 
 def allowed_commands() -> set[str]:
@@ -42,11 +83,13 @@ def allowed_commands() -> set[str]:
 @cache
 def rendered(name: str, variant: str) -> Script:
     values = dict(next(v for n, w, v in CASES if n == name and w == variant))
-    return REMEDIATIONS[name].render(values)
+    return SCRIPTS[name].render(values)
 
 
 @pytest.mark.parametrize(("name", "variant", "values"), CASES, ids=IDS)
-def test_parses_as_windows_powershell_51(name: str, variant: str, values: dict[str, object]) -> None:
+def test_parses_as_windows_powershell_51(
+    name: str, variant: str, values: dict[str, object]
+) -> None:
     report = check_script(rendered(name, variant).text)
     assert report.errors == []
     assert report.ps7_only == []
@@ -85,8 +128,50 @@ def test_commands_exist_in_51_with_those_parameters(
 
 
 def test_allowlist_entries_exist_in_51(reference: ReferenceCommands) -> None:
-    missing = [c for c in allowed_commands() if not c.endswith(".exe") and not reference.has_command(c)]
+    missing = [
+        c for c in allowed_commands() if not c.endswith(".exe") and not reference.has_command(c)
+    ]
     assert missing == []
+
+
+@pytest.mark.parametrize(("name", "variant", "values"), CASES, ids=IDS)
+def test_every_state_change_goes_through_invoke_qbdchange(
+    name: str, variant: str, values: dict[str, object]
+) -> None:
+    """A read-only script reaches no state change at all, the wrapper included."""
+    text = rendered(name, variant).text
+    exceptions = GUARD_EXCEPTIONS.get(name, {})
+    if SCRIPTS[name].read_only:
+        assert set(exceptions) <= {"not_changes"}, "a read-only script allows no writes"
+        found = reachable_state_changes(text, not_changes=exceptions.get("not_changes", ()))
+    else:
+        found = unguarded_state_changes(
+            text,
+            allowed_calls=exceptions.get("allowed_calls", ()),
+            not_changes=exceptions.get("not_changes", ()),
+        )
+    assert found == []
+
+
+@pytest.mark.parametrize(("name", "variant", "values"), CASES, ids=IDS)
+def test_double_quoted_strings_hold_no_variables(
+    name: str, variant: str, values: dict[str, object]
+) -> None:
+    """Only constant double-quoted strings: a ``$`` in one would expand (and run) at runtime."""
+    expanding = [
+        (node.text or b"").decode()
+        for node, _ in syntax_nodes(parse(rendered(name, variant).text).root_node)
+        if node.type in ("expandable_string_literal", "expandable_here_string_literal")
+        and b"$" in (node.text or b"")
+    ]
+    assert expanding == []
+
+
+@pytest.mark.parametrize("name", list(SCRIPTS))
+def test_template_avoids_the_change_block_variable_names(name: str) -> None:
+    """Invoke-QbdChange's own parameters would shadow a caller's variables of these names."""
+    source = (TEMPLATES / SCRIPTS[name].template).read_text(encoding="utf-8")
+    assert not re.search(r"\$(Target|Action|Change|description)\b", source, re.IGNORECASE)
 
 
 @pytest.mark.parametrize(("name", "variant", "values"), CASES, ids=IDS)
@@ -94,7 +179,9 @@ def test_shape(name: str, variant: str, values: dict[str, object]) -> None:
     """Help first, then the parameters, then the prelude; the result is written last."""
     text = rendered(name, variant).text
     assert text.startswith("<#")
-    assert text.index("[CmdletBinding(SupportsShouldProcess = $true)]") < text.index("Set-StrictMode -Version 3.0")
+    assert text.index("[CmdletBinding(SupportsShouldProcess = $true)]") < text.index(
+        "Set-StrictMode -Version 3.0"
+    )
     assert "$ErrorActionPreference = 'Stop'" in text
     assert "function Invoke-QbdRemediation" in text
     assert text.rstrip().endswith("}")
@@ -102,17 +189,17 @@ def test_shape(name: str, variant: str, values: dict[str, object]) -> None:
     assert "Write-Host" not in text and "Invoke-Expression" not in text
 
 
-@pytest.mark.parametrize("name", list(REMEDIATIONS))
+@pytest.mark.parametrize("name", list(SCRIPTS))
 def test_every_script_reports_the_connector_generation(name: str) -> None:
-    text = REMEDIATIONS[name].render().text
+    text = SCRIPTS[name].render().text
     assert "Find-QbdConnector" in text and "Write-QbdGeneration" in text
     for marker in ("QuickBooks-connector", "AppData\\Local\\Codat", "QBWebConnector"):
         assert marker in text
 
 
-@pytest.mark.parametrize("name", list(REMEDIATIONS))
+@pytest.mark.parametrize("name", list(SCRIPTS))
 def test_file_is_utf8_bom_crlf(name: str) -> None:
-    data = REMEDIATIONS[name].render({}).file_bytes()
+    data = SCRIPTS[name].render({}).file_bytes()
     assert data.startswith(b"\xef\xbb\xbf")
     assert b"\n" not in data.replace(b"\r\n", b"")
     data.decode("utf-8")

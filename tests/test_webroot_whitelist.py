@@ -1,86 +1,44 @@
-"""webroot-whitelist: the rendered script is valid 5.1, lists the folders and the Webroot steps,
-and adds a Defender exclusion only through Invoke-QbdChange, only where Defender is active."""
+"""webroot-whitelist: the script lists the folders and the Webroot steps, and adds a Defender
+exclusion only directly in an Invoke-QbdChange block, only where Defender is active (syntax,
+commands and the guard for every variant: tests/test_scripts.py)."""
 
 from __future__ import annotations
 
-import re
 from functools import cache
-from pathlib import Path
-
-import pytest
 
 from qbd_fix.remediations import REMEDIATIONS
-from qbd_fix.script.params import ParamValue
-from tests.support.pwsh import REFERENCE_PATH, ReferenceCommands, check_script, parse
-from tests.test_reset_certificate import _command_name, _context, _nodes, unguarded_state_changes
+from tests.support.guards import command_name, context_of, syntax_nodes
+from tests.support.pwsh import commands_used, parse
+from tests.support.variants import variant_values
 
 NAME = "webroot-whitelist"
-TEMPLATE = Path(__file__).parents[1] / "qbd_fix" / "templates" / "webroot_whitelist.ps1.j2"
-VARIANTS: dict[str, dict[str, ParamValue]] = {
-    "defaults": {},
-    "defender": {"DefenderExclusion": True},
-}
 
 
 @cache
 def rendered(variant: str) -> str:
-    return REMEDIATIONS[NAME].render(VARIANTS[variant]).text
+    """One variant from tests/support/variants.py (syntax, commands and the state-change guard
+    are checked there for all of them, in tests/test_scripts.py)."""
+    return REMEDIATIONS[NAME].render(variant_values(NAME, variant)).text
 
 
 def function_body(text: str, name: str) -> str:
     return text.split(f"function {name} {{", 1)[1].split("\nfunction ", 1)[0]
 
 
-@pytest.mark.parametrize("variant", list(VARIANTS))
-def test_valid_windows_powershell_51(variant: str) -> None:
-    report = check_script(rendered(variant))
-    assert report.ok, (report.errors, report.ps7_only, report.quote_mismatches)
-
-
-@pytest.mark.parametrize("variant", list(VARIANTS))
-def test_commands_are_defined_or_in_51_with_their_parameters(variant: str) -> None:
-    if not REFERENCE_PATH.exists():
-        pytest.skip("Windows PowerShell 5.1 reference not present")
-    reference = ReferenceCommands.load()
-    problems = []
-    for command, params in check_script(rendered(variant)).external_commands().items():
-        if command == "&":
-            continue
-        if reference.is_alias(command) or not reference.has_command(command):
-            problems.append(f"{command}: not in 5.1")
-            continue
-        problems += [
-            f"{command} -{p}" for p in params if not reference.accepts_parameter(command, p)
-        ]
-    assert problems == []
-
-
-@pytest.mark.parametrize("variant", list(VARIANTS))
-def test_every_state_change_goes_through_invoke_qbdchange(variant: str) -> None:
-    assert unguarded_state_changes(rendered(variant)) == []
-
-
 def test_add_mppreference_only_directly_in_a_change_block() -> None:
     found = [
-        _context(parents)
-        for node, parents in _nodes(parse(rendered("defender")).root_node)
-        if node.type == "command" and _command_name(node) == "Add-MpPreference"
+        context_of(parents)
+        for node, parents in syntax_nodes(parse(rendered("DefenderExclusion")).root_node)
+        if node.type == "command" and command_name(node) == "Add-MpPreference"
     ]
     assert found == ["change"]
+    # No native program either: the exclusion is the only change.
+    assert not [
+        c for c in commands_used(rendered("DefenderExclusion")) if c.lower().endswith(".exe")
+    ]
     assert "Add-MpPreference -ExclusionPath $exclusionPath -ErrorAction Stop" in rendered(
-        "defender"
+        "DefenderExclusion"
     )
-
-
-def test_template_avoids_the_change_block_variable_names() -> None:
-    source = TEMPLATE.read_text(encoding="utf-8")
-    assert not re.search(r"\$(Target|Action|Change|description)\b", source, re.IGNORECASE)
-
-
-def test_double_quoted_strings_hold_no_variables() -> None:
-    for node, _ in _nodes(parse(rendered("defender")).root_node):
-        if node.type in ("expandable_string_literal", "expandable_here_string_literal"):
-            assert b"$" not in (node.text or b""), node.text
 
 
 def test_detects_webroot_every_way() -> None:
@@ -141,7 +99,7 @@ def test_status_follows_webroot_presence() -> None:
 
 
 def test_defender_exclusion_only_where_defender_is_active_with_the_risk_stated() -> None:
-    fn = function_body(rendered("defender"), "Invoke-QbdDefenderExclusion")
+    fn = function_body(rendered("DefenderExclusion"), "Invoke-QbdDefenderExclusion")
     assert fn.index("Risk:") < fn.index("Add-MpPreference -ExclusionPath")
     assert "event 5007" in fn and "tamper protection may block" in fn
     assert "user-writable folders" in fn
@@ -150,13 +108,15 @@ def test_defender_exclusion_only_where_defender_is_active_with_the_risk_stated()
     assert fn.index("if ($null -ne $skip) {") < fn.index("Add-MpPreference -ExclusionPath")
     # Idempotent: compare with -eq against the current exclusions, verify afterwards.
     assert "is already excluded from Defender scanning; no change." in fn
-    assert "$_.TrimEnd('\\') -eq $wanted" in function_body(rendered("defender"), "Test-QbdExcluded")
+    assert "$_.TrimEnd('\\') -eq $wanted" in function_body(
+        rendered("DefenderExclusion"), "Test-QbdExcluded"
+    )
     assert "Add-QbdCheck -Name 'defender-exclusions'" in fn
 
 
 def test_switch_is_a_parameter_not_a_template_branch() -> None:
     assert (
         rendered("defaults").split("Set-StrictMode", 1)[1]
-        == rendered("defender").split("Set-StrictMode", 1)[1]
+        == rendered("DefenderExclusion").split("Set-StrictMode", 1)[1]
     )
-    assert "[switch] $DefenderExclusion = $true" in rendered("defender")
+    assert "[switch] $DefenderExclusion = $true" in rendered("DefenderExclusion")

@@ -1,0 +1,636 @@
+# Shared fixtures for the Pester tests of the rendered scripts in out/.
+#
+# A "fake machine" stands in for a Windows PC: real folders under TestDrive for Program Files,
+# Program Files (x86), ProgramData and the user profiles (the environment variables point there
+# while a test runs), and in-memory tables for what cannot be faked on disk: scheduled tasks,
+# processes and their owners, services, the registry, antivirus and Defender state, events.
+# Set-FakeMachineMock mocks the Windows cmdlets the scripts call so that they read those tables.
+#
+# The rendered scripts run in the caller's scope chain, so these names never contain 'Qbd'
+# (a script function of the same name would shadow them), and mock bodies reach the current
+# machine through $global:FakeMachine instead of a variable some script might also define.
+# Mock bodies run under the scripts' Set-StrictMode -Version 3.0: every helper here is strict-clean.
+
+function New-FakeMachine {
+    param([Parameter(Mandatory = $true)] [string] $Root)
+    $machine = @{
+        Root           = $Root
+        ProgramFiles86 = Join-Path -Path $Root -ChildPath 'ProgramFilesX86'
+        ProgramFiles   = Join-Path -Path $Root -ChildPath 'ProgramFiles'
+        ProgramData    = Join-Path -Path $Root -ChildPath 'ProgramData'
+        Users          = Join-Path -Path $Root -ChildPath 'Users'
+        SavedEnv       = @{}
+        Tasks          = New-Object -TypeName System.Collections.ArrayList
+        Started        = New-Object -TypeName System.Collections.ArrayList
+        Processes      = New-Object -TypeName System.Collections.ArrayList
+        NextProcessId  = 4000
+        Profiles       = New-Object -TypeName System.Collections.ArrayList
+        Registry       = @{}
+        Services       = New-Object -TypeName System.Collections.ArrayList
+        Antivirus      = New-Object -TypeName System.Collections.ArrayList
+        SecurityCenter = $true
+        Defender       = $null
+        Exclusions     = New-Object -TypeName System.Collections.ArrayList
+        Events         = New-Object -TypeName System.Collections.ArrayList
+    }
+    foreach ($folder in @($machine.ProgramFiles86, $machine.ProgramFiles, $machine.ProgramData, $machine.Users)) {
+        $null = [System.IO.Directory]::CreateDirectory($folder)
+    }
+    $redirect = @{ 'ProgramFiles(x86)' = $machine.ProgramFiles86; 'ProgramFiles' = $machine.ProgramFiles; 'ProgramData' = $machine.ProgramData }
+    foreach ($name in $redirect.Keys) {
+        $machine.SavedEnv[$name] = [Environment]::GetEnvironmentVariable($name)
+        [Environment]::SetEnvironmentVariable($name, $redirect[$name])
+    }
+    # Keys the scripts enumerate exist (empty) on every PC.
+    foreach ($key in @(
+            'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall',
+            'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall',
+            'Registry::HKEY_USERS',
+            'HKLM:\SYSTEM\CurrentControlSet\Control\Session Manager'
+        )) {
+        $null = Add-FakeRegistryKey -Machine $machine -Path $key
+    }
+    $global:FakeMachine = $machine
+    return $machine
+}
+
+function Restore-FakeMachine {
+    if ($null -eq (Get-Variable -Name 'FakeMachine' -Scope Global -ErrorAction SilentlyContinue)) { return }
+    $machine = $global:FakeMachine
+    if ($null -ne $machine) {
+        foreach ($name in $machine.SavedEnv.Keys) {
+            [Environment]::SetEnvironmentVariable($name, $machine.SavedEnv[$name])
+        }
+    }
+    Remove-Variable -Name 'FakeMachine' -Scope Global -ErrorAction SilentlyContinue
+}
+
+function New-FakeRoot {
+    # A short, fresh folder per test: TestDrive lives as long as its Describe block.
+    param([Parameter(Mandatory = $true)] [string] $Base)
+    return Join-Path -Path $Base -ChildPath ([guid]::NewGuid().ToString('N').Substring(0, 8))
+}
+
+function Write-FakeFile {
+    param([Parameter(Mandatory = $true)] [string] $Path, [string] $Text = '')
+    $null = [System.IO.Directory]::CreateDirectory((Split-Path -Path $Path -Parent))
+    [System.IO.File]::WriteAllText($Path, $Text, (New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false))
+    return $Path
+}
+
+function Write-FakeProgram {
+    # Not a real program: the scripts only test that the file is there and read its version.
+    param([Parameter(Mandatory = $true)] [string] $Path)
+    $null = [System.IO.Directory]::CreateDirectory((Split-Path -Path $Path -Parent))
+    [System.IO.File]::WriteAllBytes($Path, [byte[]](77, 90, 0, 0))
+    return $Path
+}
+
+function Add-FakeUser {
+    param(
+        [Parameter(Mandatory = $true)] [hashtable] $Machine,
+        [Parameter(Mandatory = $true)] [string] $UserName,
+        [string] $Domain = 'PC',
+        [switch] $LoggedOn
+    )
+    $profilePath = Join-Path -Path $Machine.Users -ChildPath $UserName
+    $null = [System.IO.Directory]::CreateDirectory((Join-Path -Path $profilePath -ChildPath 'Downloads'))
+    $sid = 'S-1-5-21-1000-2000-3000-{0}' -f (1001 + $Machine.Profiles.Count)
+    $null = $Machine.Profiles.Add([pscustomobject]@{
+            SID         = $sid
+            LocalPath   = $profilePath
+            Special     = $false
+            Loaded      = [bool]$LoggedOn
+            LastUseTime = (Get-Date).AddHours(-1)
+        })
+    if ($LoggedOn) {
+        $null = Add-FakeProcess -Machine $Machine -Name 'explorer.exe' -ExecutablePath 'C:\Windows\explorer.exe' -Domain $Domain -User $UserName
+    }
+    return [pscustomobject]@{ UserName = $UserName; Sid = $sid; Profile = $profilePath; Account = ('{0}\{1}' -f $Domain, $UserName) }
+}
+
+function Add-FakeSystemProfile {
+    # Win32_UserProfile also lists special profiles; the scripts must skip them.
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine)
+    $null = $Machine.Profiles.Add([pscustomobject]@{
+            SID         = 'S-1-5-18'
+            LocalPath   = 'C:\Windows\system32\config\systemprofile'
+            Special     = $true
+            Loaded      = $true
+            LastUseTime = (Get-Date)
+        })
+}
+
+function Add-FakeLegacyConnector {
+    # Program Files (x86)\<client>\QuickBooks-connector with its program, logs and link.json.
+    param(
+        [Parameter(Mandatory = $true)] [hashtable] $Machine,
+        [Parameter(Mandatory = $true)] [string] $ClientName,
+        [string] $LinkJson = '',
+        [switch] $NoLinkJson
+    )
+    $install = Join-Path -Path (Join-Path -Path $Machine.ProgramFiles86 -ChildPath $ClientName) -ChildPath 'QuickBooks-connector'
+    $null = Write-FakeProgram -Path (Join-Path -Path $install -ChildPath 'QuickbooksDesktop.exe')
+    $null = Write-FakeProgram -Path (Join-Path -Path $install -ChildPath 'QuickbooksDesktopUI.exe')
+    $null = Write-FakeFile -Path (Join-Path -Path $install -ChildPath 'logs\connector.log') -Text ("2024-05-01 19:00:01 INFO Sync started`r`n2024-05-01 19:00:05 ERROR QuickBooks returned 0x80040408`r`n")
+    $null = Write-FakeFile -Path (Join-Path -Path $install -ChildPath 'logs\connector.log.1') -Text ("2024-04-30 19:00:01 INFO Sync started`r`n")
+    if (-not $NoLinkJson) {
+        $null = Write-FakeFile -Path (Join-Path -Path $install -ChildPath 'link.json') -Text $LinkJson
+    }
+    return $install
+}
+
+function Add-FakeWebConnector {
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine)
+    $folder = Join-Path -Path $Machine.ProgramFiles86 -ChildPath 'Common Files\Intuit\QuickBooks\QBWebConnector'
+    $null = Write-FakeProgram -Path (Join-Path -Path $folder -ChildPath 'QBWebConnector.exe')
+    $null = Write-FakeFile -Path (Join-Path -Path $Machine.ProgramData -ChildPath 'Intuit\QBWebConnector\log\QWCLog.txt') -Text ("20240501.19:00:00 UTC : QBWebConnector started`r`n")
+    return $folder
+}
+
+function Add-FakePerUserConnector {
+    # The oldest generation: each user's AppData\Local\Codat.
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [Parameter(Mandatory = $true)] [object] $User)
+    $folder = Join-Path -Path $User.Profile -ChildPath 'AppData\Local\Codat'
+    $null = Write-FakeProgram -Path (Join-Path -Path $folder -ChildPath 'QuickBooksDesktopConnector.exe')
+    return $folder
+}
+
+function Add-FakeTask {
+    param(
+        [Parameter(Mandatory = $true)] [hashtable] $Machine,
+        [Parameter(Mandatory = $true)] [string] $Name,
+        [string] $TaskPath = '\',
+        [string] $State = 'Ready'
+    )
+    $task = [pscustomobject]@{ TaskName = $Name; TaskPath = $TaskPath; State = $State; Description = ''; Author = 'Codat' }
+    $null = $Machine.Tasks.Add($task)
+    return $task
+}
+
+function Add-FakeTaskPair {
+    # QuickbooksDesktop_<client> and QuickbooksDesktopUi_<client>, as the legacy installer makes them.
+    param(
+        [Parameter(Mandatory = $true)] [hashtable] $Machine,
+        [Parameter(Mandatory = $true)] [string] $ClientName,
+        [string] $TaskPath = '\',
+        [string] $State = 'Ready'
+    )
+    $service = Add-FakeTask -Machine $Machine -Name ('QuickbooksDesktop_' + $ClientName) -TaskPath $TaskPath -State $State
+    $ui = Add-FakeTask -Machine $Machine -Name ('QuickbooksDesktopUi_' + $ClientName) -TaskPath $TaskPath -State $State
+    return [pscustomobject]@{ Service = $service; Ui = $ui }
+}
+
+function Add-FakeProcess {
+    # One row of the process table, shaped like a Win32_Process instance (plus its owner).
+    param(
+        [Parameter(Mandatory = $true)] [hashtable] $Machine,
+        [Parameter(Mandatory = $true)] [string] $Name,
+        [string] $ExecutablePath = '',
+        [string] $Domain = 'PC',
+        [string] $User = '',
+        [string] $CommandLine = ''
+    )
+    $Machine.NextProcessId = $Machine.NextProcessId + 4
+    $process = [pscustomobject]@{
+        Name           = $Name
+        ProcessId      = [uint32]$Machine.NextProcessId
+        SessionId      = [uint32]1
+        ExecutablePath = $ExecutablePath
+        CommandLine    = $CommandLine
+        CreationDate   = (Get-Date).AddMinutes(-30)
+        Handle         = [string]$Machine.NextProcessId
+        OwnerDomain    = $Domain
+        OwnerUser      = $User
+    }
+    $null = $Machine.Processes.Add($process)
+    return $process
+}
+
+function Get-FakeProcess {
+    # What Get-Process -Name returns: names without '.exe'.
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [AllowNull()] [object] $Name)
+    $wanted = @($Name | Where-Object { $null -ne $_ } | ForEach-Object { [string]$_ })
+    foreach ($process in @($Machine.Processes)) {
+        $baseName = [System.IO.Path]::GetFileNameWithoutExtension([string]$process.Name)
+        if ($wanted.Count -gt 0 -and -not ($wanted -contains $baseName)) { continue }
+        [pscustomobject]@{
+            Id          = [int]$process.ProcessId
+            Name        = $baseName
+            ProcessName = $baseName
+            Path        = [string]$process.ExecutablePath
+            SessionId   = [int]$process.SessionId
+        }
+    }
+}
+
+function Stop-FakeProcess {
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [AllowNull()] [object] $Id)
+    foreach ($processId in @($Id | Where-Object { $null -ne $_ })) {
+        $gone = @($Machine.Processes | Where-Object { [int]$_.ProcessId -eq [int]$processId })
+        foreach ($process in $gone) { $Machine.Processes.Remove($process) }
+    }
+}
+
+function Select-FakeCimProcess {
+    # Enough WQL for the scripts' filters: Name = '...' and Name LIKE '...%' joined by OR.
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [AllowNull()] [string] $Filter)
+    $terms = @()
+    if ($Filter) {
+        $terms = @([regex]::Matches($Filter, '(?i)Name\s*(=|LIKE)\s*''([^'']*)''') | ForEach-Object {
+                [pscustomobject]@{ Like = ($_.Groups[1].Value -eq 'LIKE'); Value = $_.Groups[2].Value }
+            })
+    }
+    foreach ($process in @($Machine.Processes)) {
+        $name = [string]$process.Name
+        $keep = ($terms.Count -eq 0)
+        foreach ($term in $terms) {
+            if ($term.Like) {
+                if ($name -like ($term.Value -replace '%', '*')) { $keep = $true }
+            } elseif ($name -eq $term.Value) {
+                $keep = $true
+            }
+        }
+        if ($keep) { $process }
+    }
+}
+
+function Get-FakeProcessOwner {
+    # Shaped like the result of Invoke-CimMethod -MethodName GetOwner.
+    param([AllowNull()] [object] $InputObject)
+    $process = @($InputObject)[0]
+    $user = $null
+    $domain = $null
+    if ($null -ne $process -and $null -ne $process.PSObject.Properties['OwnerUser'] -and $process.OwnerUser) {
+        $user = [string]$process.OwnerUser
+        $domain = [string]$process.OwnerDomain
+    }
+    $returnValue = 0
+    if ($null -eq $user) { $returnValue = 2 }
+    return [pscustomobject]@{ Domain = $domain; User = $user; ReturnValue = [uint32]$returnValue; PSComputerName = $null }
+}
+
+function Get-FakeScheduledTask {
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [AllowNull()] [object] $TaskPath, [AllowNull()] [object] $TaskName)
+    $paths = @($TaskPath | Where-Object { $null -ne $_ } | ForEach-Object { [string]$_ })
+    $names = @($TaskName | Where-Object { $null -ne $_ } | ForEach-Object { [string]$_ })
+    foreach ($task in @($Machine.Tasks)) {
+        if ($paths.Count -gt 0 -and -not ($paths -contains [string]$task.TaskPath)) { continue }
+        if ($names.Count -gt 0 -and -not ($names -contains [string]$task.TaskName)) { continue }
+        $task
+    }
+}
+
+function Start-FakeTask {
+    # A started task runs; the UI task brings the tray app back, as the real one does.
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [AllowNull()] [object] $InputObject, [AllowNull()] [object] $TaskName)
+    $tasks = @($InputObject | Where-Object { $null -ne $_ })
+    foreach ($name in @($TaskName | Where-Object { $null -ne $_ })) {
+        $tasks += @(Get-FakeScheduledTask -Machine $Machine -TaskName ([string]$name))
+        if (@($Machine.Tasks | Where-Object { $_.TaskName -eq [string]$name }).Count -eq 0) {
+            $null = $Machine.Started.Add([string]$name)
+        }
+    }
+    foreach ($task in $tasks) {
+        $task.State = 'Running'
+        $null = $Machine.Started.Add([string]$task.TaskName)
+        $taskName = [string]$task.TaskName
+        if ($taskName.StartsWith('QuickbooksDesktopUi_', [System.StringComparison]::OrdinalIgnoreCase)) {
+            $client = $taskName.Substring('QuickbooksDesktopUi_'.Length)
+            $exe = Join-Path -Path (Join-Path -Path $Machine.ProgramFiles86 -ChildPath $client) -ChildPath 'QuickBooks-connector\QuickbooksDesktopUI.exe'
+            $owner = @($Machine.Processes | Where-Object { $_.Name -eq 'explorer.exe' } | Select-Object -First 1)
+            $user = ''
+            if ($owner.Count -gt 0) { $user = [string]$owner[0].OwnerUser }
+            $null = Add-FakeProcess -Machine $Machine -Name 'QuickbooksDesktopUI.exe' -ExecutablePath $exe -User $user
+        }
+    }
+}
+
+function Get-FakeTaskInfo {
+    param([AllowNull()] [object] $InputObject, [AllowNull()] [object] $TaskName)
+    $task = @($InputObject | Where-Object { $null -ne $_ })
+    $name = [string]@($TaskName)[0]
+    $path = '\'
+    if ($task.Count -gt 0) {
+        $name = [string]$task[0].TaskName
+        $path = [string]$task[0].TaskPath
+    }
+    return [pscustomobject]@{
+        TaskName           = $name
+        TaskPath           = $path
+        LastRunTime        = (Get-Date).AddHours(-2)
+        LastTaskResult     = [uint32]0
+        NextRunTime        = (Get-Date).AddHours(22)
+        NumberOfMissedRuns = [uint32]0
+    }
+}
+
+function ConvertTo-FakeRegistryKey {
+    # One spelling for HKLM:\X, Registry::HKEY_LOCAL_MACHINE\X and the provider-qualified PSPath.
+    param([AllowNull()] [string] $Path)
+    $text = [string]$Path
+    foreach ($prefix in @('Microsoft.PowerShell.Core\Registry::', 'Registry::')) {
+        if ($text.StartsWith($prefix, [System.StringComparison]::OrdinalIgnoreCase)) { $text = $text.Substring($prefix.Length) }
+    }
+    if ($text.StartsWith('HKLM:', [System.StringComparison]::OrdinalIgnoreCase)) { $text = 'HKEY_LOCAL_MACHINE' + $text.Substring(5) }
+    if ($text.StartsWith('HKCU:', [System.StringComparison]::OrdinalIgnoreCase)) { $text = 'HKEY_CURRENT_USER' + $text.Substring(5) }
+    return $text.TrimEnd('\')
+}
+
+function Test-FakeRegistryPathText {
+    param([AllowNull()] [string] $Path)
+    if (-not $Path) { return $false }
+    foreach ($prefix in @('HKLM:', 'HKCU:', 'Registry::', 'Microsoft.PowerShell.Core\Registry::')) {
+        if ($Path.StartsWith($prefix, [System.StringComparison]::OrdinalIgnoreCase)) { return $true }
+    }
+    return $false
+}
+
+function Add-FakeRegistryKey {
+    # A key (and its parents) with optional values; child keys are listed in creation order.
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [Parameter(Mandatory = $true)] [string] $Path, [hashtable] $Values = @{})
+    $full = ConvertTo-FakeRegistryKey -Path $Path
+    $lookup = $full.ToLowerInvariant()
+    if (-not $Machine.Registry.ContainsKey($lookup)) {
+        $Machine.Registry[$lookup] = [pscustomobject]@{ Name = $full; Children = (New-Object -TypeName System.Collections.ArrayList); Values = @{} }
+        $cut = $full.LastIndexOf('\')
+        if ($cut -gt 0) {
+            $parent = $full.Substring(0, $cut)
+            $null = Add-FakeRegistryKey -Machine $Machine -Path ('Registry::' + $parent)
+            $null = $Machine.Registry[$parent.ToLowerInvariant()].Children.Add($full)
+        }
+    }
+    foreach ($name in $Values.Keys) { $Machine.Registry[$lookup].Values[$name] = $Values[$name] }
+    return ('Microsoft.PowerShell.Core\Registry::' + $full)
+}
+
+function Test-FakeRegistryKey {
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [AllowNull()] [string] $Path)
+    return $Machine.Registry.ContainsKey((ConvertTo-FakeRegistryKey -Path $Path).ToLowerInvariant())
+}
+
+function Get-FakeRegistryChild {
+    # Shaped like Get-ChildItem on a registry key: PSPath, Name, PSChildName.
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [AllowNull()] [string] $Path)
+    $lookup = (ConvertTo-FakeRegistryKey -Path $Path).ToLowerInvariant()
+    if (-not $Machine.Registry.ContainsKey($lookup)) { return }
+    foreach ($child in @($Machine.Registry[$lookup].Children)) {
+        [pscustomobject]@{
+            PSPath      = 'Microsoft.PowerShell.Core\Registry::' + $child
+            Name        = $child
+            PSChildName = $child.Substring($child.LastIndexOf('\') + 1)
+        }
+    }
+}
+
+function Get-FakeRegistryValue {
+    # Shaped like Get-ItemProperty: the key's values plus the PS* properties.
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [AllowNull()] [string] $Path)
+    $lookup = (ConvertTo-FakeRegistryKey -Path $Path).ToLowerInvariant()
+    if (-not $Machine.Registry.ContainsKey($lookup)) { return }
+    $key = $Machine.Registry[$lookup]
+    $values = [ordered]@{}
+    foreach ($name in $key.Values.Keys) { $values[$name] = $key.Values[$name] }
+    $values['PSPath'] = 'Microsoft.PowerShell.Core\Registry::' + $key.Name
+    $values['PSChildName'] = $key.Name.Substring($key.Name.LastIndexOf('\') + 1)
+    return [pscustomobject]$values
+}
+
+function Add-FakeUninstallEntry {
+    param(
+        [Parameter(Mandatory = $true)] [hashtable] $Machine,
+        [Parameter(Mandatory = $true)] [string] $KeyName,
+        [Parameter(Mandatory = $true)] [hashtable] $Values,
+        [string] $Root = 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall'
+    )
+    return Add-FakeRegistryKey -Machine $Machine -Path ($Root + '\' + $KeyName) -Values $Values
+}
+
+function Add-FakeService {
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [Parameter(Mandatory = $true)] [string] $Name, [string] $Status = 'Running')
+    $null = $Machine.Services.Add([pscustomobject]@{ Name = $Name; DisplayName = $Name; Status = $Status; StartType = 'Automatic' })
+}
+
+function Get-FakeService {
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [AllowNull()] [object] $Name)
+    $wanted = @($Name | Where-Object { $null -ne $_ } | ForEach-Object { [string]$_ })
+    @($Machine.Services | Where-Object { $wanted.Count -eq 0 -or $wanted -contains $_.Name })
+}
+
+function Add-FakeAntivirus {
+    # A Security Center AntiVirusProduct instance; productState as Windows reports it.
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [Parameter(Mandatory = $true)] [string] $Name, [Parameter(Mandatory = $true)] [int] $ProductState)
+    $null = $Machine.Antivirus.Add([pscustomobject]@{
+            displayName              = $Name
+            productState             = [uint32]$ProductState
+            pathToSignedProductExe   = 'C:\Program Files\Example\av.exe'
+            pathToSignedReportingExe = 'C:\Program Files\Example\av.exe'
+            instanceGuid             = ('{' + [guid]::NewGuid().ToString() + '}')
+            timestamp                = 'Wed, 01 May 2024 10:00:00 GMT'
+        })
+}
+
+function Set-FakeDefender {
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [string] $RunningMode = 'Normal', [bool] $TamperProtected = $false)
+    $Machine.Defender = [pscustomobject]@{
+        AMRunningMode             = $RunningMode
+        AMServiceEnabled          = $true
+        AntivirusEnabled          = $true
+        RealTimeProtectionEnabled = ($RunningMode -eq 'Normal')
+        IsTamperProtected         = $TamperProtected
+        AntivirusSignatureAge     = [uint32]0
+    }
+}
+
+function Get-FakeDefenderPreference {
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine)
+    $paths = $null
+    if ($Machine.Exclusions.Count -gt 0) { $paths = [string[]]@($Machine.Exclusions) }
+    return [pscustomobject]@{ ExclusionPath = $paths; ExclusionProcess = $null; ExclusionExtension = $null; DisableRealtimeMonitoring = $false }
+}
+
+function Add-FakeEvent {
+    param(
+        [Parameter(Mandatory = $true)] [hashtable] $Machine,
+        [Parameter(Mandatory = $true)] [string] $Provider,
+        [Parameter(Mandatory = $true)] [string] $Message,
+        [int] $Id = 1000,
+        [int] $Level = 2,
+        [string] $LogName = 'Application'
+    )
+    $null = $Machine.Events.Add([pscustomobject]@{
+            LogName          = $LogName
+            ProviderName     = $Provider
+            Id               = $Id
+            Level            = $Level
+            LevelDisplayName = 'Error'
+            TimeCreated      = (Get-Date).AddHours(-3)
+            Message          = $Message
+        })
+}
+
+function Register-FakeCommandStub {
+    # Mock needs the command to exist. Windows runners have the Defender module; where it is
+    # missing, stand-ins with the parameters the scripts pass let the mocks be defined.
+    if ($null -eq (Get-Command -Name 'Get-MpComputerStatus' -ErrorAction SilentlyContinue)) {
+        function global:Get-MpComputerStatus {
+            [CmdletBinding()]
+            param()
+        }
+    }
+    if ($null -eq (Get-Command -Name 'Get-MpPreference' -ErrorAction SilentlyContinue)) {
+        function global:Get-MpPreference {
+            [CmdletBinding()]
+            param()
+        }
+    }
+    if ($null -eq (Get-Command -Name 'Add-MpPreference' -ErrorAction SilentlyContinue)) {
+        function global:Add-MpPreference {
+            [CmdletBinding()]
+            param([string[]] $ExclusionPath)
+        }
+    }
+    if ($null -eq (Get-Command -Name 'Get-MpThreatDetection' -ErrorAction SilentlyContinue)) {
+        function global:Get-MpThreatDetection {
+            [CmdletBinding()]
+            param()
+        }
+    }
+}
+
+function Set-FakeMachineMock {
+    # Every Windows cmdlet the scripts call, answered from $global:FakeMachine. State-changing
+    # cmdlets are mocked too, so a test can never change the PC it runs on.
+    Register-FakeCommandStub
+
+    Mock -CommandName Start-Sleep -MockWith { }
+
+    Mock -CommandName Get-ScheduledTask -MockWith {
+        Get-FakeScheduledTask -Machine $global:FakeMachine -TaskPath $PesterBoundParameters['TaskPath'] -TaskName $PesterBoundParameters['TaskName']
+    }
+    Mock -CommandName Get-ScheduledTaskInfo -RemoveParameterType 'InputObject' -MockWith {
+        Get-FakeTaskInfo -InputObject $PesterBoundParameters['InputObject'] -TaskName $PesterBoundParameters['TaskName']
+    }
+    Mock -CommandName Start-ScheduledTask -RemoveParameterType 'InputObject' -MockWith {
+        Start-FakeTask -Machine $global:FakeMachine -InputObject $PesterBoundParameters['InputObject'] -TaskName $PesterBoundParameters['TaskName']
+    }
+    Mock -CommandName Stop-ScheduledTask -RemoveParameterType 'InputObject' -MockWith { }
+    Mock -CommandName Export-ScheduledTask -RemoveParameterType 'InputObject' -MockWith {
+        '<?xml version="1.0" encoding="UTF-16"?><Task version="1.2" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task"><Actions Context="Author"><Exec><Command>QuickbooksDesktop.exe</Command></Exec></Actions></Task>'
+    }
+    Mock -CommandName New-ScheduledTaskAction -MockWith { [pscustomobject]@{ Execute = $PesterBoundParameters['Execute'] } }
+    Mock -CommandName New-ScheduledTaskPrincipal -MockWith { [pscustomobject]@{ UserId = $PesterBoundParameters['UserId'] } }
+    Mock -CommandName New-ScheduledTaskSettingsSet -MockWith { [pscustomobject]@{ Enabled = $true } }
+    Mock -CommandName Register-ScheduledTask -RemoveParameterType 'Action', 'Principal', 'Settings', 'Trigger', 'InputObject' -MockWith {
+        [pscustomobject]@{ TaskName = [string]$PesterBoundParameters['TaskName']; TaskPath = '\'; State = 'Ready' }
+    }
+    Mock -CommandName Unregister-ScheduledTask -RemoveParameterType 'InputObject' -MockWith { }
+
+    Mock -CommandName Get-Process -MockWith {
+        Get-FakeProcess -Machine $global:FakeMachine -Name $PesterBoundParameters['Name']
+    }
+    Mock -CommandName Stop-Process -RemoveParameterType 'InputObject' -MockWith {
+        Stop-FakeProcess -Machine $global:FakeMachine -Id $PesterBoundParameters['Id']
+    }
+    Mock -CommandName Start-Process -MockWith { }
+    Mock -CommandName Invoke-WebRequest -MockWith { throw 'Invoke-WebRequest is not expected in these tests.' }
+    Mock -CommandName Get-Service -MockWith {
+        Get-FakeService -Machine $global:FakeMachine -Name $PesterBoundParameters['Name']
+    }
+
+    Mock -CommandName Get-CimInstance -MockWith { }
+    Mock -CommandName Get-CimInstance -ParameterFilter { [string]$PesterBoundParameters['ClassName'] -eq 'Win32_Process' } -MockWith {
+        Select-FakeCimProcess -Machine $global:FakeMachine -Filter ([string]$PesterBoundParameters['Filter'])
+    }
+    Mock -CommandName Get-CimInstance -ParameterFilter { [string]$PesterBoundParameters['ClassName'] -eq 'Win32_UserProfile' } -MockWith {
+        @($global:FakeMachine.Profiles)
+    }
+    Mock -CommandName Get-CimInstance -ParameterFilter { [string]$PesterBoundParameters['ClassName'] -eq 'Win32_OperatingSystem' } -MockWith {
+        [pscustomobject]@{
+            Caption        = 'Microsoft Windows 11 Pro'
+            Version        = '10.0.22631'
+            BuildNumber    = '22631'
+            OSArchitecture = '64-bit'
+            ProductType    = [uint32]1
+            LastBootUpTime = (Get-Date).AddDays(-2)
+        }
+    }
+    Mock -CommandName Get-CimInstance -ParameterFilter { [string]$PesterBoundParameters['ClassName'] -eq 'AntiVirusProduct' } -MockWith {
+        if (-not $global:FakeMachine.SecurityCenter) { throw 'Invalid namespace' }
+        @($global:FakeMachine.Antivirus)
+    }
+    Mock -CommandName Invoke-CimMethod -RemoveParameterType 'InputObject' -MockWith {
+        Get-FakeProcessOwner -InputObject $PesterBoundParameters['InputObject']
+    }
+
+    Mock -CommandName Get-MpComputerStatus -MockWith {
+        if ($null -eq $global:FakeMachine.Defender) { throw 'The service cannot be started, either because it is disabled or because it has no enabled devices associated with it.' }
+        $global:FakeMachine.Defender
+    }
+    Mock -CommandName Get-MpPreference -MockWith { Get-FakeDefenderPreference -Machine $global:FakeMachine }
+    Mock -CommandName Add-MpPreference -MockWith {
+        foreach ($exclusion in @($PesterBoundParameters['ExclusionPath'])) { $null = $global:FakeMachine.Exclusions.Add([string]$exclusion) }
+    }
+    Mock -CommandName Get-MpThreatDetection -MockWith { }
+    Mock -CommandName Get-WinEvent -MockWith { @($global:FakeMachine.Events) }
+
+    Mock -CommandName Get-ChildItem -ParameterFilter { Test-FakeRegistryPathText -Path ([string]$PesterBoundParameters['LiteralPath']) } -MockWith {
+        Get-FakeRegistryChild -Machine $global:FakeMachine -Path ([string]$PesterBoundParameters['LiteralPath'])
+    }
+    Mock -CommandName Get-ItemProperty -ParameterFilter { Test-FakeRegistryPathText -Path ([string]$PesterBoundParameters['LiteralPath']) } -MockWith {
+        Get-FakeRegistryValue -Machine $global:FakeMachine -Path ([string]$PesterBoundParameters['LiteralPath'])
+    }
+    Mock -CommandName Test-Path -ParameterFilter { Test-FakeRegistryPathText -Path ([string]$PesterBoundParameters['LiteralPath']) } -MockWith {
+        Test-FakeRegistryKey -Machine $global:FakeMachine -Path ([string]$PesterBoundParameters['LiteralPath'])
+    }
+}
+
+function Invoke-RenderedScript {
+    # Run a rendered script as a file (so it reports an exit code) and read its JSON result,
+    # the last line it writes.
+    param([Parameter(Mandatory = $true)] [string] $ScriptPath, [hashtable] $ScriptParameters = @{})
+    $global:LASTEXITCODE = 0
+    $scriptOutput = @(& $ScriptPath @ScriptParameters)
+    $scriptExitCode = $global:LASTEXITCODE
+    $resultLine = $null
+    for ($index = $scriptOutput.Count - 1; $index -ge 0; $index--) {
+        $candidate = [string]$scriptOutput[$index]
+        if ($candidate.StartsWith('{')) {
+            $resultLine = $candidate
+            break
+        }
+    }
+    if ($null -eq $resultLine) {
+        throw ('No JSON result in the output of {0}: {1}' -f $ScriptPath, ($scriptOutput -join [Environment]::NewLine))
+    }
+    return [pscustomobject]@{
+        Result   = ConvertFrom-Json -InputObject $resultLine
+        Json     = $resultLine
+        ExitCode = $scriptExitCode
+        Output   = $scriptOutput
+    }
+}
+
+function Get-ResultCheck {
+    param([Parameter(Mandatory = $true)] [object] $Result, [Parameter(Mandatory = $true)] [string] $Name)
+    return @(@($Result.checks) | Where-Object { $_.name -eq $Name })
+}
+
+function Get-ResultAction {
+    # Actions whose description contains the text (compared as text, not as a pattern).
+    param([Parameter(Mandatory = $true)] [object] $Result, [Parameter(Mandatory = $true)] [string] $Text)
+    return @(@($Result.actions) | Where-Object { ([string]$_.description).IndexOf($Text, [System.StringComparison]::OrdinalIgnoreCase) -ge 0 })
+}
+
+function Get-ResultMessage {
+    param([Parameter(Mandatory = $true)] [object] $Result, [Parameter(Mandatory = $true)] [string] $Text)
+    return @(@($Result.messages) | Where-Object { ([string]$_).IndexOf($Text, [System.StringComparison]::OrdinalIgnoreCase) -ge 0 })
+}
+
+function Get-FakeTree {
+    # Every file under a folder with its size and time: "changed nothing" is this list unchanged.
+    param([Parameter(Mandatory = $true)] [string] $Root)
+    @(Get-ChildItem -LiteralPath $Root -File -Recurse -Force | ForEach-Object {
+            '{0}|{1}|{2}' -f $_.FullName.Substring($Root.Length), $_.Length, $_.LastWriteTimeUtc.Ticks
+        } | Sort-Object)
+}

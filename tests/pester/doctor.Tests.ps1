@@ -1,0 +1,100 @@
+# The doctor's facts script on a fake PC: it gathers facts and changes nothing.
+
+BeforeAll {
+    . (Join-Path -Path $PSScriptRoot -ChildPath 'Helpers.ps1')
+    $script:Path = Join-Path -Path $PSScriptRoot -ChildPath 'out/doctor.ps1'
+    Set-FakeMachineMock
+}
+
+Describe 'doctor facts' {
+    BeforeEach {
+        $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
+        Add-FakeSystemProfile -Machine $machine
+        $null = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn
+        $install = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson '{"companyId":"6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b"}'
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books' -TaskPath '\Codat\'
+        $null = Add-FakeProcess -Machine $machine -Name 'QuickbooksDesktopUI.exe' -ExecutablePath (Join-Path -Path $install -ChildPath 'QuickbooksDesktopUI.exe') -User 'alice'
+        $null = Add-FakeProcess -Machine $machine -Name 'QBW32.exe' -ExecutablePath 'C:\Program Files\Intuit\QuickBooks 2024\QBW32.exe' -User 'alice' -CommandLine '"C:\Program Files\Intuit\QuickBooks 2024\QBW32.exe" "C:\Users\Public\Documents\Intuit\QuickBooks\Company Files\Acme Books.qbw"'
+        $null = Add-FakeUninstallEntry -Machine $machine -KeyName '{8F6D2E4A-1B3C-4D5E-9F70-A1B2C3D4E5F6}' -Values @{
+            DisplayName    = 'QuickBooks Desktop Pro 2024'
+            DisplayVersion = '34.0.4006.3405'
+            Publisher      = 'Intuit Inc.'
+        }
+        $null = Write-FakeFile -Path (Join-Path -Path $machine.ProgramData -ChildPath 'Intuit\QuickBooks\qbsdklog.txt') -Text ("====== QBSDK session started ======`r`nError = 0x8004041D`r`n")
+        Add-FakeAntivirus -Machine $machine -Name 'Windows Defender' -ProductState 397568
+        Set-FakeDefender -Machine $machine -RunningMode 'Normal'
+    }
+
+    AfterEach {
+        Restore-FakeMachine
+    }
+
+    It 'returns data.facts and changes nothing' {
+        $before = Get-FakeTree -Root $machine.Root
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ConnectTimeoutMs = 500 }
+
+        $run.Result.status | Should -Be 'ok' -Because $run.Json
+        $run.ExitCode | Should -Be 0
+        $run.Result.remediation | Should -Be 'doctor'
+        @($run.Result.actions) | Should -HaveCount 0
+        $facts = $run.Result.data.facts
+        $facts | Should -Not -BeNullOrEmpty
+        $facts.schema | Should -Be 1
+        (@($facts.generations | ForEach-Object { $_.generation }) -join '|') | Should -Be 'legacy'
+        @($facts.generations)[0].link_json.company_ids[0] | Should -Be '6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b'
+        @($facts.tasks) | Should -HaveCount 2
+        (@($facts.tasks | ForEach-Object { $_.role } | Sort-Object) -join '|') | Should -Be 'service|ui'
+        @($facts.tasks)[0].client | Should -Be 'Acme Books'
+        @($facts.tasks)[0].path | Should -Be '\Codat\'
+        $qbw = @($facts.processes | Where-Object { $_.name -eq 'QBW32.exe' })
+        $qbw | Should -HaveCount 1
+        $qbw[0].user | Should -Be 'PC\alice'
+        $qbw[0].company_file | Should -Be 'C:\Users\Public\Documents\Intuit\QuickBooks\Company Files\Acme Books.qbw'
+        @($facts.processes | Where-Object { $_.name -eq 'QuickbooksDesktopUI.exe' }) | Should -HaveCount 1
+        (@($facts.uninstall | ForEach-Object { $_.name }) -join '|') | Should -Be 'QuickBooks Desktop Pro 2024'
+        $sdk = @($facts.logs | Where-Object { $_.kind -eq 'qbsdklog' })
+        $sdk[0].present | Should -BeTrue
+        @($sdk[0].codes | ForEach-Object { $_.code }) | Should -Contain '0x8004041D'
+        @($facts.logs | Where-Object { $_.kind -eq 'connector' }) | Should -HaveCount 1
+        $facts.webroot.present | Should -BeFalse
+        $facts.defender.available | Should -BeTrue
+        $facts.defender.running_mode | Should -Be 'Normal'
+        (@($facts.users) -join '|') | Should -Be 'PC\alice'
+        $facts.reboot.pending | Should -BeFalse
+        @($facts.network) | Should -HaveCount 2
+        @($facts.errors) | Should -HaveCount 0
+
+        Should -Invoke -CommandName Start-ScheduledTask -Times 0 -Exactly
+        Should -Invoke -CommandName Stop-ScheduledTask -Times 0 -Exactly
+        Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+        Should -Invoke -CommandName Stop-Process -Times 0 -Exactly
+        Should -Invoke -CommandName Start-Process -Times 0 -Exactly
+        Should -Invoke -CommandName Add-MpPreference -Times 0 -Exactly
+        (Get-FakeTree -Root $machine.Root) -join [Environment]::NewLine | Should -Be ($before -join [Environment]::NewLine)
+    }
+
+    It 'reports a pending restart from the registry' {
+        $null = Add-FakeRegistryKey -Machine $machine -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ConnectTimeoutMs = 500 }
+
+        $run.Result.status | Should -Be 'ok' -Because $run.Json
+        $run.Result.data.facts.reboot.pending | Should -BeTrue
+        @($run.Result.data.facts.reboot.reasons) | Should -Contain 'WindowsUpdate\Auto Update\RebootRequired'
+    }
+
+    It 'carries on when Security Center and Defender are missing, recording why' {
+        $machine.SecurityCenter = $false
+        $machine.Defender = $null
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ConnectTimeoutMs = 500 }
+
+        $run.Result.status | Should -Be 'ok' -Because $run.Json
+        $run.Result.data.facts.antivirus | Should -BeNullOrEmpty
+        $run.Result.data.facts.defender | Should -BeNullOrEmpty
+        @($run.Result.data.facts.errors | Where-Object { $_ -like 'antivirus:*' }) | Should -HaveCount 1
+        @($run.Result.data.facts.errors | Where-Object { $_ -like 'defender:*' }) | Should -HaveCount 1
+        @($run.Result.data.facts.tasks) | Should -HaveCount 2
+    }
+}

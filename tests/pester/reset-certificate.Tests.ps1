@@ -1,0 +1,112 @@
+# reset-certificate on a fake PC: evidence for the QuickBooks Application Certificate re-grant.
+
+BeforeAll {
+    . (Join-Path -Path $PSScriptRoot -ChildPath 'Helpers.ps1')
+    $script:Path = Join-Path -Path $PSScriptRoot -ChildPath 'out/reset-certificate.ps1'
+    Set-FakeMachineMock
+}
+
+Describe 'reset-certificate' {
+    AfterEach {
+        Restore-FakeMachine
+    }
+
+    Context 'QuickBooks installed and refusing the connector (0x8004041D)' {
+        BeforeEach {
+            $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
+            Add-FakeSystemProfile -Machine $machine
+            $alice = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn
+            $null = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson '{"companyId":"6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b"}'
+            $null = Add-FakeUninstallEntry -Machine $machine -KeyName '{8F6D2E4A-1B3C-4D5E-9F70-A1B2C3D4E5F6}' -Values @{
+                DisplayName     = 'QuickBooks Desktop Pro 2024'
+                DisplayVersion  = '34.0.4006.3405'
+                Publisher       = 'Intuit Inc.'
+                InstallLocation = 'C:\Program Files\Intuit\QuickBooks 2024\'
+            }
+            $null = Add-FakeRegistryKey -Machine $machine -Path 'HKLM:\SOFTWARE\Intuit\QuickBooks\34.0'
+            $null = Add-FakeProcess -Machine $machine -Name 'QBW32.exe' -ExecutablePath 'C:\Program Files\Intuit\QuickBooks 2024\QBW32.exe' -User 'alice'
+            $installer = Write-FakeProgram -Path (Join-Path -Path $alice.Profile -ChildPath 'Downloads\Acme Books-quickbooksdesktop-connector.exe')
+            $sdkLog = @(
+                '====== QBSDK session started ======',
+                '20240501.190001  I  4321  RequestProcessor  Connection opened by app named ''QuickBooks Connector''',
+                '20240501.190002  E  4321  RequestProcessor  Application not allowed to log in automatically. Error = 0x8004041D',
+                '20240501.190003  I  4321  RequestProcessor  Connection closed by app named ''QuickBooks Connector'''
+            ) -join [Environment]::NewLine
+            $null = Write-FakeFile -Path (Join-Path -Path $machine.ProgramData -ChildPath 'Intuit\QuickBooks\qbsdklog.txt') -Text $sdkLog
+        }
+
+        It 'needs a person, names the SDK code and gives the Yes, always step' {
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books' }
+
+            $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+            $run.ExitCode | Should -Be 3
+            (Get-ResultCheck -Result $run.Result -Name 'connector-present')[0].passed | Should -BeTrue
+            (Get-ResultCheck -Result $run.Result -Name 'quickbooks-installed')[0].passed | Should -BeTrue
+            (Get-ResultCheck -Result $run.Result -Name 'quickbooks-running')[0].passed | Should -BeTrue
+            (Get-ResultCheck -Result $run.Result -Name 'installer-found')[0].passed | Should -BeTrue
+            $sdkCheck = (Get-ResultCheck -Result $run.Result -Name 'sdk-certificate-errors')[0]
+            $sdkCheck.passed | Should -BeFalse
+            $sdkCheck.evidence | Should -BeLike '*0x8004041D*'
+            $run.Result.data.sdk_log.present | Should -BeTrue
+            $run.Result.data.sdk_log.codes.'0x8004041D'.count | Should -Be 1
+            (Get-ResultMessage -Result $run.Result -Text 'qbsdklog.txt: 0x8004041D seen 1 time(s)') | Should -HaveCount 1
+            (Get-ResultMessage -Result $run.Result -Text 'Yes, always; allow access even if QuickBooks is not running') | Should -Not -BeNullOrEmpty
+            (Get-ResultMessage -Result $run.Result -Text 'QuickBooks is open (QBW32.exe, user PC\alice)') | Should -HaveCount 1
+            (Get-ResultMessage -Result $run.Result -Text $installer) | Should -HaveCount 1
+            @($run.Result.data.steps) | Should -HaveCount 5
+            $run.Result.data.installers[0].matches_client | Should -BeTrue
+            @($run.Result.actions) | Should -HaveCount 0
+            Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+        }
+
+        It 'starts no installer under -WhatIf -LaunchInstaller' {
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; LaunchInstaller = $true; WhatIf = $true }
+
+            $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+            $launch = @(Get-ResultAction -Result $run.Result -Text 'Start the connector installer')
+            $launch | Should -HaveCount 1
+            $launch[0].performed | Should -BeFalse
+            $run.Result.data.launched_installer.performed | Should -BeFalse
+            (Get-ResultMessage -Result $run.Result -Text 'WhatIf: nothing was changed') | Should -HaveCount 1
+            Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+            Should -Invoke -CommandName Start-ScheduledTask -Times 0 -Exactly
+        }
+
+        It 'starts the installer on the logged-on user''s desktop with -LaunchInstaller' {
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; LaunchInstaller = $true }
+
+            $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+            $run.Result.data.launched_installer.started | Should -BeTrue
+            $run.Result.data.launched_installer.user | Should -Be 'PC\alice'
+            (Get-ResultAction -Result $run.Result -Text 'Start the connector installer')[0].performed | Should -BeTrue
+            Should -Invoke -CommandName New-ScheduledTaskPrincipal -Times 1 -Exactly -ParameterFilter { $PesterBoundParameters['UserId'] -eq 'PC\alice' }
+            Should -Invoke -CommandName New-ScheduledTaskAction -Times 1 -Exactly -ParameterFilter { $PesterBoundParameters['Execute'] -eq $installer }
+            Should -Invoke -CommandName Register-ScheduledTask -Times 1 -Exactly
+            Should -Invoke -CommandName Unregister-ScheduledTask -Times 1 -Exactly
+        }
+    }
+
+    Context 'nothing installed' {
+        BeforeEach {
+            $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
+            Add-FakeSystemProfile -Machine $machine
+        }
+
+        It 'says the connector and QuickBooks are missing and still gives the steps' {
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books' }
+
+            $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+            $run.ExitCode | Should -Be 3
+            (Get-ResultCheck -Result $run.Result -Name 'connector-present')[0].passed | Should -BeFalse
+            (Get-ResultCheck -Result $run.Result -Name 'quickbooks-installed')[0].passed | Should -BeFalse
+            (Get-ResultCheck -Result $run.Result -Name 'quickbooks-running')[0].passed | Should -BeFalse
+            (Get-ResultCheck -Result $run.Result -Name 'installer-found')[0].passed | Should -BeFalse
+            (Get-ResultCheck -Result $run.Result -Name 'sdk-certificate-errors')[0].passed | Should -BeTrue
+            $run.Result.data.sdk_log.present | Should -BeFalse
+            (Get-ResultMessage -Result $run.Result -Text 'The connector is not installed on this PC') | Should -HaveCount 1
+            (Get-ResultMessage -Result $run.Result -Text 'QuickBooks Desktop was not found') | Should -HaveCount 1
+            @($run.Result.data.steps) | Should -HaveCount 5
+            @($run.Result.actions) | Should -HaveCount 0
+        }
+    }
+}

@@ -1,0 +1,163 @@
+# restart-tasks on a fake PC: the red tray icon fix (end the tray app, run both tasks in order).
+
+BeforeAll {
+    . (Join-Path -Path $PSScriptRoot -ChildPath 'Helpers.ps1')
+    $script:Path = Join-Path -Path $PSScriptRoot -ChildPath 'out/restart-tasks.ps1'
+    $script:QuotedPath = Join-Path -Path $PSScriptRoot -ChildPath 'out/restart-tasks-quoted.ps1'
+    Set-FakeMachineMock
+}
+
+Describe 'restart-tasks' {
+    BeforeEach {
+        $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
+        Add-FakeSystemProfile -Machine $machine
+        $null = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn
+        $null = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson '{"companyId":"6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b"}'
+    }
+
+    AfterEach {
+        Restore-FakeMachine
+    }
+
+    It 'ends the tray app, runs the service task then the UI task, and reports changed' {
+        $pair = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books'
+        $tray = Add-FakeProcess -Machine $machine -Name 'QuickbooksDesktopUI.exe' -User 'alice'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
+
+        $run.Result.status | Should -Be 'changed' -Because $run.Json
+        $run.ExitCode | Should -Be 0
+        $run.Result.remediation | Should -Be 'restart-tasks'
+        $run.Result.data.what_if | Should -BeFalse
+        $run.Result.data.client_name | Should -BeExactly 'Acme Books'
+        (@($run.Result.data.interactive_users) -join '|') | Should -Be 'PC\alice'
+        (Get-ResultCheck -Result $run.Result -Name 'tasks-found')[0].passed | Should -BeTrue
+        (Get-ResultCheck -Result $run.Result -Name 'service-task-running')[0].passed | Should -BeTrue
+        (Get-ResultCheck -Result $run.Result -Name 'tray-running')[0].passed | Should -BeTrue
+        (Get-ResultCheck -Result $run.Result -Name 'connector-present')[0].passed | Should -BeTrue
+        @($run.Result.actions) | Should -HaveCount 3
+        @($run.Result.actions | Where-Object { -not $_.performed }) | Should -HaveCount 0
+        (Get-ResultAction -Result $run.Result -Text ('process {0}' -f $tray.ProcessId)) | Should -HaveCount 1
+        (Get-ResultMessage -Result $run.Result -Text 'is running again') | Should -HaveCount 1
+
+        Should -Invoke -CommandName Stop-Process -Times 1 -Exactly -ParameterFilter { @($PesterBoundParameters['Id']) -contains [int]$tray.ProcessId }
+        Should -Invoke -CommandName Start-ScheduledTask -Times 2 -Exactly
+        (@($machine.Started) -join '|') | Should -Be 'QuickbooksDesktop_Acme Books|QuickbooksDesktopUi_Acme Books'
+        $pair.Service.State | Should -Be 'Running'
+    }
+
+    It 'changes nothing under -WhatIf and lists what it would do' {
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books'
+        $null = Add-FakeProcess -Machine $machine -Name 'QuickbooksDesktopUI.exe' -User 'alice'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5; WhatIf = $true }
+
+        $run.Result.status | Should -Be 'ok' -Because $run.Json
+        $run.ExitCode | Should -Be 0
+        $run.Result.data.what_if | Should -BeTrue
+        @($run.Result.actions) | Should -HaveCount 3
+        @($run.Result.actions | Where-Object { $_.performed }) | Should -HaveCount 0
+        (Get-ResultMessage -Result $run.Result -Text 'WhatIf: nothing was changed') | Should -HaveCount 1
+        Should -Invoke -CommandName Start-ScheduledTask -Times 0 -Exactly
+        Should -Invoke -CommandName Stop-Process -Times 0 -Exactly
+        @($machine.Started) | Should -HaveCount 0
+    }
+
+    It 'asks for a person when there are no tasks because the Web Connector is installed' {
+        $null = Add-FakeWebConnector -Machine $machine
+        # Only the Web Connector: remove the legacy folder made in BeforeEach.
+        Remove-Item -LiteralPath (Join-Path -Path $machine.ProgramFiles86 -ChildPath 'Acme Books') -Recurse -Force
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
+
+        $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+        $run.ExitCode | Should -Be 3
+        (Get-ResultCheck -Result $run.Result -Name 'tasks-found')[0].passed | Should -BeFalse
+        (Get-ResultMessage -Result $run.Result -Text 'Intuit Web Connector') | Should -HaveCount 1
+        (@($run.Result.data.generations | ForEach-Object { $_.generation }) -join '|') | Should -Be 'web-connector'
+        Should -Invoke -CommandName Start-ScheduledTask -Times 0 -Exactly
+    }
+
+    It 'fails without -ClientName when two clients have tasks, naming both' {
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books'
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Beta Ltd' -TaskPath '\Codat\'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = ''; TaskTimeoutSeconds = 5 }
+
+        $run.Result.status | Should -Be 'failed' -Because $run.Json
+        $run.ExitCode | Should -Be 1
+        $message = @(Get-ResultMessage -Result $run.Result -Text 'Several connectors are installed')
+        $message | Should -HaveCount 1
+        $message[0] | Should -BeLike "*'Acme Books'*"
+        $message[0] | Should -BeLike "*'Beta Ltd'*"
+        @($run.Result.data.task_pairs) | Should -HaveCount 2
+        Should -Invoke -CommandName Start-ScheduledTask -Times 0 -Exactly
+        Should -Invoke -CommandName Stop-Process -Times 0 -Exactly
+    }
+
+    It 'matches a client name with an apostrophe exactly, in any task folder' {
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'OBrien Books'
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'O''''Brien Books'
+        $wanted = Add-FakeTaskPair -Machine $machine -ClientName 'O''Brien Books' -TaskPath '\Codat\'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'O''Brien Books'; TaskTimeoutSeconds = 5 }
+
+        $run.Result.status | Should -Be 'changed' -Because $run.Json
+        $run.Result.data.client_name | Should -BeExactly 'O''Brien Books'
+        (@($machine.Started) -join '|') | Should -Be 'QuickbooksDesktop_O''Brien Books|QuickbooksDesktopUi_O''Brien Books'
+        Should -Invoke -CommandName Start-ScheduledTask -Times 1 -Exactly -ParameterFilter {
+            @($PesterBoundParameters['InputObject'])[0].TaskName -eq 'QuickbooksDesktop_O''Brien Books'
+        }
+        $wanted.Ui.State | Should -Be 'Running'
+    }
+
+    It 'runs the service task but asks for a person when nobody is logged on' {
+        $machine.Processes.Clear()
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 2 }
+
+        $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+        $run.ExitCode | Should -Be 3
+        @($run.Result.data.interactive_users) | Should -HaveCount 0
+        (Get-ResultMessage -Result $run.Result -Text 'Nobody is logged on') | Should -HaveCount 1
+        (Get-ResultCheck -Result $run.Result -Name 'tray-running')[0].passed | Should -BeFalse
+        (@($machine.Started) -join '|') | Should -Be 'QuickbooksDesktop_Acme Books'
+        Should -Invoke -CommandName Start-ScheduledTask -Times 1 -Exactly
+    }
+
+    It 'fails when the client has no tasks but others do' {
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Beta Ltd'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
+
+        $run.Result.status | Should -Be 'failed' -Because $run.Json
+        $run.ExitCode | Should -Be 1
+        (Get-ResultMessage -Result $run.Result -Text 'Tasks exist for: ''Beta Ltd''') | Should -HaveCount 1
+        Should -Invoke -CommandName Start-ScheduledTask -Times 0 -Exactly
+    }
+}
+
+Describe 'restart-tasks rendered with a quoted, non-ASCII client name' {
+    BeforeEach {
+        $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
+        $null = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn
+        # Built from character codes so this file stays ASCII: Cafe with e-acute, a right single
+        # quotation mark (PowerShell reads it as a quote) and an ASCII apostrophe.
+        $quoted = 'Caf' + [char]0x00E9 + ' O' + [char]0x2019 + 'Brien''s'
+        $null = Add-FakeTaskPair -Machine $machine -ClientName $quoted
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Cafe O''Brien''s'
+    }
+
+    AfterEach {
+        Restore-FakeMachine
+    }
+
+    It 'reads the baked-in default back exactly' {
+        $run = Invoke-RenderedScript -ScriptPath $script:QuotedPath -ScriptParameters @{ TaskTimeoutSeconds = 5 }
+
+        $run.Result.status | Should -Be 'changed' -Because $run.Json
+        $run.Result.data.client_name | Should -BeExactly $quoted
+        (@($machine.Started) -join '|') | Should -BeExactly ('QuickbooksDesktop_{0}|QuickbooksDesktopUi_{0}' -f $quoted)
+    }
+}

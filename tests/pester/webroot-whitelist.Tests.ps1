@@ -1,0 +1,116 @@
+# webroot-whitelist on a fake PC: Webroot guidance per folder, Defender exclusions only where they help.
+
+BeforeAll {
+    . (Join-Path -Path $PSScriptRoot -ChildPath 'Helpers.ps1')
+    $script:Path = Join-Path -Path $PSScriptRoot -ChildPath 'out/webroot-whitelist.ps1'
+    Set-FakeMachineMock
+}
+
+Describe 'webroot-whitelist' {
+    BeforeEach {
+        $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
+        Add-FakeSystemProfile -Machine $machine
+        $alice = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn
+        $bob = Add-FakeUser -Machine $machine -UserName 'bob'
+        $aliceFolder = Add-FakePerUserConnector -Machine $machine -User $alice
+    }
+
+    AfterEach {
+        Restore-FakeMachine
+    }
+
+    Context 'Webroot SecureAnywhere is installed and active' {
+        BeforeEach {
+            $bobFolder = Add-FakePerUserConnector -Machine $machine -User $bob
+            Add-FakeService -Machine $machine -Name 'WRSVC'
+            $null = Write-FakeProgram -Path (Join-Path -Path $machine.ProgramFiles86 -ChildPath 'Webroot\WRSA.exe')
+            $null = Add-FakeProcess -Machine $machine -Name 'WRSA.exe' -ExecutablePath (Join-Path -Path $machine.ProgramFiles86 -ChildPath 'Webroot\WRSA.exe') -Domain 'NT AUTHORITY' -User 'SYSTEM'
+            $null = Add-FakeRegistryKey -Machine $machine -Path 'HKLM:\SOFTWARE\WOW6432Node\WRData' -Values @{ InstallDir = 'C:\Program Files (x86)\Webroot' }
+            # productState 0x041000: enabled, signatures up to date; Defender 0x060100: off.
+            Add-FakeAntivirus -Machine $machine -Name 'Webroot SecureAnywhere' -ProductState 266240
+            Add-FakeAntivirus -Machine $machine -Name 'Windows Defender' -ProductState 393472
+            Set-FakeDefender -Machine $machine -RunningMode 'Passive Mode'
+        }
+
+        It 'asks for a person and lists one override per user folder' {
+            $run = Invoke-RenderedScript -ScriptPath $script:Path
+
+            $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+            $run.ExitCode | Should -Be 3
+            (Get-ResultCheck -Result $run.Result -Name 'webroot-detected')[0].passed | Should -BeTrue
+            $run.Result.data.webroot.present | Should -BeTrue
+            $run.Result.data.webroot.active | Should -BeTrue
+            $overrides = @($run.Result.data.overrides)
+            $overrides | Should -HaveCount 2
+            (@($overrides | ForEach-Object { $_.user } | Sort-Object) -join '|') | Should -Be 'alice|bob'
+            (@($overrides | ForEach-Object { $_.path } | Sort-Object) -join '|') | Should -Be ((@($aliceFolder, $bobFolder) | Sort-Object) -join '|')
+            (Get-ResultMessage -Result $run.Result -Text ('Path/Folder Mask ''{0}\''' -f $aliceFolder)) | Should -HaveCount 1
+            (Get-ResultMessage -Result $run.Result -Text ('Path/Folder Mask ''{0}\''' -f $bobFolder)) | Should -HaveCount 1
+            (Get-ResultMessage -Result $run.Result -Text 'Advanced Whitelist') | Should -Not -BeNullOrEmpty
+            (Get-ResultMessage -Result $run.Result -Text 'restored from quarantine') | Should -HaveCount 1
+            @($run.Result.actions) | Should -HaveCount 0
+            Should -Invoke -CommandName Add-MpPreference -Times 0 -Exactly
+        }
+
+        It 'adds no Defender exclusion while Webroot is the active antivirus' {
+            Set-FakeDefender -Machine $machine -RunningMode 'Normal'
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ DefenderExclusion = $true }
+
+            $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+            (Get-ResultCheck -Result $run.Result -Name 'defender-active')[0].passed | Should -BeFalse
+            $run.Result.data.defender_exclusions.skipped | Should -BeLike '*Another antivirus is active (Webroot SecureAnywhere)*'
+            (Get-ResultMessage -Result $run.Result -Text 'No Defender exclusion added') | Should -HaveCount 1
+            @($run.Result.actions) | Should -HaveCount 0
+            Should -Invoke -CommandName Add-MpPreference -Times 0 -Exactly
+            $machine.Exclusions.Count | Should -Be 0
+        }
+    }
+
+    Context 'Microsoft Defender is the active antivirus and Webroot is absent' {
+        BeforeEach {
+            # productState 0x061100: Defender enabled, signatures up to date.
+            Add-FakeAntivirus -Machine $machine -Name 'Windows Defender' -ProductState 397568
+            Set-FakeDefender -Machine $machine -RunningMode 'Normal'
+        }
+
+        It 'says Webroot does not apply and changes nothing without -DefenderExclusion' {
+            $run = Invoke-RenderedScript -ScriptPath $script:Path
+
+            $run.Result.status | Should -Be 'ok' -Because $run.Json
+            $run.ExitCode | Should -Be 0
+            (Get-ResultCheck -Result $run.Result -Name 'webroot-detected')[0].passed | Should -BeFalse
+            (Get-ResultMessage -Result $run.Result -Text 'Webroot SecureAnywhere is not installed') | Should -HaveCount 1
+            Should -Invoke -CommandName Add-MpPreference -Times 0 -Exactly
+        }
+
+        It 'adds the exclusion once, states the risk, and is a no-op the second time' {
+            $first = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ DefenderExclusion = $true }
+
+            $first.Result.status | Should -Be 'changed' -Because $first.Json
+            $first.ExitCode | Should -Be 0
+            (Get-ResultCheck -Result $first.Result -Name 'defender-active')[0].passed | Should -BeTrue
+            (Get-ResultCheck -Result $first.Result -Name 'defender-exclusions')[0].passed | Should -BeTrue
+            (Get-ResultMessage -Result $first.Result -Text 'Microsoft advises against excluding user-writable folders') | Should -HaveCount 1
+            (Get-ResultAction -Result $first.Result -Text $aliceFolder)[0].performed | Should -BeTrue
+            (@($first.Result.data.defender_exclusions.added) -join '|') | Should -Be $aliceFolder
+            Should -Invoke -CommandName Add-MpPreference -Times 1 -Exactly -ParameterFilter { @($PesterBoundParameters['ExclusionPath']) -contains $aliceFolder }
+
+            $second = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ DefenderExclusion = $true }
+
+            $second.Result.status | Should -Be 'ok' -Because $second.Json
+            (@($second.Result.data.defender_exclusions.already) -join '|') | Should -Be $aliceFolder
+            @($second.Result.actions) | Should -HaveCount 0
+            Should -Invoke -CommandName Add-MpPreference -Times 1 -Exactly
+            (@($machine.Exclusions) -join '|') | Should -Be $aliceFolder
+        }
+
+        It 'only lists the exclusion under -WhatIf' {
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ DefenderExclusion = $true; WhatIf = $true }
+
+            $run.Result.status | Should -Be 'ok' -Because $run.Json
+            (Get-ResultAction -Result $run.Result -Text $aliceFolder)[0].performed | Should -BeFalse
+            Should -Invoke -CommandName Add-MpPreference -Times 0 -Exactly
+        }
+    }
+}

@@ -1,0 +1,62 @@
+"""The Pester suite's own files: Windows PowerShell 5.1 syntax, and one test file per script.
+
+No PowerShell runs here, so CI's Windows job is the first to execute these files; a syntax
+error or a script without tests should fail here, in seconds, instead.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from tests.support.pwsh import check_script
+
+PESTER = Path(__file__).resolve().parent / "pester"
+PS_FILES = sorted(PESTER.glob("*.ps1"))
+
+
+def _render_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("pester_render", PESTER / "render.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_there_are_pester_files() -> None:
+    assert any(p.name == "Helpers.ps1" for p in PS_FILES)
+    assert len([p for p in PS_FILES if p.name.endswith(".Tests.ps1")]) >= 6
+
+
+@pytest.mark.parametrize("path", PS_FILES, ids=[p.name for p in PS_FILES])
+def test_pester_file_parses_as_windows_powershell(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.isascii(), (
+        "keep Pester files ASCII: Windows PowerShell 5.1 reads BOM-less files as ANSI"
+    )
+    report = check_script(text)
+    assert report.ok, f"{path.name}: {report.errors} {report.ps7_only} {report.quote_mismatches}"
+
+
+def test_every_rendered_script_has_a_test_file(tmp_path: Path) -> None:
+    written = _render_module().render_all(tmp_path)
+    tested = {p.name.removesuffix(".Tests.ps1") for p in PS_FILES if p.name.endswith(".Tests.ps1")}
+    referenced = "\n".join(p.read_text(encoding="utf-8") for p in PS_FILES)
+    for path in written:
+        name = path.stem
+        assert f"out/{name}.ps1" in referenced, f"no Pester test runs out/{name}.ps1"
+        if not name.endswith("-quoted"):
+            assert name in tested, f"no {name}.Tests.ps1"
+
+
+def test_rendered_scripts_are_bom_crlf_and_parse(tmp_path: Path) -> None:
+    for path in _render_module().render_all(tmp_path):
+        data = path.read_bytes()
+        assert data.startswith(b"\xef\xbb\xbf")
+        assert b"\n" not in data.replace(b"\r\n", b"")
+        assert check_script(data[3:].decode("utf-8").replace("\r\n", "\n")).ok, path.name
