@@ -42,7 +42,9 @@ def main() -> None:
     for label, argv in CASES.items():
         time_run(base + argv)  # warm the file cache
         samples = [time_run(base + argv) * 1000 for _ in range(args.runs)]
-        print(f"| `{label}` | {statistics.median(samples):.0f} | {min(samples):.0f} | {max(samples):.0f} |")
+        print(
+            f"| `{label}` | {statistics.median(samples):.0f} | {min(samples):.0f} | {max(samples):.0f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -69,7 +69,9 @@ def test_dry_run_of_the_readme_example() -> None:
 
 
 def test_dry_run_to_a_file_and_a_folder(tmp_path: Path) -> None:
-    code, _, err = invoke("restart-tasks", "-c", "Acme", "--dry-run", "--output", str(tmp_path / "fix.ps1"))
+    code, _, err = invoke(
+        "restart-tasks", "-c", "Acme", "--dry-run", "--output", str(tmp_path / "fix.ps1")
+    )
     assert code == 0 and "fix.ps1" in err
     data = (tmp_path / "fix.ps1").read_bytes()
     assert data == get("restart-tasks").render({"ClientName": "Acme"}).file_bytes()
@@ -89,8 +91,21 @@ def test_dry_run_to_a_file_and_a_folder(tmp_path: Path) -> None:
         (["restart-tasks", "--bogus"], "No such option"),
         (["reinstall-connector", "--dry-run"], "Missing option '--installer'"),
         (["reinstall-connector", "--installer", "http://x/y.exe", "--dry-run"], "must use https"),
-        (["reinstall-connector", "--installer", "setup.exe", "--dry-run"], "not an absolute Windows path"),
-        (["reinstall-connector", "--installer", "C:\\s.exe", "--company-id", "nope", "--dry-run"], "not a GUID"),
+        (
+            ["reinstall-connector", "--installer", "setup.exe", "--dry-run"],
+            "not an absolute Windows path",
+        ),
+        (
+            [
+                "reinstall-connector",
+                "--installer",
+                "C:\\s.exe",
+                "--company-id",
+                "nope",
+                "--dry-run",
+            ],
+            "not a GUID",
+        ),
         (["collect-logs", "--max-file-mib", "0", "--dry-run"], "--max-file-mib"),
         (["collect-logs", "--dest", "a\tb", "--dry-run"], "control characters"),
         (["restart-tasks", "--task-timeout", "many"], "Invalid value"),
@@ -130,11 +145,15 @@ def test_local_run_json(windows: Path) -> None:
     code, out, _ = invoke("restart-tasks", "--yes", "--json")
     assert code == 0
     doc = json.loads(out)
-    assert doc["status"] == "changed" and doc["remediation"] == "restart-tasks" and "duration_s" in doc
+    assert (
+        doc["status"] == "changed" and doc["remediation"] == "restart-tasks" and "duration_s" in doc
+    )
 
 
 @pytest.mark.parametrize(("mode", "code"), [("needs-action", 3), ("failed", 1), ("not-json", 17)])
-def test_local_run_exit_codes(windows: Path, monkeypatch: pytest.MonkeyPatch, mode: str, code: int) -> None:
+def test_local_run_exit_codes(
+    windows: Path, monkeypatch: pytest.MonkeyPatch, mode: str, code: int
+) -> None:
     monkeypatch.setenv("FAKE_PS_MODE", mode)
     assert invoke("restart-tasks", "--yes")[0] == code
 
@@ -151,7 +170,9 @@ def test_what_if_needs_no_confirmation(windows: Path) -> None:
     assert json.loads((windows / "argv.json").read_text())[-1] == "-WhatIf"
 
 
-def test_collect_logs_brings_the_zip_home(windows: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_collect_logs_brings_the_zip_home(
+    windows: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("FAKE_PS_MODE", "bundle")
     code, out, _ = invoke("collect-logs", "--yes", "--dest", str(tmp_path / "b.zip"))
     assert code == 0 and (tmp_path / "b.zip").exists() and "b.zip" in out

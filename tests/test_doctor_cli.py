@@ -24,7 +24,9 @@ FIXTURES = Path(__file__).parent / "doctor" / "fixtures"
 class FakeRunner(Runner):
     """Answers the facts script with a fixture; remembers what it was asked to run."""
 
-    def __init__(self, facts: dict[str, Any] | None, *, target: str = "PC01", status: Status = Status.OK) -> None:
+    def __init__(
+        self, facts: dict[str, Any] | None, *, target: str = "PC01", status: Status = Status.OK
+    ) -> None:
         self.facts = facts
         self.target = target
         self.status = status
@@ -104,7 +106,10 @@ def test_json_output(fake: dict[str, Any]) -> None:
     assert doc["duration_s"] == 0.25
     cert = next(f for f in doc["findings"] if f["id"] == "certificate")
     assert cert["status"] == "fail"
-    assert cert["fix"] == "qbd-fix reset-certificate --client-name 'Codat Engineering - Integration' --notify-user"
+    assert (
+        cert["fix"]
+        == "qbd-fix reset-certificate --client-name 'Codat Engineering - Integration' --notify-user"
+    )
     assert "facts" not in doc
 
 
@@ -160,13 +165,18 @@ def test_off_windows_without_host_says_so(monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_host_goes_into_the_fixes(fake: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     fake["facts"] = fixture("red_tray")
-    result = invoke("--json", "--host", "pc01.corp.example", "--username", "CORP\\admin", "--shell", "posix")
+    result = invoke(
+        "--json", "--host", "pc01.corp.example", "--username", "CORP\\admin", "--shell", "posix"
+    )
     assert result.exit_code == 1, result.output
     (connection,) = fake["connections"]
     assert connection.host == "pc01.corp.example"
     doc = json.loads(result.output)
     tray = next(f for f in doc["findings"] if f["id"] == "tray-icon")
-    assert tray["fix"] == "qbd-fix restart-tasks --host pc01.corp.example --client-name 'Codat Engineering - Integration'"
+    assert (
+        tray["fix"]
+        == "qbd-fix restart-tasks --host pc01.corp.example --client-name 'Codat Engineering - Integration'"
+    )
 
 
 def test_result_without_facts_is_an_error(fake: dict[str, Any]) -> None:
@@ -184,7 +194,11 @@ def test_diagnose_library_call() -> None:
         "qbd-fix reinstall-connector --host PC07 --installer <URL> "
         "--client-name 'Codat Engineering - Integration' --company-id 8a210b68-6988-11ed-a1eb-0242ac120002"
     )
-    assert runner.scripts[0].parameters == {"LogTailKiB": 256, "EventDays": 7, "ConnectTimeoutMs": 3000}
+    assert runner.scripts[0].parameters == {
+        "LogTailKiB": 256,
+        "EventDays": 7,
+        "ConnectTimeoutMs": 3000,
+    }
 
 
 def test_script_that_failed_still_reports_what_it_found() -> None:

@@ -45,7 +45,9 @@ EXPECTED: dict[str, dict[str, str]] = {
 
 
 def load(name: str) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads((HERE / "fixtures" / f"{name}.json").read_text(encoding="utf-8"))
+    doc: dict[str, Any] = json.loads(
+        (HERE / "fixtures" / f"{name}.json").read_text(encoding="utf-8")
+    )
     return doc
 
 
@@ -73,7 +75,9 @@ def test_every_fixture_has_expectations() -> None:
 @pytest.mark.parametrize("name", FIXTURES)
 def test_golden_findings(name: str) -> None:
     doc = report(name).to_dict()
-    assert_golden(HERE / "golden" / f"{name}.json", json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    assert_golden(
+        HERE / "golden" / f"{name}.json", json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    )
 
 
 @pytest.mark.parametrize("name", FIXTURES)
@@ -131,7 +135,9 @@ def test_disabled_task_names_no_restart() -> None:
 
 def test_tray_process_of_another_client_does_not_count() -> None:
     doc = load("healthy")
-    doc["processes"][0]["path"] = "C:\\Program Files (x86)\\Other\\QuickBooks-connector\\QuickbooksDesktopUI.exe"
+    doc["processes"][0]["path"] = (
+        "C:\\Program Files (x86)\\Other\\QuickBooks-connector\\QuickbooksDesktopUI.exe"
+    )
     assert report(doc).finding("tray-icon").status is FindingStatus.FAIL
 
 
@@ -142,10 +148,17 @@ def test_certificate_fail_names_reset_certificate() -> None:
     assert any("Integrated Applications" in e for e in finding.evidence)
 
 
-@pytest.mark.parametrize(("code", "status"), [("0x8004041A", "fail"), ("0x80040420", "fail"), ("0x80040418", "warn"), ("0x80040408", "ok")])
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [("0x8004041A", "fail"), ("0x80040420", "fail"), ("0x80040418", "warn"), ("0x80040408", "ok")],
+)
 def test_certificate_codes(code: str, status: str) -> None:
     doc = load("healthy")
-    doc["logs"][0]["codes"] = {"code": code.lower().removeprefix("0x"), "count": 1, "last_line": None}
+    doc["logs"][0]["codes"] = {
+        "code": code.lower().removeprefix("0x"),
+        "count": 1,
+        "last_line": None,
+    }
     assert report(doc).finding("certificate").status.value == status
 
 
@@ -193,7 +206,9 @@ def test_link_json_without_company_id_is_a_warning() -> None:
 def test_defender_detection_is_evidence() -> None:
     finding = report("defender_detection").finding("antivirus-policy")
     assert finding.fix == "qbd-fix collect-logs"
-    assert any("threat ID 2147735503" in e and "QuickbooksDesktop.exe" in e for e in finding.evidence)
+    assert any(
+        "threat ID 2147735503" in e and "QuickbooksDesktop.exe" in e for e in finding.evidence
+    )
     assert any("AppLocker event 8004 (blocked)" in e for e in finding.evidence)
     assert any("Codat support" in e for e in finding.evidence)
 
@@ -207,7 +222,12 @@ def test_audit_mode_applocker_event_is_a_warning() -> None:
 
 def test_srp_event_blocks() -> None:
     doc = load("healthy")
-    doc["policy"] = {"log": "Application", "id": 865, "time": None, "message": "Access to QuickbooksDesktop.exe restricted"}
+    doc["policy"] = {
+        "log": "Application",
+        "id": 865,
+        "time": None,
+        "message": "Access to QuickbooksDesktop.exe restricted",
+    }
     finding = report(doc).finding("antivirus-policy")
     assert finding.status is FindingStatus.FAIL
     assert any("Software Restriction Policies event 865" in e for e in finding.evidence)
@@ -249,8 +269,12 @@ def test_web_connector_not_running_is_a_warning() -> None:
 
 def test_per_user_generation_is_described() -> None:
     doc = load("nothing_installed")
-    doc["generations"] = {"generation": "per-user", "path": "C:\\Users\\amy\\AppData\\Local\\Codat", "user": "amy",
-                          "executable": "C:\\Users\\amy\\AppData\\Local\\Codat\\QuickBooksDesktop.exe"}
+    doc["generations"] = {
+        "generation": "per-user",
+        "path": "C:\\Users\\amy\\AppData\\Local\\Codat",
+        "user": "amy",
+        "executable": "C:\\Users\\amy\\AppData\\Local\\Codat\\QuickBooksDesktop.exe",
+    }
     finding = report(doc).finding("generation")
     assert finding.status is FindingStatus.OK
     assert "per-user connector for user amy" in finding.evidence[0]
@@ -293,7 +317,9 @@ def test_unknown_client_name_is_reported() -> None:
 def test_remote_host_goes_into_every_fix() -> None:
     rep = report("one_time_sync", host="PC01", shell="powershell")
     fixes = [f.fix for f in rep.findings if f.fix]
-    assert fixes and all(fix.startswith("qbd-fix ") and " --host PC01 " in fix + " " for fix in fixes)
+    assert fixes and all(
+        fix.startswith("qbd-fix ") and " --host PC01 " in fix + " " for fix in fixes
+    )
     assert rep.finding("tray-icon").fix == (
         f"qbd-fix reinstall-connector --host PC01 --installer <URL> --client-name '{CLIENT}' --company-id {COMPANY}"
     )
@@ -304,7 +330,12 @@ def test_remote_host_goes_into_every_fix() -> None:
 
 def test_empty_facts_parse() -> None:
     facts = Facts.from_dict({})
-    assert facts.installs == [] and facts.tasks == [] and facts.antivirus is None and facts.defender is None
+    assert (
+        facts.installs == []
+        and facts.tasks == []
+        and facts.antivirus is None
+        and facts.defender is None
+    )
     rep = report_from_facts(facts, target="PC09", shell="posix")
     assert rep.computer == "PC09"
     assert rep.finding("generation").status is FindingStatus.FAIL
@@ -327,8 +358,15 @@ def test_empty_antivirus_list_without_error_means_none_registered() -> None:
 
 def test_wrong_types_do_not_raise() -> None:
     facts = Facts.from_dict(
-        {"generations": ["x", 3, None], "tasks": {"client": None, "last_result": "n/a"}, "logs": [{"codes": ["0x1", {"code": "zz"}]}],
-         "network": [{"host": "a", "reachable": "false"}], "os": "Windows", "webroot": [], "defender": {"detections": [1]}}
+        {
+            "generations": ["x", 3, None],
+            "tasks": {"client": None, "last_result": "n/a"},
+            "logs": [{"codes": ["0x1", {"code": "zz"}]}],
+            "network": [{"host": "a", "reachable": "false"}],
+            "os": "Windows",
+            "webroot": [],
+            "defender": {"detections": [1]},
+        }
     )
     assert facts.installs == []
     assert facts.tasks[0].last_result is None
@@ -353,7 +391,7 @@ def test_non_mapping_facts_is_a_result_error() -> None:
 HOSTILE = [
     "O'Brien & Sons",
     "a $(rm -rf ~) b",
-    "`$(calc)` \"quoted\" ; echo pwned",
+    '`$(calc)` "quoted" ; echo pwned',
     "it’s ‘curly’ ‚low‛",
     "--yes",
     "100% %PATH% !x! ^caret | pipe > out < in",
@@ -366,7 +404,14 @@ HOSTILE = [
 @pytest.mark.parametrize("name", HOSTILE)
 def test_posix_fix_round_trips(name: str) -> None:
     line = fix_command("restart-tasks", [("--client-name", name)], host="PC01", shell="posix")
-    assert shlex.split(line) == ["qbd-fix", "restart-tasks", "--host", "PC01", "--client-name", name]
+    assert shlex.split(line) == [
+        "qbd-fix",
+        "restart-tasks",
+        "--host",
+        "PC01",
+        "--client-name",
+        name,
+    ]
 
 
 def _powershell_words(line: str) -> list[str]:
@@ -385,8 +430,17 @@ def _powershell_words(line: str) -> list[str]:
 @pytest.mark.parametrize("name", [n for n in HOSTILE if "\t" not in n])
 def test_powershell_fix_round_trips(name: str) -> None:
     line = fix_command("restart-tasks", [("--client-name", name)], host="PC01", shell="powershell")
-    assert _powershell_words(line) == ["qbd-fix", "restart-tasks", "--host", "PC01", "--client-name", name]
-    assert '"' not in line.replace(quote_powershell(name), "")  # nothing expandable outside the literal
+    assert _powershell_words(line) == [
+        "qbd-fix",
+        "restart-tasks",
+        "--host",
+        "PC01",
+        "--client-name",
+        name,
+    ]
+    assert '"' not in line.replace(
+        quote_powershell(name), ""
+    )  # nothing expandable outside the literal
 
 
 def test_powershell_control_characters_become_char_codes() -> None:
@@ -421,7 +475,13 @@ def test_option_names_are_checked() -> None:
         fix_command("restart-tasks", [("--client-name", "x")], shell="fish")  # type: ignore[arg-type]
 
 
-@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=40))
+@given(
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+        min_size=1,
+        max_size=40,
+    )
+)
 def test_posix_round_trip_any_text(name: str) -> None:
     line = fix_command("reset-certificate", [("--client-name", name)], shell="posix")
     assert shlex.split(line)[-1] == name

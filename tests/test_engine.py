@@ -49,7 +49,11 @@ def test_unknown_remediation() -> None:
 
 def test_parameters_are_bound_with_defaults() -> None:
     script = get("restart-tasks").render({"ClientName": "Acme"})
-    assert script.parameters == {"ClientName": "Acme", "TaskTimeoutSeconds": 60, "RestartIfUnhealthy": False}
+    assert script.parameters == {
+        "ClientName": "Acme",
+        "TaskTimeoutSeconds": 60,
+        "RestartIfUnhealthy": False,
+    }
     assert script.name == "restart-tasks"
     assert len(script.sha256) == 64
 
@@ -68,4 +72,7 @@ def test_module_docstring_names_its_seed_section(name: str) -> None:
 
     remediation = REMEDIATIONS[name]
     module = importlib.import_module(f"qbd_fix.remediations.{name.replace('-', '_')}")
-    assert module.__doc__ and f'"{remediation.seed_section.split(" and its")[0]}' in module.__doc__.replace("\n", " ")
+    assert (
+        module.__doc__
+        and f'"{remediation.seed_section.split(" and its")[0]}' in module.__doc__.replace("\n", " ")
+    )

@@ -17,7 +17,9 @@ GOLDEN = Path(__file__).parent / "golden"
 CASES = list(all_variants())
 
 
-@pytest.mark.parametrize(("name", "variant", "values"), CASES, ids=[f"{n}-{v}" for n, v, _ in CASES])
+@pytest.mark.parametrize(
+    ("name", "variant", "values"), CASES, ids=[f"{n}-{v}" for n, v, _ in CASES]
+)
 def test_rendered_script_matches_golden(name: str, variant: str, values: dict[str, object]) -> None:
     text = REMEDIATIONS[name].render(dict(values)).text  # type: ignore[arg-type]
     assert_golden(GOLDEN / name / f"{variant}.ps1", text)

@@ -21,13 +21,44 @@ from tests.support.pwsh import check_script, commands_used, ps_single_quoted_lit
 QUOTES = "'\u2018\u2019\u201a\u201b"
 HOSTILE_PIECES = [
     *QUOTES,
-    '"', "\u201c", "\u201d", "\u201e", "$(Stop-Computer)", "${env:PATH}", "$x", "`", "``n",
-    "#", "<#", "#>", "@'", "'@", "@\"", ";", "|", "&", "{", "}", "(", ")", "\u00a0", "\u2013", "é", "中",
-    "'; Remove-Item -Recurse C:\\ ; '", "\u2019) ; Stop-Computer ; (\u2018",
+    '"',
+    "\u201c",
+    "\u201d",
+    "\u201e",
+    "$(Stop-Computer)",
+    "${env:PATH}",
+    "$x",
+    "`",
+    "``n",
+    "#",
+    "<#",
+    "#>",
+    "@'",
+    "'@",
+    '@"',
+    ";",
+    "|",
+    "&",
+    "{",
+    "}",
+    "(",
+    ")",
+    "\u00a0",
+    "\u2013",
+    "é",
+    "中",
+    "'; Remove-Item -Recurse C:\\ ; '",
+    "\u2019) ; Stop-Computer ; (\u2018",
 ]
-hostile_text = st.lists(
-    st.one_of(st.sampled_from(HOSTILE_PIECES), st.text(min_size=1, max_size=5)), min_size=1, max_size=8
-).map("".join).filter(lambda s: "\x00" not in s and not any(0xD800 <= ord(c) <= 0xDFFF for c in s))
+hostile_text = (
+    st.lists(
+        st.one_of(st.sampled_from(HOSTILE_PIECES), st.text(min_size=1, max_size=5)),
+        min_size=1,
+        max_size=8,
+    )
+    .map("".join)
+    .filter(lambda s: "\x00" not in s and not any(0xD800 <= ord(c) <= 0xDFFF for c in s))
+)
 no_controls = hostile_text.filter(lambda s: not any(ord(c) < 0x20 or ord(c) == 0x7F for c in s))
 
 STRING_PARAMS = [
@@ -40,10 +71,13 @@ def literal_values(text: str) -> list[str]:
     return [value for _start, _end, value in ps_single_quoted_literals(text)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "param"), STRING_PARAMS, ids=IDS)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(value=no_controls)
-def test_hostile_value_is_one_literal_and_changes_no_command(name: str, param: str, value: str) -> None:
+def test_hostile_value_is_one_literal_and_changes_no_command(
+    name: str, param: str, value: str
+) -> None:
     remediation = REMEDIATIONS[name]
     sentinel = "qbd-sentinel-value"
     baseline = remediation.render({param: sentinel}).text
@@ -64,7 +98,9 @@ def test_control_characters_become_char_codes(name: str, param: str, value: str)
     """Line breaks must survive the CRLF conversion of files: they are written as [char]N."""
     quoted = ps_string(value)
     rebuilt = ""
-    for token in re.findall(r"\[char\](\d+)|('(?:[^" + QUOTES + r"]|[" + QUOTES + r"]{2})*')", quoted):
+    for token in re.findall(
+        r"\[char\](\d+)|('(?:[^" + QUOTES + r"]|[" + QUOTES + r"]{2})*')", quoted
+    ):
         code, literal = token
         rebuilt += chr(int(code)) if code else literal_values(literal)[0]
     assert rebuilt == value

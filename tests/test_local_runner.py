@@ -53,8 +53,13 @@ def test_what_if_is_passed(fake_powershell: Path) -> None:
     assert not outcome.result.actions[0].performed
 
 
-@pytest.mark.parametrize(("mode", "status", "code"), [("needs-action", Status.NEEDS_USER_ACTION, 3), ("failed", Status.FAILED, 1)])
-def test_status_and_exit_code(fake_powershell: Path, monkeypatch: pytest.MonkeyPatch, mode: str, status: Status, code: int) -> None:
+@pytest.mark.parametrize(
+    ("mode", "status", "code"),
+    [("needs-action", Status.NEEDS_USER_ACTION, 3), ("failed", Status.FAILED, 1)],
+)
+def test_status_and_exit_code(
+    fake_powershell: Path, monkeypatch: pytest.MonkeyPatch, mode: str, status: Status, code: int
+) -> None:
     monkeypatch.setenv("FAKE_PS_MODE", mode)
     outcome = LocalRunner().run(get("restart-tasks").render())
     assert outcome.result.status is status and outcome.exit_code == code
@@ -66,7 +71,9 @@ def test_output_without_a_result(fake_powershell: Path, monkeypatch: pytest.Monk
         LocalRunner().run(get("restart-tasks").render())
 
 
-def test_powershell_error_is_reported_with_its_first_line(fake_powershell: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_powershell_error_is_reported_with_its_first_line(
+    fake_powershell: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FAKE_PS_MODE", "parse-error")
     with pytest.raises(ScriptFailedError, match=r"exited with code 1: At C:\\x.ps1:3 char:1"):
         LocalRunner().run(get("restart-tasks").render())
@@ -84,7 +91,9 @@ def test_missing_powershell(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
         LocalRunner()
 
 
-def test_collect_logs_bundle_is_brought_home(fake_powershell: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_collect_logs_bundle_is_brought_home(
+    fake_powershell: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("FAKE_PS_MODE", "bundle")
     dest = tmp_path / "out" / "logs.zip"
     with LocalRunner() as runner:
@@ -106,5 +115,7 @@ def test_bundle_with_wrong_digest_leaves_nothing(tmp_path: Path) -> None:
 def test_bundle_destination_rules(tmp_path: Path) -> None:
     assert jobs.bundle_destination(tmp_path / "x.zip", "PC01") == tmp_path / "x.zip"
     folder = jobs.bundle_destination(tmp_path, "PC:01")
-    assert folder.parent == tmp_path and folder.name.startswith("PC_01-") and folder.suffix == ".zip"
+    assert (
+        folder.parent == tmp_path and folder.name.startswith("PC_01-") and folder.suffix == ".zip"
+    )
     assert str(jobs.bundle_destination(None, "PC01")).startswith("qbd-logs")

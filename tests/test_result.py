@@ -21,7 +21,13 @@ DOC = {
 
 
 def test_parses_the_last_result_line_among_noise() -> None:
-    text = "WARNING: noise\n{not json}\n" + json.dumps({"other": 1}) + "\n\ufeff" + json.dumps(DOC) + "\n"
+    text = (
+        "WARNING: noise\n{not json}\n"
+        + json.dumps({"other": 1})
+        + "\n\ufeff"
+        + json.dumps(DOC)
+        + "\n"
+    )
     result = parse_result(text)
     assert result.status is Status.CHANGED
     assert result.checks[0].passed and result.actions[0].performed

@@ -14,13 +14,29 @@ from qbd_fix.errors import ExitCode, UsageError
 
 @pytest.mark.parametrize(
     "name",
-    ["Acme", "O'Brien & Sons – Books", "Codat Engineering - Integration", "‘Smart’ ‚Quotes‛", "$(x) `y`", "中文"],
+    [
+        "Acme",
+        "O'Brien & Sons – Books",
+        "Codat Engineering - Integration",
+        "‘Smart’ ‚Quotes‛",
+        "$(x) `y`",
+        "中文",
+    ],
 )
 def test_client_names_with_quotes_and_unicode_are_accepted(name: str) -> None:
     assert validation.client_name(name) == name
 
 
-@pytest.mark.parametrize(("name", "why"), [("", "empty"), ("  ", "empty"), ("a\nb", "control"), ("a\x00", "control"), ("x" * 201, "limit")])
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("", "empty"),
+        ("  ", "empty"),
+        ("a\nb", "control"),
+        ("a\x00", "control"),
+        ("x" * 201, "limit"),
+    ],
+)
 def test_bad_client_names(name: str, why: str) -> None:
     with pytest.raises(UsageError, match=why) as info:
         validation.client_name(name)
@@ -38,10 +54,15 @@ def test_client_name_accepts_any_printable_text(name: str) -> None:
 
 
 def test_company_id_is_canonical() -> None:
-    assert validation.company_id("{8A210B68-6988-11ED-A1EB-0242AC120002}") == "8a210b68-6988-11ed-a1eb-0242ac120002"
+    assert (
+        validation.company_id("{8A210B68-6988-11ED-A1EB-0242AC120002}")
+        == "8a210b68-6988-11ed-a1eb-0242ac120002"
+    )
 
 
-@pytest.mark.parametrize("value", ["", "not-a-guid", "8a210b68698811eda1eb0242ac120002", "8a210b68-6988-11ed-a1eb"])
+@pytest.mark.parametrize(
+    "value", ["", "not-a-guid", "8a210b68698811eda1eb0242ac120002", "8a210b68-6988-11ed-a1eb"]
+)
 def test_bad_company_ids(value: str) -> None:
     with pytest.raises(UsageError, match="--company-id"):
         validation.company_id(value)
@@ -49,7 +70,12 @@ def test_bad_company_ids(value: str) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["https://example.com/x.exe", "C:\\Users\\Ann\\Downloads\\Acme-quickbooksdesktop-connector.exe", "\\\\server\\share\\setup.exe", "D:\\O'Brien\\setup.exe"],
+    [
+        "https://example.com/x.exe",
+        "C:\\Users\\Ann\\Downloads\\Acme-quickbooksdesktop-connector.exe",
+        "\\\\server\\share\\setup.exe",
+        "D:\\O'Brien\\setup.exe",
+    ],
 )
 def test_good_installers(value: str) -> None:
     assert validation.installer(value) == value

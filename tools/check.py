@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Lint, type-check and test in one command: what CI runs, and what to run before a commit.
 
-    python tools/check.py            # everything, slow tests included
-    python tools/check.py --quick    # skip the tests marked slow
+python tools/check.py            # everything, slow tests included
+python tools/check.py --quick    # skip the tests marked slow
 """
 
 from __future__ import annotations

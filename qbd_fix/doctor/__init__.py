@@ -67,7 +67,9 @@ def report_from_facts(
     return DoctorReport(
         target=target,
         computer=facts.computer or target,
-        findings=evaluate(facts, client_name=client_name, host=host, shell=shell or default_shell()),
+        findings=evaluate(
+            facts, client_name=client_name, host=host, shell=shell or default_shell()
+        ),
         probe_errors=errors,
         host=host,
     )

@@ -173,7 +173,9 @@ class UninstallEntry:
         name = self.name.lower()
         if not name.startswith("quickbooks"):
             return False
-        return not any(w in name for w in ("connector", "tool hub", "database server", "web connector"))
+        return not any(
+            w in name for w in ("connector", "tool hub", "database server", "web connector")
+        )
 
     @classmethod
     def parse(cls, doc: Mapping[str, Any]) -> UninstallEntry:
@@ -264,7 +266,9 @@ class Webroot:
         doc = _map(doc)
         return cls(
             present=bool(doc.get("present")),
-            services=[(_str(s.get("name")), _str(s.get("status"))) for s in _dicts(doc.get("services"))],
+            services=[
+                (_str(s.get("name")), _str(s.get("status"))) for s in _dicts(doc.get("services"))
+            ],
             executable=_opt_str(doc.get("executable")),
             version=_opt_str(doc.get("version")),
             registry=bool(doc.get("registry")),
@@ -450,14 +454,18 @@ class Facts:
 
     def log(self, kind: str, client_name: str | None = None) -> LogFacts | None:
         for entry in self.logs:
-            if entry.kind == kind and (client_name is None or same_name(entry.client_name, client_name)):
+            if entry.kind == kind and (
+                client_name is None or same_name(entry.client_name, client_name)
+            ):
                 return entry
         return None
 
     def legacy_clients(self) -> list[str]:
         """Client names from legacy folders and from connector tasks, first spelling kept."""
         names: list[str] = []
-        for name in [i.client_name for i in self.installs_of("legacy")] + [t.client for t in self.tasks]:
+        for name in [i.client_name for i in self.installs_of("legacy")] + [
+            t.client for t in self.tasks
+        ]:
             if name and not any(same_name(name, n) for n in names):
                 names.append(name)
         return names

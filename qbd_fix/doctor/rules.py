@@ -90,7 +90,9 @@ class Context:
         return [("--client-name", client)] if client else []
 
     def task(self, client: str, role: str) -> Task | None:
-        return next((t for t in self.facts.tasks if t.role == role and same_name(t.client, client)), None)
+        return next(
+            (t for t in self.facts.tasks if t.role == role and same_name(t.client, client)), None
+        )
 
     def legacy_install(self, client: str) -> Install | None:
         return next(
@@ -110,7 +112,9 @@ def _worst(statuses: Iterable[FindingStatus]) -> FindingStatus:
     return max(statuses, key=order.index, default=OK)
 
 
-def _finding(finding_id: str, status: FindingStatus, evidence: list[str], fix: str | None = None) -> Finding:
+def _finding(
+    finding_id: str, status: FindingStatus, evidence: list[str], fix: str | None = None
+) -> Finding:
     return Finding(finding_id, TOPICS[finding_id], status, evidence, fix)
 
 
@@ -188,11 +192,15 @@ def rule_tray_icon(ctx: Context) -> Finding:
     clients = ctx.clients()
     if not clients:
         if ctx.client_name and ctx.facts.legacy_clients():
-            return _finding("tray-icon", WARN, [f"No connector tasks or folder for client '{ctx.client_name}'."])
+            return _finding(
+                "tray-icon", WARN, [f"No connector tasks or folder for client '{ctx.client_name}'."]
+            )
         return _finding(
             "tray-icon",
             OK,
-            ["Not applicable: the tray app and its two tasks belong to the legacy connector, not found here."],
+            [
+                "Not applicable: the tray app and its two tasks belong to the legacy connector, not found here."
+            ],
         )
     statuses: list[FindingStatus] = []
     evidence: list[str] = []
@@ -201,11 +209,17 @@ def rule_tray_icon(ctx: Context) -> Finding:
     for client in clients:
         service, ui = ctx.task(client, "service"), ctx.task(client, "ui")
         install = ctx.legacy_install(client)
-        missing = [f"{prefix}{client}" for prefix, t in (("QuickbooksDesktop_", service), ("QuickbooksDesktopUi_", ui)) if t is None]
+        missing = [
+            f"{prefix}{client}"
+            for prefix, t in (("QuickbooksDesktop_", service), ("QuickbooksDesktopUi_", ui))
+            if t is None
+        ]
         evidence += [_task_line(t) for t in (service, ui) if t is not None]
         if missing:
             statuses.append(FAIL)
-            evidence.append(f"Missing task(s): {', '.join(missing)}: restarting cannot help; reinstall the connector with the same Company ID.")
+            evidence.append(
+                f"Missing task(s): {', '.join(missing)}: restarting cannot help; reinstall the connector with the same Company ID."
+            )
             fixes.append(_reinstall_fix(ctx, client, install))
             continue
         if service is None or ui is None:
@@ -218,7 +232,11 @@ def rule_tray_icon(ctx: Context) -> Finding:
                 "(or ask whoever disabled it), then restart the tasks."
             )
             continue
-        tray = [p for p in tray_all if not (install and p.path) or p.path.lower().startswith(install.path.lower())]
+        tray = [
+            p
+            for p in tray_all
+            if not (install and p.path) or p.path.lower().startswith(install.path.lower())
+        ]
         service_running = service.state.lower() == "running"
         if tray:
             owners = ", ".join(f"pid {p.pid}" + (f" ({p.user})" if p.user else "") for p in tray)
@@ -229,10 +247,14 @@ def rule_tray_icon(ctx: Context) -> Finding:
             statuses.append(OK)
             continue
         if not service_running:
-            evidence.append(f"{service.label} is {service.state}, not Running: the connector itself is stopped.")
+            evidence.append(
+                f"{service.label} is {service.state}, not Running: the connector itself is stopped."
+            )
         if not tray and service_running and not ctx.facts.users:
             statuses.append(WARN)
-            evidence.append("Nobody is logged on: the tray app's task runs as the user and starts at the next logon.")
+            evidence.append(
+                "Nobody is logged on: the tray app's task runs as the user and starts at the next logon."
+            )
             continue
         statuses.append(FAIL)
         fixes.append(ctx.fix("restart-tasks", *ctx.client_option(client)))
@@ -246,7 +268,10 @@ def _join_fixes(fixes: list[str]) -> str | None:
 
 
 def _reinstall_fix(ctx: Context, client: str | None, install: Install | None) -> str:
-    options: list[tuple[str, Arg | None]] = [("--installer", INSTALLER_URL), *ctx.client_option(client)]
+    options: list[tuple[str, Arg | None]] = [
+        ("--installer", INSTALLER_URL),
+        *ctx.client_option(client),
+    ]
     ids = install.link.company_ids if install and install.link else []
     if len(ids) == 1:
         options.append(("--company-id", ids[0]))
@@ -258,7 +283,11 @@ def _code_logs(ctx: Context) -> list[LogFacts]:
     clients = ctx.clients()
     logs = []
     for entry in ctx.facts.logs:
-        if entry.kind == "connector" and ctx.client_name and not any(same_name(entry.client_name, c) for c in clients):
+        if (
+            entry.kind == "connector"
+            and ctx.client_name
+            and not any(same_name(entry.client_name, c) for c in clients)
+        ):
             continue
         logs.append(entry)
     return logs
@@ -281,7 +310,9 @@ def _code_evidence(ctx: Context, codes: Iterable[str]) -> tuple[list[str], set[s
 
 
 def _certificate_fix(ctx: Context) -> str:
-    return ctx.fix("reset-certificate", *ctx.client_option(ctx.only_client()), ("--notify-user", None))
+    return ctx.fix(
+        "reset-certificate", *ctx.client_option(ctx.only_client()), ("--notify-user", None)
+    )
 
 
 def rule_certificate(ctx: Context) -> Finding:
@@ -297,12 +328,20 @@ def rule_certificate(ctx: Context) -> Finding:
     if seen:
         return _finding("certificate", WARN, [*evidence, steps], _certificate_fix(ctx))
     if sdk is None or not sdk.present:
-        where = sdk.path if sdk and sdk.path else "C:\\ProgramData\\Intuit\\QuickBooks\\qbsdklog.txt"
-        return _finding("certificate", OK, [f"No SDK log at {where}: no application has talked to QuickBooks on this PC yet."])
+        where = (
+            sdk.path if sdk and sdk.path else "C:\\ProgramData\\Intuit\\QuickBooks\\qbsdklog.txt"
+        )
+        return _finding(
+            "certificate",
+            OK,
+            [f"No SDK log at {where}: no application has talked to QuickBooks on this PC yet."],
+        )
     return _finding(
         "certificate",
         OK,
-        [f"No certificate errors (0x8004041D, 0x8004041A, 0x80040420, 0x80040418) in the newest {ctx.facts.log_tail_kib} KiB of the logs."],
+        [
+            f"No certificate errors (0x8004041D, 0x8004041A, 0x80040420, 0x80040418) in the newest {ctx.facts.log_tail_kib} KiB of the logs."
+        ],
     )
 
 
@@ -313,10 +352,16 @@ def rule_queued_syncs(ctx: Context) -> Finding:
     evidence = [f"Installed: {u.name} {u.version}".rstrip() for u in installed]
     if running:
         for process in running:
-            company = f", company file {process.company_file}" if process.company_file else ", company file not visible in its command line"
+            company = (
+                f", company file {process.company_file}"
+                if process.company_file
+                else ", company file not visible in its command line"
+            )
             owner = f" ({process.user})" if process.user else ""
             evidence.append(f"QuickBooks running: {process.name} pid {process.pid}{owner}{company}")
-        evidence.append("While QuickBooks is open with the connector's company file, queued syncs go through.")
+        evidence.append(
+            "While QuickBooks is open with the connector's company file, queued syncs go through."
+        )
         return _finding("queued-syncs", OK, evidence)
     code_evidence, seen = _code_evidence(ctx, NEEDS_QUICKBOOKS_OPEN)
     if seen:
@@ -328,7 +373,9 @@ def rule_queued_syncs(ctx: Context) -> Finding:
         )
         return _finding("queued-syncs", WARN, evidence, _certificate_fix(ctx))
     if not installed:
-        evidence.append("QuickBooks Desktop is neither running nor listed in installed programs on this PC.")
+        evidence.append(
+            "QuickBooks Desktop is neither running nor listed in installed programs on this PC."
+        )
         return _finding("queued-syncs", WARN, evidence)
     evidence.append(
         "QuickBooks is not running, and the logs show no SDK error saying it must be open: "
@@ -338,9 +385,15 @@ def rule_queued_syncs(ctx: Context) -> Finding:
 
 
 def rule_one_time_sync(ctx: Context) -> Finding:
-    legacy = [i for i in ctx.facts.installs_of("legacy") if any(same_name(i.client_name, c) for c in ctx.clients())]
+    legacy = [
+        i
+        for i in ctx.facts.installs_of("legacy")
+        if any(same_name(i.client_name, c) for c in ctx.clients())
+    ]
     if not legacy:
-        return _finding("one-time-sync", OK, ["No legacy connector folder (and so no link.json) on this PC."])
+        return _finding(
+            "one-time-sync", OK, ["No legacy connector folder (and so no link.json) on this PC."]
+        )
     statuses: list[FindingStatus] = []
     evidence: list[str] = []
     fixes: list[str] = []
@@ -353,7 +406,9 @@ def rule_one_time_sync(ctx: Context) -> Finding:
             continue
         if not link.readable or not link.company_ids:
             statuses.append(WARN)
-            evidence.append(f"{link.path} holds no readable Company ID: keep it; Codat support can tell which company it was.")
+            evidence.append(
+                f"{link.path} holds no readable Company ID: keep it; Codat support can tell which company it was."
+            )
             continue
         ids = ", ".join(link.company_ids)
         gone = []
@@ -364,10 +419,14 @@ def rule_one_time_sync(ctx: Context) -> Finding:
             gone.append("its scheduled tasks are gone")
         if not gone:
             statuses.append(OK)
-            evidence.append(f"{link.path} holds Company ID {ids}; connector program and tasks are in place (ongoing sync).")
+            evidence.append(
+                f"{link.path} holds Company ID {ids}; connector program and tasks are in place (ongoing sync)."
+            )
             continue
         statuses.append(FAIL)
-        evidence.append(f"{link.path} holds Company ID {ids}, but {' and '.join(gone)}: the one-time-sync mode uninstalled it after the first sync.")
+        evidence.append(
+            f"{link.path} holds Company ID {ids}, but {' and '.join(gone)}: the one-time-sync mode uninstalled it after the first sync."
+        )
         evidence.append(
             "In Codat, switch the connector to ongoing sync; then reinstall and link again with the same Company ID."
         )
@@ -384,7 +443,9 @@ def rule_antivirus_policy(ctx: Context) -> Finding:
     if defender is not None:
         for detection in defender.detections:
             blocked = True
-            acted = {True: "action succeeded", False: "action failed", None: "action unknown"}[detection.action_success]
+            acted = {True: "action succeeded", False: "action failed", None: "action unknown"}[
+                detection.action_success
+            ]
             evidence.append(
                 f"Defender detection (threat ID {detection.threat_id}) at {detection.time or 'unknown time'}, "
                 f"{acted}: {'; '.join(detection.resources)}"
@@ -394,7 +455,9 @@ def rule_antivirus_policy(ctx: Context) -> Finding:
         audit = audit or not event.blocked
         source = "Software Restriction Policies" if event.event_id < 8000 else "AppLocker"
         kind = "blocked" if event.blocked else "would be blocked (audit)"
-        evidence.append(f"{source} event {event.event_id} ({kind}) at {event.time or 'unknown time'}: {event.message}")
+        evidence.append(
+            f"{source} event {event.event_id} ({kind}) at {event.time or 'unknown time'}: {event.message}"
+        )
     context = _security_context(ctx)
     if blocked or audit:
         evidence.append(
@@ -403,7 +466,9 @@ def rule_antivirus_policy(ctx: Context) -> Finding:
         )
         status = FAIL if blocked else WARN
         return _finding("antivirus-policy", status, evidence + context, ctx.fix("collect-logs"))
-    evidence.append(f"No Defender detection, AppLocker or SRP event names a connector file (last {facts.event_days} days).")
+    evidence.append(
+        f"No Defender detection, AppLocker or SRP event names a connector file (last {facts.event_days} days)."
+    )
     return _finding("antivirus-policy", OK, evidence + context)
 
 
@@ -411,7 +476,9 @@ def _security_context(ctx: Context) -> list[str]:
     facts = ctx.facts
     lines = []
     if facts.antivirus is None:
-        lines.append("Security Center not available (Windows Server, or the query failed): antivirus products unknown.")
+        lines.append(
+            "Security Center not available (Windows Server, or the query failed): antivirus products unknown."
+        )
     elif facts.antivirus:
         products = ", ".join(
             p.name + {True: " (on)", False: " (off)", None: ""}[p.enabled] for p in facts.antivirus
@@ -422,16 +489,26 @@ def _security_context(ctx: Context) -> list[str]:
         lines.append("Microsoft Defender: not available on this PC.")
     else:
         realtime = {True: "on", False: "off", None: "unknown"}[defender.realtime]
-        lines.append(f"Microsoft Defender: mode {defender.running_mode or 'unknown'}, real-time protection {realtime}")
+        lines.append(
+            f"Microsoft Defender: mode {defender.running_mode or 'unknown'}, real-time protection {realtime}"
+        )
         if defender.error:
-            lines.append(f"Defender detections could not be read ({defender.error}): run elevated to see them.")
+            lines.append(
+                f"Defender detections could not be read ({defender.error}): run elevated to see them."
+            )
     return lines
 
 
 def rule_webroot(ctx: Context) -> Finding:
     webroot = ctx.facts.webroot
     if not webroot.present:
-        return _finding("webroot", OK, ["Webroot SecureAnywhere not found (no WRSVC, WRCoreService or WRSkyClient service, no WRSA.exe)."])
+        return _finding(
+            "webroot",
+            OK,
+            [
+                "Webroot SecureAnywhere not found (no WRSVC, WRCoreService or WRSkyClient service, no WRSA.exe)."
+            ],
+        )
     evidence = []
     if webroot.version:
         evidence.append(f"Webroot SecureAnywhere {webroot.version} at {webroot.executable}")
@@ -442,7 +519,11 @@ def rule_webroot(ctx: Context) -> Finding:
     folders = [i.path for i in ctx.facts.installs if i.generation in ("per-user", "legacy")]
     evidence.append(
         "Webroot may block the connector after an update: allow-list "
-        + (", ".join(folders) if folders else "each user's C:\\Users\\<user>\\AppData\\Local\\Codat")
+        + (
+            ", ".join(folders)
+            if folders
+            else "each user's C:\\Users\\<user>\\AppData\\Local\\Codat"
+        )
         + " (the whole folder)."
     )
     return _finding("webroot", WARN, evidence, ctx.fix("webroot-whitelist"))
@@ -463,11 +544,14 @@ def rule_network(ctx: Context) -> Finding:
     if not down:
         return _finding("network", OK, evidence)
     evidence.append(
-        "The connector needs outbound HTTPS (443) to " + " and ".join(CODAT_HOSTS)
+        "The connector needs outbound HTTPS (443) to "
+        + " and ".join(CODAT_HOSTS)
         + ": allow it in the firewall or proxy."
     )
     if all(r.proxy for r in down):
-        evidence.append(f"A proxy is configured ({down[0].proxy}): direct connections may be blocked by design; check the connector can use the proxy.")
+        evidence.append(
+            f"A proxy is configured ({down[0].proxy}): direct connections may be blocked by design; check the connector can use the proxy."
+        )
         return _finding("network", WARN, evidence)
     return _finding("network", FAIL, evidence)
 
@@ -476,7 +560,9 @@ def rule_reboot_pending(ctx: Context) -> Finding:
     if not ctx.facts.reboot_pending:
         return _finding("reboot-pending", OK, ["No restart pending."])
     evidence = [f"Restart pending: {r}" for r in ctx.facts.reboot_reasons]
-    evidence.append("Restart the PC when convenient: pending updates can keep services and tasks from starting.")
+    evidence.append(
+        "Restart the PC when convenient: pending updates can keep services and tasks from starting."
+    )
     return _finding("reboot-pending", WARN, evidence)
 
 
@@ -500,7 +586,9 @@ def rule_logs(ctx: Context) -> Finding:
     for install in ctx.facts.installs_of("legacy"):
         if install.link and install.link.present:
             evidence.append(f"{install.link.path} (values redacted in bundles)")
-    evidence.append("For Codat support: collect the logs, link.json, task and process details into one zip.")
+    evidence.append(
+        "For Codat support: collect the logs, link.json, task and process details into one zip."
+    )
     return _finding("logs", OK, evidence, ctx.fix("collect-logs"))
 
 

@@ -21,7 +21,9 @@ DOCTOR = Remediation(
     may_change=(),
     template="doctor_facts.ps1.j2",
     parameters=(
-        ScriptParameter("LogTailKiB", "int", 256, "How much of each log to read, from its end (KiB)"),
+        ScriptParameter(
+            "LogTailKiB", "int", 256, "How much of each log to read, from its end (KiB)"
+        ),
         ScriptParameter("EventDays", "int", 7, "Days of AppLocker and SRP events to look through"),
         ScriptParameter(
             "ConnectTimeoutMs", "int", 3000, "How long to wait for each Codat host on port 443 (ms)"

@@ -72,7 +72,9 @@ class LocalRunner(Runner):
                     f"the script ran longer than {self.timeout:.0f} s and was stopped"
                 ) from None
             except OSError as exc:
-                raise ScriptFailedError(f"could not start {self.executable}: {exc.strerror}") from None
+                raise ScriptFailedError(
+                    f"could not start {self.executable}: {exc.strerror}"
+                ) from None
         stdout = completed.stdout.decode("utf-8", errors="replace")
         stderr = completed.stderr.decode("utf-8", errors="replace")
         try:

@@ -22,19 +22,34 @@ RESULT = {
     "remediation": "restart-tasks",
     "computer": "PC01",
     "status": "changed",
-    "checks": [{"name": "tray-running", "passed": True, "evidence": "QuickbooksDesktopUI.exe running: True"}],
-    "actions": [{"description": "Run scheduled task: \\QuickbooksDesktop_O'Brien", "performed": "-WhatIf" not in args}],
+    "checks": [
+        {
+            "name": "tray-running",
+            "passed": True,
+            "evidence": "QuickbooksDesktopUI.exe running: True",
+        }
+    ],
+    "actions": [
+        {
+            "description": "Run scheduled task: \\QuickbooksDesktop_O'Brien",
+            "performed": "-WhatIf" not in args,
+        }
+    ],
     "messages": ["The connector for 'O’Brien' is running again."],
     "data": {"what_if": "-WhatIf" in args},
 }
 
 if mode == "ok":
-    sys.stdout.buffer.write(b"VERBOSE: noise\r\n" + json.dumps(RESULT, ensure_ascii=False).encode() + b"\r\n")
+    sys.stdout.buffer.write(
+        b"VERBOSE: noise\r\n" + json.dumps(RESULT, ensure_ascii=False).encode() + b"\r\n"
+    )
 elif mode == "needs-action":
     sys.stdout.write(json.dumps(dict(RESULT, status="needs_user_action")) + "\n")
     sys.exit(3)
 elif mode == "failed":
-    sys.stdout.write(json.dumps(dict(RESULT, status="failed", messages=["No connector tasks found."])) + "\n")
+    sys.stdout.write(
+        json.dumps(dict(RESULT, status="failed", messages=["No connector tasks found."])) + "\n"
+    )
     sys.exit(1)
 elif mode == "bundle":
     zip_path = record / "bundle.zip"
@@ -43,11 +58,16 @@ elif mode == "bundle":
 
     digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()
     bundle = {"path": str(zip_path), "sha256": digest, "size": 22, "files": 0}
-    sys.stdout.write(json.dumps(dict(RESULT, remediation="collect-logs", status="ok", data={"bundle": bundle})) + "\n")
+    sys.stdout.write(
+        json.dumps(dict(RESULT, remediation="collect-logs", status="ok", data={"bundle": bundle}))
+        + "\n"
+    )
 elif mode == "not-json":
     sys.stdout.write("Hello from a profile script\n")
 elif mode == "parse-error":
-    sys.stderr.write("At C:\\x.ps1:3 char:1\r\n+ Unexpected token '}' in expression or statement.\r\n")
+    sys.stderr.write(
+        "At C:\\x.ps1:3 char:1\r\n+ Unexpected token '}' in expression or statement.\r\n"
+    )
     sys.exit(1)
 elif mode == "slow":
     time.sleep(30)
