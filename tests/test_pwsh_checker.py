@@ -359,10 +359,7 @@ def test_quoting_round_trips_through_both_views(value: str) -> None:
 
 # -- reference data ----------------------------------------------------------------------------
 
-
-@pytest.fixture(scope="module")
-def reference() -> ReferenceCommands:
-    return ReferenceCommands.load()
+# The ``reference`` fixture (tests/conftest.py) skips where ../shared is absent.
 
 
 def test_reference_commands(reference: ReferenceCommands) -> None:

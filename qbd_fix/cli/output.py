@@ -113,7 +113,8 @@ def outcome(outcome: RunOutcome, *, debug: bool = False) -> None:
         console.print(f"• {_escape(message)}")
     bundle = result.data.get("bundle")
     if isinstance(bundle, dict) and bundle.get("local_path"):
-        console.print(f"Log bundle: [bold]{_escape(str(bundle['local_path']))}[/]")
+        # Never wrapped: the path is there to be copied.
+        console.print(f"Log bundle: [bold]{_escape(str(bundle['local_path']))}[/]", soft_wrap=True)
     if debug:
         for name, lines in (
             ("error", outcome.streams.errors),
