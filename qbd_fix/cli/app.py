@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import sys
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -19,6 +19,7 @@ from qbd_fix import __version__
 from qbd_fix.cli.commands import SPECS, CommandSpec
 from qbd_fix.cli.connection import CONNECTION_OPTIONS, pop_connection_options
 from qbd_fix.cli.doctor import doctor as _doctor_command
+from qbd_fix.cli.fleet import FLEET_OPTIONS, pop_fleet_options
 from qbd_fix.cli.options import RUN_OPTIONS, pop_run_options
 from qbd_fix.errors import ExitCode, QbdFixError
 from qbd_fix.remediations import REMEDIATIONS
@@ -62,7 +63,10 @@ class _OneLineErrors(TyperGroup):
         except Exception as exc:
             if "--debug" in argv:
                 raise
-            _error(f"unexpected {type(exc).__name__}: {exc}", "run again with --debug for the traceback")
+            _error(
+                f"unexpected {type(exc).__name__}: {exc}",
+                "run again with --debug for the traceback",
+            )
             code = ExitCode.FAILED
         if standalone_mode:
             sys.exit(int(code))
@@ -97,8 +101,10 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[
-        Optional[bool],  # noqa: UP045 - Typer reads Optional at runtime on 3.10
-        typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit."),
+        bool | None,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
     ] = None,
 ) -> None:
     """Diagnose and fix the Codat QuickBooks Desktop connector on Windows PCs."""
@@ -121,6 +127,7 @@ def _remediation_command(spec: CommandSpec) -> Callable[..., int]:
 
         run = pop_run_options(kwargs)
         connection = pop_connection_options(kwargs)
+        fleet = pop_fleet_options(kwargs)
         invocation = spec.parse(kwargs)
         return run_remediation(
             remediation,
@@ -128,9 +135,10 @@ def _remediation_command(spec: CommandSpec) -> Callable[..., int]:
             run,
             dangerous=spec.dangerous(invocation),
             connection=connection,
+            fleet=fleet,
         )
 
-    parameters = [*spec.options, *RUN_OPTIONS, *CONNECTION_OPTIONS]
+    parameters = [*spec.options, *RUN_OPTIONS, *CONNECTION_OPTIONS, *FLEET_OPTIONS]
     command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in parameters}
     command.__name__ = spec.remediation.replace("-", "_")

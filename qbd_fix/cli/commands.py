@@ -11,7 +11,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -36,19 +36,23 @@ class CommandSpec:
 
 
 def _opt(name: str, annotation: Any, default: Any) -> inspect.Parameter:
-    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
+    )
 
 
 def _client_name_option(help_text: str) -> inspect.Parameter:
     return _opt(
         "client_name",
-        Annotated[Optional[str], typer.Option("--client-name", "-c", metavar="NAME", help=help_text)],  # noqa: UP045
+        Annotated[str | None, typer.Option("--client-name", "-c", metavar="NAME", help=help_text)],
         None,
     )
 
 
 def _seconds(name: str, flag: str, default: int, help_text: str) -> inspect.Parameter:
-    return _opt(name, Annotated[int, typer.Option(flag, metavar="SECONDS", help=help_text)], default)
+    return _opt(
+        name, Annotated[int, typer.Option(flag, metavar="SECONDS", help=help_text)], default
+    )
 
 
 def _switch(name: str, flag: str, help_text: str) -> inspect.Parameter:
@@ -64,7 +68,9 @@ def _parse_restart_tasks(kw: dict[str, Any]) -> Invocation:
     return Invocation(
         {
             "ClientName": _client(kw),
-            "TaskTimeoutSeconds": validation.positive_seconds(kw["task_timeout"], "--task-timeout", maximum=600),
+            "TaskTimeoutSeconds": validation.positive_seconds(
+                kw["task_timeout"], "--task-timeout", maximum=600
+            ),
             "RestartIfUnhealthy": kw["restart_if_unhealthy"],
         }
     )
@@ -92,7 +98,9 @@ def _parse_reinstall(kw: dict[str, Any]) -> Invocation:
             "ClientName": _client(kw),
             "CompanyId": "" if company is None else validation.company_id(company),
             "Force": kw["force"],
-            "InstallTimeoutSeconds": validation.positive_seconds(kw["install_timeout"], "--install-timeout"),
+            "InstallTimeoutSeconds": validation.positive_seconds(
+                kw["install_timeout"], "--install-timeout"
+            ),
         }
     )
 
@@ -121,18 +129,37 @@ SPECS: dict[str, CommandSpec] = {
         CommandSpec(
             "restart-tasks",
             (
-                _client_name_option("Client name in the task names. Default: the one pair of connector tasks on the PC."),
-                _seconds("task_timeout", "--task-timeout", 60, "How long to wait for each task and the tray app to start."),
-                _switch("restart_if_unhealthy", "--restart-if-unhealthy", "Restart the PC (in 60 s) if the tray app is still not running."),
+                _client_name_option(
+                    "Client name in the task names. Default: the one pair of connector tasks on the PC."
+                ),
+                _seconds(
+                    "task_timeout",
+                    "--task-timeout",
+                    60,
+                    "How long to wait for each task and the tray app to start.",
+                ),
+                _switch(
+                    "restart_if_unhealthy",
+                    "--restart-if-unhealthy",
+                    "Restart the PC (in 60 s) if the tray app is still not running.",
+                ),
             ),
             _parse_restart_tasks,
-            lambda inv: "restarts the PC if the connector is still unhealthy" if inv.values["RestartIfUnhealthy"] else None,
+            lambda inv: (
+                "restarts the PC if the connector is still unhealthy"
+                if inv.values["RestartIfUnhealthy"]
+                else None
+            ),
         ),
         CommandSpec(
             "reset-certificate",
             (
                 _client_name_option("Client name, to pick its installer from users' Downloads."),
-                _switch("launch_installer", "--launch-installer", "Start the connector installer on the logged-on user's desktop."),
+                _switch(
+                    "launch_installer",
+                    "--launch-installer",
+                    "Start the connector installer on the logged-on user's desktop.",
+                ),
                 _switch("notify_user", "--notify-user", "Show the steps to the logged-on user."),
             ),
             _parse_reset_certificate,
@@ -147,37 +174,101 @@ SPECS: dict[str, CommandSpec] = {
                 ),
             ),
             _parse_webroot,
-            lambda inv: "adds Microsoft Defender exclusions" if inv.values["DefenderExclusion"] else None,
+            lambda inv: (
+                "adds Microsoft Defender exclusions" if inv.values["DefenderExclusion"] else None
+            ),
         ),
         CommandSpec(
             "reinstall-connector",
             (
                 _opt(
                     "installer",
-                    Annotated[str, typer.Option("--installer", metavar="URL|PATH", help="Connector installer: an https URL, or a path on the PC.")],
+                    Annotated[
+                        str,
+                        typer.Option(
+                            "--installer",
+                            metavar="URL|PATH",
+                            help="Connector installer: an https URL, or a path on the PC.",
+                        ),
+                    ],
                     ...,
                 ),
-                _client_name_option("Client name of the connector to reinstall. Default: the only one found."),
+                _client_name_option(
+                    "Client name of the connector to reinstall. Default: the only one found."
+                ),
                 _opt(
                     "company_id",
-                    Annotated[Optional[str], typer.Option("--company-id", metavar="GUID", help="Expected Codat Company ID; must match link.json or nothing changes.")],  # noqa: UP045
+                    Annotated[
+                        str | None,
+                        typer.Option(
+                            "--company-id",
+                            metavar="GUID",
+                            help="Expected Codat Company ID; must match link.json or nothing changes.",
+                        ),
+                    ],
                     None,
                 ),
-                _switch("force", "--force", "Uninstall even when no Company ID could be found and saved."),
-                _seconds("install_timeout", "--install-timeout", 600, "How long to wait for the uninstaller and the installer."),
+                _switch(
+                    "force",
+                    "--force",
+                    "Uninstall even when no Company ID could be found and saved.",
+                ),
+                _seconds(
+                    "install_timeout",
+                    "--install-timeout",
+                    600,
+                    "How long to wait for the uninstaller and the installer.",
+                ),
             ),
             _parse_reinstall,
-            lambda inv: "uninstalls without a saved Company ID if none is found" if inv.values["Force"] else None,
+            lambda inv: (
+                "uninstalls without a saved Company ID if none is found"
+                if inv.values["Force"]
+                else None
+            ),
         ),
         CommandSpec(
             "collect-logs",
             (
-                _switch("no_redact", "--no-redact", "Keep link.json values unredacted (they may include secrets)."),
-                _opt("max_file_mib", Annotated[int, typer.Option("--max-file-mib", metavar="MIB", help="Keep at most this much of each log (its newest part).")], 20),
-                _opt("event_days", Annotated[int, typer.Option("--event-days", metavar="DAYS", help="Days of Application-log errors to include.")], 7),
+                _switch(
+                    "no_redact",
+                    "--no-redact",
+                    "Keep link.json values unredacted (they may include secrets).",
+                ),
+                _opt(
+                    "max_file_mib",
+                    Annotated[
+                        int,
+                        typer.Option(
+                            "--max-file-mib",
+                            metavar="MIB",
+                            help="Keep at most this much of each log (its newest part).",
+                        ),
+                    ],
+                    20,
+                ),
+                _opt(
+                    "event_days",
+                    Annotated[
+                        int,
+                        typer.Option(
+                            "--event-days",
+                            metavar="DAYS",
+                            help="Days of Application-log errors to include.",
+                        ),
+                    ],
+                    7,
+                ),
                 _opt(
                     "dest",
-                    Annotated[Optional[str], typer.Option("--dest", metavar="FILE|DIR", help="Where to write the zip. Default: ./qbd-logs/<host>-<UTC time>.zip")],  # noqa: UP045
+                    Annotated[
+                        str | None,
+                        typer.Option(
+                            "--dest",
+                            metavar="FILE|DIR",
+                            help="Where to write the zip. Default: ./qbd-logs/<host>-<UTC time>.zip",
+                        ),
+                    ],
                     None,
                 ),
             ),

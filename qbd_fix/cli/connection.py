@@ -60,6 +60,8 @@ class ConnectionOptions:
     certificate_key_pem: str | None = None
     connect_timeout: float = 30.0
     operation_timeout: int = 30
+    #: Every PC named by ``--host`` (repeated or comma lists); ``host`` is set only for one.
+    hosts: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return (
@@ -82,11 +84,12 @@ CONNECTION_OPTIONS: list[inspect.Parameter] = [
     _option(
         "host",
         Annotated[
-            str | None,
+            list[str] | None,
             typer.Option(
                 "--host",
                 metavar="PC",
-                help="Run on this remote PC over PowerShell Remoting: a name, IPv4 or IPv6 address.",
+                help="Run on this remote PC over PowerShell Remoting: a name, IPv4 or IPv6 address. "
+                "Repeat it, or give a comma list, to run on several PCs at once (a fleet run).",
                 rich_help_panel=PANEL,
             ),
         ],
@@ -237,8 +240,17 @@ CONNECTION_OPTIONS: list[inspect.Parameter] = [
 
 
 def pop_connection_options(kwargs: dict[str, Any]) -> ConnectionOptions:
-    """Take the remote options out of a command's keyword arguments."""
-    return ConnectionOptions(**{p.name: kwargs.pop(p.name) for p in CONNECTION_OPTIONS})
+    """Take the remote options out of a command's keyword arguments.
+
+    ``--host`` may be repeated and hold comma lists: one PC keeps the one-PC
+    flow (``host``), several go to a fleet run (``hosts``).
+    """
+    values = {p.name: kwargs.pop(p.name) for p in CONNECTION_OPTIONS}
+    given = values.pop("host") or []
+    hosts = tuple(item.strip() for value in given for item in value.split(",") if item.strip())
+    if given and not hosts:
+        raise UsageError("--host must not be empty")
+    return ConnectionOptions(host=hosts[0] if len(hosts) == 1 else None, hosts=hosts, **values)
 
 
 def host_name(value: str) -> str:
@@ -391,12 +403,19 @@ def read_password(options: ConnectionOptions, host: str) -> str | None:
     )
 
 
-def connection(options: ConnectionOptions) -> RemoteConnection:
-    """Checked options plus the password, ready for a :class:`RemoteRunner`."""
+def connection(
+    options: ConnectionOptions, *, password: str | None = None, read: bool = True
+) -> RemoteConnection:
+    """Checked options plus the password, ready for a :class:`RemoteRunner`.
+
+    With ``read=False`` the caller supplies *password* (a fleet reads each
+    password variable once for all its PCs).
+    """
     from qbd_fix.runners.remote import RemoteConnection
 
     host = check(options)
-    password = read_password(options, host)
+    if read:
+        password = read_password(options, host)
     if options.auth is Auth.basic and password is not None:
         try:
             password.encode("latin-1")

@@ -9,11 +9,12 @@ confirm and no ``--yes`` or ``--what-if``. The judging is library code
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from qbd_fix.cli.connection import CONNECTION_OPTIONS, ConnectionOptions, pop_connection_options
+from qbd_fix.cli.fleet import FLEET_OPTIONS, FleetOptions, pop_fleet_options
 from qbd_fix.cli.options import RUN_OPTIONS, RunOptions
 
 if TYPE_CHECKING:
@@ -30,18 +31,35 @@ STATUS_STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 
 
 def _option(name: str, annotation: Any, default: Any) -> inspect.Parameter:
-    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
+    )
 
 
 DOCTOR_OPTIONS: list[inspect.Parameter] = [
     _option(
         "client_name",
-        Annotated[Optional[str], typer.Option("--client-name", "-c", metavar="NAME", help="Judge only this client's connector. Default: every connector found.")],  # noqa: UP045 - Typer reads Optional at runtime on 3.10
+        Annotated[
+            str | None,
+            typer.Option(
+                "--client-name",
+                "-c",
+                metavar="NAME",
+                help="Judge only this client's connector. Default: every connector found.",
+            ),
+        ],
         None,
     ),
     _option(
         "shell",
-        Annotated[Optional[str], typer.Option("--shell", metavar="posix|powershell|cmd", help="Quote the fix commands for this shell. Default: powershell on Windows, posix elsewhere.")],  # noqa: UP045
+        Annotated[
+            str | None,
+            typer.Option(
+                "--shell",
+                metavar="posix|powershell|cmd",
+                help="Quote the fix commands for this shell. Default: powershell on Windows, posix elsewhere.",
+            ),
+        ],
         None,
     ),
 ]
@@ -58,11 +76,12 @@ def doctor(**kwargs: Any) -> int:
     shell = _shell(kwargs.pop("shell"))
     run = RunOptions(**{p.name: kwargs.pop(p.name) for p in DOCTOR_RUN_OPTIONS})
     connection = pop_connection_options(kwargs)
+    fleet = pop_fleet_options(kwargs)
     client_name = None if name is None else validation.client_name(name)
-    return run_doctor(run, connection, client_name=client_name, shell=shell)
+    return run_doctor(run, connection, client_name=client_name, shell=shell, fleet=fleet)
 
 
-_PARAMETERS = [*DOCTOR_OPTIONS, *DOCTOR_RUN_OPTIONS, *CONNECTION_OPTIONS]
+_PARAMETERS = [*DOCTOR_OPTIONS, *DOCTOR_RUN_OPTIONS, *CONNECTION_OPTIONS, *FLEET_OPTIONS]
 doctor.__signature__ = inspect.Signature(_PARAMETERS)  # type: ignore[attr-defined]
 doctor.__annotations__ = {p.name: p.annotation for p in _PARAMETERS}
 
@@ -85,13 +104,26 @@ def run_doctor(
     *,
     client_name: str | None = None,
     shell: Shell | None = None,
+    fleet: FleetOptions | None = None,
 ) -> int:
     """Carry out ``qbd-fix doctor``; returns the process exit code."""
+    from qbd_fix.cli import fleet as fleets
     from qbd_fix.cli import output
     from qbd_fix.cli.run import make_runner, write_script
     from qbd_fix.doctor import DOCTOR, report_from_result
     from qbd_fix.errors import UsageError
 
+    if connection is not None and fleet is not None and fleets.is_fleet(connection, fleet):
+        from qbd_fix.cli.commands import Invocation
+
+        return fleets.run_fleet_command(
+            DOCTOR,
+            Invocation({}),
+            run,
+            connection,
+            fleet,
+            doctor=fleets.DoctorSettings(client_name, shell),
+        )
     script = DOCTOR.render()
     if run.output and not run.dry_run:
         raise UsageError("--output goes with --dry-run (it is where the script is written)")
@@ -109,8 +141,14 @@ def run_doctor(
 
         host = check(connection)
     runner = make_runner(connection)
-    with runner:
-        outcome = runner.run(script)
+    audit = fleets.open_audit(fleet)
+    try:
+        with runner:
+            outcome = runner.run(script)
+    except BaseException as exc:
+        fleets.record_single(audit, target=runner.target, script=script, what_if=False, error=exc)
+        raise
+    fleets.record_single(audit, target=runner.target, script=script, what_if=False, outcome=outcome)
     report = report_from_result(
         outcome.result, target=outcome.target, client_name=client_name, host=host, shell=shell
     )
@@ -124,7 +162,9 @@ def run_doctor(
     return report.exit_code
 
 
-def report_document(report: DoctorReport, outcome: RunOutcome | None = None, *, debug: bool = False) -> dict[str, Any]:
+def report_document(
+    report: DoctorReport, outcome: RunOutcome | None = None, *, debug: bool = False
+) -> dict[str, Any]:
     """The ``--json`` document: the report, plus the raw facts and streams with ``--debug``."""
     doc = report.to_dict()
     if outcome is not None:
@@ -151,7 +191,9 @@ def render_report(report: DoctorReport, console: Console) -> None:
     headline.append(f", {counts['ok']} ok")
     console.print(headline)
 
-    table = Table(box=box.SIMPLE_HEAD, show_header=True, header_style="bold", show_lines=True, expand=True)
+    table = Table(
+        box=box.SIMPLE_HEAD, show_header=True, header_style="bold", show_lines=True, expand=True
+    )
     table.add_column("topic", ratio=2, overflow="fold")
     table.add_column("status", no_wrap=True, width=6)
     table.add_column("evidence", ratio=5, overflow="fold")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -26,38 +26,77 @@ class RunOptions:
 
 
 def _option(name: str, annotation: Any, default: Any) -> inspect.Parameter:
-    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
+    )
 
 
 RUN_OPTIONS: list[inspect.Parameter] = [
     _option(
         "dry_run",
-        Annotated[bool, typer.Option("--dry-run", help="Print the exact script instead of running it (no Windows needed).", rich_help_panel="Run")],
+        Annotated[
+            bool,
+            typer.Option(
+                "--dry-run",
+                help="Print the exact script instead of running it (no Windows needed).",
+                rich_help_panel="Run",
+            ),
+        ],
         False,
     ),
     _option(
         "output",
-        Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE|DIR", help="With --dry-run: write the script (UTF-8 with BOM, CRLF) to this file or folder.", rich_help_panel="Run")],  # noqa: UP045 - Typer reads Optional at runtime on 3.10
+        Annotated[
+            str | None,
+            typer.Option(
+                "--output",
+                "-o",
+                metavar="FILE|DIR",
+                help="With --dry-run: write the script (UTF-8 with BOM, CRLF) to this file or folder.",
+                rich_help_panel="Run",
+            ),
+        ],
         None,
     ),
     _option(
         "yes",
-        Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before changing anything.", rich_help_panel="Run")],
+        Annotated[
+            bool,
+            typer.Option(
+                "--yes", "-y", help="Do not ask before changing anything.", rich_help_panel="Run"
+            ),
+        ],
         False,
     ),
     _option(
         "what_if",
-        Annotated[bool, typer.Option("--what-if", help="Run with -WhatIf: report what would change, change nothing.", rich_help_panel="Run")],
+        Annotated[
+            bool,
+            typer.Option(
+                "--what-if",
+                help="Run with -WhatIf: report what would change, change nothing.",
+                rich_help_panel="Run",
+            ),
+        ],
         False,
     ),
     _option(
         "json",
-        Annotated[bool, typer.Option("--json", help="Print the result as JSON.", rich_help_panel="Run")],
+        Annotated[
+            bool, typer.Option("--json", help="Print the result as JSON.", rich_help_panel="Run")
+        ],
         False,
     ),
     _option(
         "debug",
-        Annotated[bool, typer.Option("--debug", help="Show everything the script printed, and tracebacks.", rich_help_panel="Run")],
+        Annotated[
+            bool,
+            typer.Option(
+                "--debug",
+                help="Show everything the script printed, and tracebacks.",
+                rich_help_panel="Run",
+            ),
+        ],
         False,
     ),
 ]

@@ -137,5 +137,7 @@ def catalogue(remediations: list[Remediation]) -> None:
     table.add_column("may change")
     for item in remediations:
         changes = "\n".join(f"• {c}" for c in item.may_change) or "nothing (read-only)"
-        table.add_row(item.name, _escape(item.seed_section), _escape(item.summary), _escape(changes))
+        table.add_row(
+            item.name, _escape(item.seed_section), _escape(item.summary), _escape(changes)
+        )
     stdout_console().print(table)

@@ -13,6 +13,7 @@ from qbd_fix import validation
 from qbd_fix.cli import output
 from qbd_fix.cli.commands import Invocation
 from qbd_fix.cli.connection import ConnectionOptions
+from qbd_fix.cli.fleet import FleetOptions
 from qbd_fix.cli.options import RunOptions
 from qbd_fix.errors import UnsupportedPlatformError, UsageError
 from qbd_fix.files import write_atomic
@@ -83,8 +84,20 @@ def run_remediation(
     *,
     dangerous: str | None = None,
     connection: ConnectionOptions | None = None,
+    fleet: FleetOptions | None = None,
 ) -> int:
-    """Carry out one remediation command; returns the process exit code."""
+    """Carry out one remediation command; returns the process exit code.
+
+    Several PCs, an inventory or a fleet-only option make it a fleet run
+    (:mod:`qbd_fix.cli.fleet`); every run that reaches a PC is audited.
+    """
+    from qbd_fix.cli import fleet as fleets
+
+    if connection is not None and fleets.is_fleet(connection, fleet):
+        assert fleet is not None  # is_fleet is False without fleet options
+        return fleets.run_fleet_command(
+            remediation, invocation, run, connection, fleet, dangerous=dangerous
+        )
     script = remediation.render(invocation.values)
     if run.output and not run.dry_run:
         raise UsageError("--output goes with --dry-run (it is where the script is written)")
@@ -101,8 +114,18 @@ def run_remediation(
     runner = make_runner(connection)
     if remediation.may_change and not run.what_if and not run.yes:
         confirm(remediation, runner.target, dangerous)
-    with runner:
-        outcome = jobs.execute(script, runner, what_if=run.what_if, dest=invocation.dest)
+    audit = fleets.open_audit(fleet)
+    try:
+        with runner:
+            outcome = jobs.execute(script, runner, what_if=run.what_if, dest=invocation.dest)
+    except BaseException as exc:
+        fleets.record_single(
+            audit, target=runner.target, script=script, what_if=run.what_if, error=exc
+        )
+        raise
+    fleets.record_single(
+        audit, target=runner.target, script=script, what_if=run.what_if, outcome=outcome
+    )
     if run.json:
         output.json_document(output.outcome_document(outcome, debug=run.debug))
     else:

@@ -1,6 +1,9 @@
 """Run one remediation on many PCs at once, for MSPs with hundreds of clients' machines.
 
-Each PC gets its own thread, at most *concurrency* at a time. Everything the
+At most *concurrency* PCs are worked on at once, by as many long-lived worker
+threads (starting a thread per PC stalls the loop: ``Thread.start`` waits for
+the new thread to get the GIL, which takes milliseconds when the others are
+busy, so a thousand starts cost seconds). Everything the
 caller sees (progress events, finished hosts for the report sink, the audit
 log) is delivered on the thread that called :meth:`FleetRun.run`, so sinks need
 no locking. Nothing here prints: the CLI renders events as it likes.
@@ -12,7 +15,8 @@ Safety rules:
   is of a kind that can heal (unreachable, WinRM unavailable, connect timeout).
   Once a script may have begun changing a PC, its outcome is final.
 * A PC that exceeds *host_timeout* is reported as timed out and its slot is
-  freed; its thread is abandoned (daemon) rather than waited for.
+  freed; its worker is abandoned (daemon) rather than waited for, and a fresh
+  worker takes its place (the abandoned one leaves when its PC ends).
 * The first :meth:`FleetRun.stop` (or Ctrl-C) starts no more PCs and lets the
   running ones finish; the second reports the running ones as cancelled and
   returns at once.
@@ -289,12 +293,15 @@ class _Scrubber:
 
 @dataclass
 class _Slot:
-    """A PC being worked on; its worker sets only *script*, the loop owns the rest."""
+    """A PC being worked on; its worker sets only *script* (and *done* under the slot lock),
+    the loop owns the rest."""
 
     index: int
     target: Target
     started: float
     script: Script | None = None
+    done: bool = False
+    abandoned: bool = False
 
 
 @dataclass(frozen=True)
@@ -358,6 +365,9 @@ class FleetRun:
         #: Set by any stop: no retry starts after it, and retry pauses end at once.
         self._stopping = threading.Event()
         self._ran = False
+        self._jobs: queue.SimpleQueue[_Slot | None] = queue.SimpleQueue()
+        self._slot_lock = threading.Lock()
+        self._workers = 0
         self._loop_thread: int | None = None
         self._run_time = 0.0  # sum and count of finished runs, for the ETA
         self._runs = 0
@@ -421,6 +431,34 @@ class FleetRun:
         except BaseException as exc:  # a PC's failure must never end the fleet
             report = self._from_error(target, script, exc, attempts, started)
         self._messages.put(_Message(slot.index, "done", report=report))
+
+    def _worker(self) -> None:
+        """Work on PCs until told to stop; leave after a PC the loop gave up on (a fresh
+        worker has taken its place, so the bound on concurrency holds)."""
+        while True:
+            slot = self._jobs.get()
+            if slot is None:
+                return
+            self._work(slot)
+            with self._slot_lock:
+                slot.done = True
+                if slot.abandoned:
+                    return
+
+    def _start_worker(self) -> None:
+        self._workers += 1
+        threading.Thread(
+            target=self._worker, name=f"qbd-fix fleet worker {self._workers}", daemon=True
+        ).start()
+
+    def _abandon(self, slot: _Slot, *, replace: bool = True) -> None:
+        """The loop stops waiting for *slot*: its worker may be stuck, so another starts."""
+        with self._slot_lock:
+            if slot.done:
+                return  # its worker is free already
+            slot.abandoned = True
+        if replace:
+            self._start_worker()
 
     def _attempt(self, target: Target, script: Script) -> RunOutcome:
         runner = self.make_runner(target)
@@ -560,6 +598,8 @@ class FleetRun:
         running: dict[int, _Slot] = {}
         announced = 0
         try:
+            for _ in range(min(self.concurrency, len(self.targets))):
+                self._start_worker()
             while pending or running:
                 try:
                     level = self._stop_level
@@ -569,6 +609,7 @@ class FleetRun:
                     if level >= 2:
                         for slot in list(running.values()):
                             del running[slot.index]
+                            self._abandon(slot, replace=False)
                             self._finish(
                                 self._unfinished(
                                     slot,
@@ -594,20 +635,17 @@ class FleetRun:
                     while pending and len(running) < self.concurrency and not self._stop_level:
                         index, target = pending.pop()
                         slot = _Slot(index, target, time.monotonic())
-                        # started before it is tracked: an interrupt in between must not
-                        # leave a slot that no thread will ever finish
-                        threading.Thread(
-                            target=self._work,
-                            args=(slot,),
-                            name=f"qbd-fix fleet {target.label}",
-                            daemon=True,
-                        ).start()
+                        # queued before it is tracked: an interrupt in between must not
+                        # leave a slot that no worker will ever finish
+                        self._jobs.put(slot)
                         running[index] = slot
                         self._emit(EventKind.STARTED, target.host, len(running))
                     self._wait(running)
                 except KeyboardInterrupt:
                     self.stop()
         finally:
+            for _ in range(self._workers):
+                self._jobs.put(None)  # idle workers leave; busy ones after their PC
             self._stopping.set()  # wake workers sleeping before a retry, whatever happened
             self.summary.duration = time.monotonic() - began
             self.summary.stopped = self._stop_level
@@ -641,6 +679,7 @@ class FleetRun:
             now = time.monotonic()
             for slot in [s for s in running.values() if now - s.started >= self.host_timeout]:
                 del running[slot.index]
+                self._abandon(slot)
                 self._finish(
                     self._unfinished(
                         slot,

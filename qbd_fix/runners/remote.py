@@ -131,9 +131,13 @@ class RemoteConnection:
             "ssl": self.ssl,
             "auth": self.auth,
             "encryption": "auto",
-            "cert_validation": self.ca_file
-            if (self.ca_file and self.cert_validation)
-            else self.cert_validation,
+            # Plain HTTP has no certificate to check; a CA path here (pypsrp takes one from
+            # REQUESTS_CA_BUNDLE) only costs a stat() per request, each a wait for the GIL.
+            "cert_validation": (
+                self.ca_file if (self.ca_file and self.cert_validation) else self.cert_validation
+            )
+            if self.ssl
+            else False,
             "connection_timeout": self.connect_timeout,
             "operation_timeout": self.operation_timeout,
             "read_timeout": read_timeout(self.operation_timeout),

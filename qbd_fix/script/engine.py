@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from qbd_fix.script.params import ParamValue, ScriptParameter
@@ -42,9 +42,10 @@ class Script:
         """UTF-8 with BOM and CRLF: what Windows PowerShell 5.1 reads without guessing."""
         return b"\xef\xbb\xbf" + self.text.replace("\n", "\r\n").encode("utf-8")
 
-    @property
+    @cached_property
     def sha256(self) -> str:
-        """Digest of the script text as sent (audit trails record it)."""
+        """Digest of the script text as sent (audit trails record it); computed once, since a
+        fleet run shares one script between many PCs and asks for it for each."""
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
 
