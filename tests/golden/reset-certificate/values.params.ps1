@@ -1,0 +1,11 @@
+[CmdletBinding(SupportsShouldProcess = $true)]
+param(
+    # Codat client name, to pick its installer; empty: any connector installer
+    [string] $ClientName = 'O''Brien & Sons – Books',
+    # Start the newest connector installer in the logged-on user's session
+    [switch] $LaunchInstaller,
+    # Show the steps to the logged-on user in Notepad
+    [switch] $NotifyUser,
+    # How much of the end of qbsdklog.txt to read for SDK error codes
+    [int] $SdkLogTailKiB = 256
+)

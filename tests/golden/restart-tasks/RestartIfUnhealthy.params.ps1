@@ -1,0 +1,9 @@
+[CmdletBinding(SupportsShouldProcess = $true)]
+param(
+    # Codat client name in the task names; empty: discover the one pair of tasks
+    [string] $ClientName = '',
+    # How long to wait for each task (and the tray process) to start
+    [int] $TaskTimeoutSeconds = 60,
+    # Restart the PC when the tray process is still missing afterwards
+    [switch] $RestartIfUnhealthy = $true
+)
