@@ -7,6 +7,7 @@ that cannot be right, with a message that says why.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import unicodedata
 import uuid
@@ -17,6 +18,7 @@ from qbd_fix.errors import UsageError
 
 MAX_CLIENT_NAME = 200
 _WINDOWS_BAD_PATH_CHARS = set('<>"|?*')
+_HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
 _WINDOWS_RESERVED = re.compile(r"^(CON|PRN|AUX|NUL|COM[1-9]|LPT[1-9])(\..*)?$", re.IGNORECASE)
 
 
@@ -110,3 +112,40 @@ def positive_seconds(value: int, option: str, *, maximum: int = 3600) -> int:
     if not 1 <= value <= maximum:
         raise UsageError(f"{option} must be between 1 and {maximum} seconds")
     return value
+
+
+def host_address(value: str) -> str:
+    """A PC name, IPv4 or IPv6 address (brackets optional), returned bare.
+
+    pypsrp brackets an IPv6 address itself when it builds the URL; a bracketed one
+    would be taken for a host name. Raises ``ValueError`` naming the problem, so the
+    caller can say where the value came from (``--host``, or an inventory's file:line).
+    """
+    text = value.strip()
+    if not text:
+        raise ValueError("no PC name or address given")
+    if "/" in text:
+        raise ValueError(f"{value!r}: give the PC's name or address only, not a URL")
+    bracketed = text.startswith("[") and text.endswith("]")
+    inner = text[1:-1] if bracketed else text
+    if ":" in inner:
+        if "%" in inner:
+            raise ValueError(
+                f"{value!r}: IPv6 zone IDs (%...) are not supported; use the PC's name or a routable address"
+            )
+        try:
+            return ipaddress.IPv6Address(inner).compressed
+        except ValueError:
+            port_hint = " (a port goes in its own setting)" if inner.count(":") == 1 else ""
+            raise ValueError(f"{value!r} is not a valid IPv6 address{port_hint}") from None
+    if bracketed:
+        raise ValueError(f"{value!r}: only IPv6 addresses go in brackets")
+    name = inner.rstrip(".")
+    if re.fullmatch(r"[0-9.]+", name):
+        try:
+            return str(ipaddress.IPv4Address(name))
+        except ValueError:
+            raise ValueError(f"{value!r} is not a valid IPv4 address") from None
+    if len(name) > 253 or not all(_HOST_LABEL.match(label) for label in name.split(".")):
+        raise ValueError(f"{value!r} is not a valid host name (letters, digits, hyphens and dots)")
+    return name

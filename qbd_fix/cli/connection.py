@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from qbd_fix import validation
 from qbd_fix.errors import UsageError
 
 if TYPE_CHECKING:
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 
 PANEL = "Remote"
 DEFAULT_PASSWORD_ENV = "QBD_FIX_PASSWORD"  # noqa: S105 - a variable name, not a password
-_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -254,42 +254,11 @@ def pop_connection_options(kwargs: dict[str, Any]) -> ConnectionOptions:
 
 
 def host_name(value: str) -> str:
-    """A PC name, IPv4 or IPv6 address (brackets optional), returned bare for pypsrp.
-
-    pypsrp puts an IPv6 address in brackets itself when it builds the URL; a
-    bracketed one would be taken for a host name and bracketed twice.
-    """
-    text = value.strip()
-    if not text:
-        raise UsageError("--host must not be empty")
-    if "://" in text or "/" in text:
-        raise UsageError(f"--host {value!r}: give the PC's name or address only, not a URL")
-    bracketed = text.startswith("[") and text.endswith("]")
-    inner = text[1:-1] if bracketed else text
-    if ":" in inner:
-        if "%" in inner:
-            raise UsageError(
-                f"--host {value!r}: IPv6 zone IDs (%…) are not supported; use the PC's name or a routable address"
-            )
-        try:
-            return ipaddress.IPv6Address(inner).compressed
-        except ValueError:
-            hint = "put the port in --port" if not bracketed and inner.count(":") == 1 else None
-            raise UsageError(f"--host {value!r} is not a valid IPv6 address", hint=hint) from None
-    if bracketed:
-        raise UsageError(f"--host {value!r}: only IPv6 addresses go in brackets")
-    name = inner.rstrip(".")
-    if re.fullmatch(r"[0-9.]+", name):
-        try:
-            return str(ipaddress.IPv4Address(name))
-        except ValueError:
-            raise UsageError(f"--host {value!r} is not a valid IPv4 address") from None
-    labels = name.split(".")
-    if len(name) > 253 or not all(_LABEL.match(label) for label in labels):
-        raise UsageError(
-            f"--host {value!r} is not a valid host name (letters, digits, hyphens and dots)"
-        )
-    return name
+    """``--host``: a PC name, IPv4 or IPv6 address, returned bare (see validation.host_address)."""
+    try:
+        return validation.host_address(value)
+    except ValueError as exc:
+        raise UsageError(f"--host: {exc}") from None
 
 
 def _existing_file(value: str | None, option: str) -> str | None:

@@ -109,9 +109,8 @@ def run_doctor(
     """Carry out ``qbd-fix doctor``; returns the process exit code."""
     from qbd_fix.cli import fleet as fleets
     from qbd_fix.cli import output
-    from qbd_fix.cli.run import make_runner, write_script
+    from qbd_fix.cli.run import make_runner, preview
     from qbd_fix.doctor import DOCTOR, report_from_result
-    from qbd_fix.errors import UsageError
 
     if connection is not None and fleet is not None and fleets.is_fleet(connection, fleet):
         from qbd_fix.cli.commands import Invocation
@@ -125,14 +124,7 @@ def run_doctor(
             doctor=fleets.DoctorSettings(client_name, shell),
         )
     script = DOCTOR.render()
-    if run.output and not run.dry_run:
-        raise UsageError("--output goes with --dry-run (it is where the script is written)")
-    if run.dry_run:
-        if run.output:
-            path = write_script(script, run.output)
-            output.note(f"Wrote {path} ({len(script.file_bytes())} bytes, UTF-8 with BOM, CRLF)")
-        else:
-            output.script(script.text)
+    if preview(script, run):
         return 0
 
     host = None

@@ -40,6 +40,23 @@ def write_script(script: Script, requested: str) -> Path:
     return path
 
 
+def preview(script: Script, run: RunOptions) -> bool:
+    """Handle ``--dry-run`` (print the script, or write it with ``--output``).
+
+    Returns True when the command is done: a dry-run stops the pipeline here.
+    """
+    if run.output and not run.dry_run:
+        raise UsageError("--output goes with --dry-run (it is where the script is written)")
+    if not run.dry_run:
+        return False
+    if run.output:
+        path = write_script(script, run.output)
+        output.note(f"Wrote {path} ({len(script.file_bytes())} bytes, UTF-8 with BOM, CRLF)")
+    else:
+        output.script(script.text)
+    return True
+
+
 def make_local_runner() -> Runner:
     if not local.local_supported():
         raise UnsupportedPlatformError(
@@ -99,14 +116,7 @@ def run_remediation(
             remediation, invocation, run, connection, fleet, dangerous=dangerous
         )
     script = remediation.render(invocation.values)
-    if run.output and not run.dry_run:
-        raise UsageError("--output goes with --dry-run (it is where the script is written)")
-    if run.dry_run:
-        if run.output:
-            path = write_script(script, run.output)
-            output.note(f"Wrote {path} ({len(script.file_bytes())} bytes, UTF-8 with BOM, CRLF)")
-        else:
-            output.script(script.text)
+    if preview(script, run):
         return 0
 
     from qbd_fix import jobs

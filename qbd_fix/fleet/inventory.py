@@ -12,7 +12,6 @@ import csv
 import dataclasses
 import fnmatch
 import io
-import ipaddress
 import re
 import sys
 import unicodedata
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qbd_fix import validation
 from qbd_fix.errors import UsageError
 from qbd_fix.validation import MAX_CLIENT_NAME
 
@@ -47,7 +47,6 @@ SECRET_REFUSAL = (
 )
 _TRUE = frozenset({"true", "yes", "y", "1", "on"})
 _FALSE = frozenset({"false", "no", "n", "0", "off"})
-_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TAG_SPLIT = re.compile(r"[,;]")
 _TOML_HOSTS_HEADER = re.compile(r"^\s*\[\[\s*hosts\s*\]\]")
@@ -106,38 +105,6 @@ class Target:
 
 def _has_control(value: str) -> bool:
     return any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value)
-
-
-def host_name(value: str) -> str:
-    """A PC name, IPv4 or IPv6 address (brackets optional), returned bare as the runner wants it."""
-    text = value.strip()
-    if not text:
-        raise ValueError("empty host")
-    if "/" in text:
-        raise ValueError(f"host {value!r}: give the PC's name or address, not a URL")
-    bracketed = text.startswith("[") and text.endswith("]")
-    inner = text[1:-1] if bracketed else text
-    if ":" in inner:
-        if "%" in inner:
-            raise ValueError(f"host {value!r}: IPv6 zone IDs are not supported")
-        try:
-            return ipaddress.IPv6Address(inner).compressed
-        except ValueError:
-            extra = " (put a port in the port field)" if inner.count(":") == 1 else ""
-            raise ValueError(f"host {value!r} is not a valid IPv6 address{extra}") from None
-    if bracketed:
-        raise ValueError(f"host {value!r}: only IPv6 addresses go in brackets")
-    name = inner.rstrip(".")
-    if re.fullmatch(r"[0-9.]+", name):
-        try:
-            return str(ipaddress.IPv4Address(name))
-        except ValueError:
-            raise ValueError(f"host {value!r} is not a valid IPv4 address") from None
-    if len(name) > 253 or not all(_LABEL.match(label) for label in name.split(".")):
-        raise ValueError(
-            f"host {value!r} is not a valid host name (letters, digits, hyphens, dots)"
-        )
-    return name
 
 
 def _port(value: object) -> int | None:
@@ -249,7 +216,9 @@ def _settings(raw: Mapping[str, object], where: str) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, value in raw.items():
         try:
-            values[name] = host_name(str(value)) if name == "host" else _PARSERS[name](value)
+            values[name] = (
+                validation.host_address(str(value)) if name == "host" else _PARSERS[name](value)
+            )
         except ValueError as exc:
             raise UsageError(f"{where}: {exc}") from None
     return values
@@ -436,7 +405,7 @@ def targets_from_hosts(values: Iterable[str]) -> list[Target]:
             if not item.strip():
                 continue
             try:
-                host = host_name(item)
+                host = validation.host_address(item)
             except ValueError as exc:
                 raise UsageError(f"--host: {exc}") from None
             targets.append(Target(host=host, source="--host"))
