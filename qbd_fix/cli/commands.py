@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from qbd_fix import validation
+from qbd_fix.cli.options import option
 from qbd_fix.script.params import ParamValue
 
 
@@ -35,14 +36,8 @@ class CommandSpec:
     dangerous: Callable[[Invocation], str | None] = field(default=lambda _inv: None)
 
 
-def _opt(name: str, annotation: Any, default: Any) -> inspect.Parameter:
-    return inspect.Parameter(
-        name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
-    )
-
-
 def _client_name_option(help_text: str) -> inspect.Parameter:
-    return _opt(
+    return option(
         "client_name",
         Annotated[str | None, typer.Option("--client-name", "-c", metavar="NAME", help=help_text)],
         None,
@@ -50,13 +45,13 @@ def _client_name_option(help_text: str) -> inspect.Parameter:
 
 
 def _seconds(name: str, flag: str, default: int, help_text: str) -> inspect.Parameter:
-    return _opt(
+    return option(
         name, Annotated[int, typer.Option(flag, metavar="SECONDS", help=help_text)], default
     )
 
 
 def _switch(name: str, flag: str, help_text: str) -> inspect.Parameter:
-    return _opt(name, Annotated[bool, typer.Option(flag, help=help_text)], False)
+    return option(name, Annotated[bool, typer.Option(flag, help=help_text)], False)
 
 
 def _client(kwargs: dict[str, Any]) -> str:
@@ -181,7 +176,7 @@ SPECS: dict[str, CommandSpec] = {
         CommandSpec(
             "reinstall-connector",
             (
-                _opt(
+                option(
                     "installer",
                     Annotated[
                         str,
@@ -196,7 +191,7 @@ SPECS: dict[str, CommandSpec] = {
                 _client_name_option(
                     "Client name of the connector to reinstall. Default: the only one found."
                 ),
-                _opt(
+                option(
                     "company_id",
                     Annotated[
                         str | None,
@@ -235,7 +230,7 @@ SPECS: dict[str, CommandSpec] = {
                     "--no-redact",
                     "Keep link.json values unredacted (they may include secrets).",
                 ),
-                _opt(
+                option(
                     "max_file_mib",
                     Annotated[
                         int,
@@ -247,7 +242,7 @@ SPECS: dict[str, CommandSpec] = {
                     ],
                     20,
                 ),
-                _opt(
+                option(
                     "event_days",
                     Annotated[
                         int,
@@ -259,7 +254,7 @@ SPECS: dict[str, CommandSpec] = {
                     ],
                     7,
                 ),
-                _opt(
+                option(
                     "dest",
                     Annotated[
                         str | None,

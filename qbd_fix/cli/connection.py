@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from qbd_fix import validation
+from qbd_fix.cli.options import option
 from qbd_fix.errors import UsageError
 
 if TYPE_CHECKING:
@@ -74,14 +75,8 @@ class ConnectionOptions:
         return self.host is not None
 
 
-def _option(name: str, annotation: Any, default: Any) -> inspect.Parameter:
-    return inspect.Parameter(
-        name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
-    )
-
-
 CONNECTION_OPTIONS: list[inspect.Parameter] = [
-    _option(
+    option(
         "host",
         Annotated[
             list[str] | None,
@@ -95,7 +90,7 @@ CONNECTION_OPTIONS: list[inspect.Parameter] = [
         ],
         None,
     ),
-    _option(
+    option(
         "port",
         Annotated[
             int | None,
@@ -108,7 +103,7 @@ CONNECTION_OPTIONS: list[inspect.Parameter] = [
         ],
         None,
     ),
-    _option(
+    option(
         "ssl",
         Annotated[
             bool,
@@ -120,7 +115,7 @@ CONNECTION_OPTIONS: list[inspect.Parameter] = [
         ],
         True,
     ),
-    _option(
+    option(
         "auth",
         Annotated[
             Auth,
@@ -132,7 +127,7 @@ CONNECTION_OPTIONS: list[inspect.Parameter] = [
         ],
         Auth.negotiate,
     ),
-    _option(
+    option(
         "username",
         Annotated[
             str | None,
@@ -146,7 +141,7 @@ CONNECTION_OPTIONS: list[inspect.Parameter] = [
         ],
         None,
     ),
-    _option(
+    option(
         "password_env",
         Annotated[
             str,
@@ -159,7 +154,7 @@ CONNECTION_OPTIONS: list[inspect.Parameter] = [
         ],
         DEFAULT_PASSWORD_ENV,
     ),
-    _option(
+    option(
         "cert_validation",
         Annotated[
             bool,
@@ -171,7 +166,7 @@ CONNECTION_OPTIONS: list[inspect.Parameter] = [
         ],
         True,
     ),
-    _option(
+    option(
         "ca_file",
         Annotated[
             str | None,
@@ -184,7 +179,7 @@ CONNECTION_OPTIONS: list[inspect.Parameter] = [
         ],
         None,
     ),
-    _option(
+    option(
         "certificate_pem",
         Annotated[
             str | None,
@@ -197,7 +192,7 @@ CONNECTION_OPTIONS: list[inspect.Parameter] = [
         ],
         None,
     ),
-    _option(
+    option(
         "certificate_key_pem",
         Annotated[
             str | None,
@@ -210,7 +205,7 @@ CONNECTION_OPTIONS: list[inspect.Parameter] = [
         ],
         None,
     ),
-    _option(
+    option(
         "connect_timeout",
         Annotated[
             float,
@@ -223,7 +218,7 @@ CONNECTION_OPTIONS: list[inspect.Parameter] = [
         ],
         30.0,
     ),
-    _option(
+    option(
         "operation_timeout",
         Annotated[
             int,

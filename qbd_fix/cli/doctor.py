@@ -15,7 +15,7 @@ import typer
 
 from qbd_fix.cli.connection import CONNECTION_OPTIONS, ConnectionOptions, pop_connection_options
 from qbd_fix.cli.fleet import FLEET_OPTIONS, FleetOptions, pop_fleet_options
-from qbd_fix.cli.options import RUN_OPTIONS, RunOptions
+from qbd_fix.cli.options import RUN_OPTIONS, RunOptions, option
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -30,14 +30,8 @@ DOCTOR_RUN_OPTIONS = [p for p in RUN_OPTIONS if p.name in ("dry_run", "output", 
 STATUS_STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 
 
-def _option(name: str, annotation: Any, default: Any) -> inspect.Parameter:
-    return inspect.Parameter(
-        name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
-    )
-
-
 DOCTOR_OPTIONS: list[inspect.Parameter] = [
-    _option(
+    option(
         "client_name",
         Annotated[
             str | None,
@@ -50,7 +44,7 @@ DOCTOR_OPTIONS: list[inspect.Parameter] = [
         ],
         None,
     ),
-    _option(
+    option(
         "shell",
         Annotated[
             str | None,

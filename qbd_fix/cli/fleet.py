@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from qbd_fix.cli.options import option
 from qbd_fix.errors import ExitCode, QbdFixError, UsageError
 
 if TYPE_CHECKING:
@@ -107,14 +108,8 @@ def interactive() -> bool:
     return sys.stdin.isatty()
 
 
-def _option(name: str, annotation: Any, default: Any) -> inspect.Parameter:
-    return inspect.Parameter(
-        name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
-    )
-
-
 FLEET_OPTIONS: list[inspect.Parameter] = [
-    _option(
+    option(
         "inventory",
         Annotated[
             str | None,
@@ -128,7 +123,7 @@ FLEET_OPTIONS: list[inspect.Parameter] = [
         ],
         None,
     ),
-    _option(
+    option(
         "limit",
         Annotated[
             list[str] | None,
@@ -142,7 +137,7 @@ FLEET_OPTIONS: list[inspect.Parameter] = [
         ],
         None,
     ),
-    _option(
+    option(
         "concurrency",
         Annotated[
             int,
@@ -156,7 +151,7 @@ FLEET_OPTIONS: list[inspect.Parameter] = [
         ],
         DEFAULT_CONCURRENCY,
     ),
-    _option(
+    option(
         "host_timeout",
         Annotated[
             float | None,
@@ -169,7 +164,7 @@ FLEET_OPTIONS: list[inspect.Parameter] = [
         ],
         None,
     ),
-    _option(
+    option(
         "retries",
         Annotated[
             int | None,
@@ -182,7 +177,7 @@ FLEET_OPTIONS: list[inspect.Parameter] = [
         ],
         None,
     ),
-    _option(
+    option(
         "report",
         Annotated[
             str | None,
@@ -195,7 +190,7 @@ FLEET_OPTIONS: list[inspect.Parameter] = [
         ],
         None,
     ),
-    _option(
+    option(
         "audit_log",
         Annotated[
             str | None,

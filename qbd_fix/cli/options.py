@@ -25,14 +25,15 @@ class RunOptions:
     debug: bool = False
 
 
-def _option(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+def option(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    """A keyword-only command parameter: commands are assembled from lists of these."""
     return inspect.Parameter(
         name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
     )
 
 
 RUN_OPTIONS: list[inspect.Parameter] = [
-    _option(
+    option(
         "dry_run",
         Annotated[
             bool,
@@ -44,7 +45,7 @@ RUN_OPTIONS: list[inspect.Parameter] = [
         ],
         False,
     ),
-    _option(
+    option(
         "output",
         Annotated[
             str | None,
@@ -58,7 +59,7 @@ RUN_OPTIONS: list[inspect.Parameter] = [
         ],
         None,
     ),
-    _option(
+    option(
         "yes",
         Annotated[
             bool,
@@ -68,7 +69,7 @@ RUN_OPTIONS: list[inspect.Parameter] = [
         ],
         False,
     ),
-    _option(
+    option(
         "what_if",
         Annotated[
             bool,
@@ -80,14 +81,14 @@ RUN_OPTIONS: list[inspect.Parameter] = [
         ],
         False,
     ),
-    _option(
+    option(
         "json",
         Annotated[
             bool, typer.Option("--json", help="Print the result as JSON.", rich_help_panel="Run")
         ],
         False,
     ),
-    _option(
+    option(
         "debug",
         Annotated[
             bool,
