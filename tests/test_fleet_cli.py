@@ -25,11 +25,13 @@ import typer
 from typer.testing import CliRunner
 
 from qbd_fix.cli import fleet as fleet_cli
+from qbd_fix.cli import fleet_view
 from qbd_fix.cli import run as run_module
 from qbd_fix.cli.app import app
 from qbd_fix.errors import AuthenticationFailedError, WinRMUnavailableError
 from qbd_fix.fleet import inventory
 from qbd_fix.fleet.inventory import Target
+from qbd_fix.fleet.scripts import script_file_names
 from qbd_fix.result import Result, Status
 from qbd_fix.runners import remote
 from qbd_fix.runners.base import Runner, RunOutcome
@@ -480,7 +482,7 @@ def test_fleet_dry_run_writes_one_script_per_pc(tmp_path: Path) -> None:
 
 def test_script_file_names_are_unique_ignoring_case() -> None:
     targets = [Target(host="a"), Target(host="A", port=1), Target(host="a_1")]
-    assert fleet_cli.script_file_names(targets, "x") == ["a-x.ps1", "A_1-x.ps1", "a_1-x-2.ps1"]
+    assert script_file_names(targets, "x") == ["a-x.ps1", "A_1-x.ps1", "a_1-x-2.ps1"]
 
 
 # -- progress rendering -------------------------------------------------------------------------
@@ -494,7 +496,7 @@ def test_live_progress_renders_on_a_terminal(lab: Lab, monkeypatch: pytest.Monke
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=True, width=120)
     monkeypatch.setattr(output, "stderr_console", lambda: console)
-    monkeypatch.setattr(fleet_cli.FleetProgress, "__init__", _live_init)
+    monkeypatch.setattr(fleet_view.FleetProgress, "__init__", _live_init)
     lab.statuses.update({"pc02": Status.CHANGED, "pc03": Status.FAILED})
     ran = cli("restart-tasks", "--host", "pc01,pc02,pc03", *REMOTE, "--yes")
     assert ran.exit_code == 1
@@ -502,10 +504,10 @@ def test_live_progress_renders_on_a_terminal(lab: Lab, monkeypatch: pytest.Monke
     assert "3/3" in text and "1 ok" in text and "1 changed" in text and "1 failed" in text
 
 
-_original_init = fleet_cli.FleetProgress.__init__
+_original_init = fleet_view.FleetProgress.__init__
 
 
-def _live_init(self: fleet_cli.FleetProgress, total: int, title: str, **_: Any) -> None:
+def _live_init(self: fleet_view.FleetProgress, total: int, title: str, **_: Any) -> None:
     _original_init(self, total, title, live=True)
 
 

@@ -35,7 +35,9 @@ def golden_path(name: str, variant: str) -> Path:
     return GOLDEN / name / f"{variant}{suffix}"
 
 
-@pytest.mark.parametrize(("name", "variant", "values"), CASES, ids=[f"{n}-{v}" for n, v, _ in CASES])
+@pytest.mark.parametrize(
+    ("name", "variant", "values"), CASES, ids=[f"{n}-{v}" for n, v, _ in CASES]
+)
 def test_rendered_script_matches_golden(name: str, variant: str, values: dict[str, object]) -> None:
     text = REMEDIATIONS[name].render(dict(values)).text  # type: ignore[arg-type]
     if variant == "defaults":

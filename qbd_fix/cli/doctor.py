@@ -108,6 +108,7 @@ def run_doctor(
 
     if connection is not None and fleet is not None and fleets.is_fleet(connection, fleet):
         from qbd_fix.cli.commands import Invocation
+        from qbd_fix.fleet.doctor import DoctorSettings
 
         return fleets.run_fleet_command(
             DOCTOR,
@@ -115,7 +116,7 @@ def run_doctor(
             run,
             connection,
             fleet,
-            doctor=fleets.DoctorSettings(client_name, shell),
+            doctor=DoctorSettings(client_name, shell),
         )
     script = DOCTOR.render()
     if preview(script, run):

@@ -1,0 +1,248 @@
+"""How a fleet run looks on a terminal: live progress, the final table, the count line.
+
+Kept apart from :mod:`qbd_fix.cli.fleet` (the flow) so the flow reads as a
+flow, and so Rich is imported only once a fleet run actually draws something:
+``qbd-fix --help`` must stay quick.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from qbd_fix.fleet.scheduler import FleetEvent, FleetSummary, HostReport
+
+#: How each status reads in counts and tables, best first.
+STATUS_LABEL = {
+    "ok": "ok",
+    "changed": "changed",
+    "needs_user_action": "need action",
+    "failed": "failed",
+    "unreachable": "unreachable",
+    "auth_failed": "auth failed",
+    "timeout": "timed out",
+    "cancelled": "cancelled",
+    "not_run": "not run",
+}
+STATUS_STYLE = {
+    "ok": "green",
+    "changed": "cyan",
+    "needs_user_action": "yellow",
+    "failed": "red",
+    "unreachable": "red",
+    "auth_failed": "red",
+    "timeout": "red",
+    "cancelled": "magenta",
+    "not_run": "dim",
+}
+
+
+def _counts_text(counts: Mapping[str, int], total: int | None = None) -> str:
+    parts = [
+        f"[{STATUS_STYLE[s]}]{counts[s]} {label}[/]"
+        for s, label in STATUS_LABEL.items()
+        if counts.get(s)
+    ]
+    return " · ".join(parts) if parts else "[dim]none finished yet[/]"
+
+
+def _plain_counts(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{counts[s]} {label}" for s, label in STATUS_LABEL.items() if counts.get(s))
+
+
+def _eta_text(eta: float | None) -> str:
+    if eta is None:
+        return "ETA …"
+    seconds = round(eta)
+    return f"ETA {seconds // 60}:{seconds % 60:02d}"
+
+
+def _write_stderr(text: str) -> None:
+    sys.stderr.write(text)
+    sys.stderr.flush()
+
+
+class Background:
+    """Report rows, audit lines and progress lines, written on a thread of their own.
+
+    Each is a blocking system call. On the scheduler's thread every one of them
+    then waits for the GIL to come back, milliseconds while the workers are
+    busy, and delays the next PC: three per PC cost seconds on a 1000-PC fleet.
+    Work is done in order; the first error is kept and reported at the end.
+    """
+
+    def __init__(self) -> None:
+        import queue
+
+        self._queue: queue.SimpleQueue[tuple[Callable[..., object], tuple[Any, ...]] | None] = (
+            queue.SimpleQueue()
+        )
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._drain, name="qbd-fix writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, func: Callable[..., object], *args: Any) -> None:
+        self._queue.put((func, args))
+
+    def writer(self, stream: Any) -> Callable[[str], None]:
+        """A ``write(text)`` for *stream* that runs here, flushing when nothing else waits."""
+
+        def write(text: str) -> None:
+            self.submit(self._write, stream, text)
+
+        return write
+
+    def _write(self, stream: Any, text: str) -> None:
+        stream.write(text)
+        if self._queue.empty():
+            stream.flush()
+
+    def _drain(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            func, args = item
+            try:
+                func(*args)
+            except Exception as exc:  # kept for the end: the run goes on
+                if self.error is None:
+                    self.error = exc
+
+    def close(self) -> None:
+        """Wait until everything submitted is written."""
+        self._queue.put(None)
+        self._thread.join()
+
+
+class FleetProgress:
+    """Progress on stderr: a live bar on a terminal, else one plain line per finished PC."""
+
+    def __init__(
+        self,
+        total: int,
+        title: str,
+        *,
+        live: bool | None = None,
+        write: Callable[[str], None] | None = None,
+    ) -> None:
+        self.total = total
+        self.title = title
+        self.live = sys.stderr.isatty() if live is None else live
+        self.write = write or _write_stderr
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> FleetProgress:
+        if self.live:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            from qbd_fix.cli import output
+
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[counts]}"),
+                TextColumn("[dim]{task.fields[eta]}"),
+                console=output.stderr_console(),
+                transient=False,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(
+                self.title, total=self.total, counts=_counts_text({}), eta=_eta_text(None)
+            )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def _say(self, markup: str, plain: str) -> None:
+        if self._progress is not None:
+            self._progress.console.print(markup, soft_wrap=True)
+        else:
+            self.write(plain + "\n")
+
+    def __call__(self, event: FleetEvent) -> None:
+        from rich.markup import escape
+
+        from qbd_fix.fleet.scheduler import EventKind
+
+        if event.kind is EventKind.FINISHED and event.report is not None:
+            report = event.report
+            status = report.status.value
+            if self._progress is not None:
+                self._progress.update(
+                    self._task,
+                    completed=event.done,
+                    counts=_counts_text(event.counts),
+                    eta=_eta_text(event.eta),
+                )
+            else:
+                self.write(
+                    f"[{event.done}/{event.total}] {_label(report)}: {STATUS_LABEL[status]} "
+                    f"({report.duration:.1f} s) {report.summary}\n"
+                )
+        elif event.kind is EventKind.RETRYING:
+            reason = event.error.message if event.error else "not reachable"
+            text = f"{event.host}: retry {event.attempt - 1} in {event.delay:.1f} s ({reason})"
+            self._say(f"[dim]{escape(text)}[/]", text)
+        elif event.kind is EventKind.STOPPING:
+            if event.stop_level >= 2:
+                text = (
+                    "Cancelled: PCs still running are reported as cancelled (they may be part-way)."
+                )
+            else:
+                text = (
+                    f"Stopping: no new PCs; waiting for {event.running} running "
+                    "(Ctrl-C again to stop waiting)."
+                )
+            self._say(f"[yellow]{escape(text)}[/]", text)
+
+
+def _label(report: HostReport) -> str:
+    if report.port is None:
+        return report.host
+    host = f"[{report.host}]" if ":" in report.host else report.host
+    return f"{host}:{report.port}"
+
+
+def render_table(reports: Sequence[HostReport], console: Console) -> None:
+    """The final table: host, client, status, one-line summary, duration."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=box.SIMPLE_HEAD, show_header=True, header_style="bold", pad_edge=False)
+    table.add_column("host", no_wrap=True)
+    table.add_column("client", overflow="ellipsis", max_width=30, no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("summary", overflow="ellipsis", no_wrap=True, ratio=1)
+    table.add_column("time", justify="right", no_wrap=True)
+    for report in reports:
+        status = report.status.value
+        table.add_row(
+            Text(_label(report)),
+            Text(report.client_name or "—", style="" if report.client_name else "dim"),
+            Text(STATUS_LABEL[status], style=STATUS_STYLE[status]),
+            Text(report.summary),
+            Text(f"{report.duration:.1f} s"),
+        )
+    console.print(table)
+
+
+def count_line(summary: FleetSummary) -> str:
+    """``12 PCs: 10 ok, 2 failed in 8.3 s``: plain text, as it also goes under JSON output."""
+    counts = {s.value: n for s, n in summary.counts.items()}
+    line = f"{summary.total} PC{'s' if summary.total != 1 else ''}: {_plain_counts(counts) or 'none run'}"
+    line += f" in {summary.duration:.1f} s"
+    if summary.stopped:
+        line += " (stopped)" if summary.stopped == 1 else " (cancelled)"
+    return line
