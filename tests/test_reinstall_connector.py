@@ -109,12 +109,13 @@ def test_uninstall_prefers_quiet_and_msi_and_is_bounded() -> None:
     split = function_body(text, "Split-QbdCommandLine")
     assert "$text.StartsWith('\"')" in split and "ExpandEnvironmentVariables" in split
     entries = function_body(text, "Get-QbdUninstallEntry")
+    assert "Get-QbdUninstallKey -IncludeUserHives" in entries
     for root in (
         "HKLM:\\SOFTWARE\\Microsoft",
         "HKLM:\\SOFTWARE\\WOW6432Node",
         "Registry::HKEY_USERS",
     ):
-        assert root in entries
+        assert root in function_body(text, "Get-QbdUninstallKey")
     assert "$displayName.IndexOf($Name, [System.StringComparison]::OrdinalIgnoreCase)" in entries
 
 

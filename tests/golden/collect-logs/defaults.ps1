@@ -137,6 +137,16 @@ function Wait-QbdCondition {
     return [bool](& $Condition)
 }
 
+function Get-QbdProperty {
+    # Strict mode makes reading a missing property an error, and CIM, registry and Defender
+    # objects carry different properties from build to build: $null when absent.
+    param([AllowNull()] [object] $InputObject, [Parameter(Mandatory = $true)] [string] $Name)
+    if ($null -eq $InputObject) { return $null }
+    $property = $InputObject.PSObject.Properties[$Name]
+    if ($null -eq $property) { return $null }
+    return $property.Value
+}
+
 function Get-QbdUserProfile {
     # Real users' profiles. Over WinRM or as SYSTEM, $env:LOCALAPPDATA and HKCU belong to
     # the connecting account, not to the person who uses this PC.
@@ -276,12 +286,57 @@ function Write-QbdGeneration {
 }
 
 function Get-QbdSafeName {
-    # Client and task names may hold characters no file name can: replace with a constant class.
-    param([string] $Text, [string] $Fallback = 'item')
+    # Client, computer and task names may hold characters no file name can: replace them with a
+    # constant class, and keep the name short.
+    param([string] $Text, [string] $Fallback = 'item', [int] $MaxLength = 80)
     $safe = ($Text -replace '[^A-Za-z0-9 ._-]', '_').Trim().TrimEnd('.')
-    if ($safe.Length -gt 80) { $safe = $safe.Substring(0, 80).TrimEnd('. ') }
+    if ($safe.Length -gt $MaxLength) { $safe = $safe.Substring(0, $MaxLength).TrimEnd('. ') }
     if (-not $safe) { return $Fallback }
     return $safe
+}
+
+function Open-QbdSharedFile {
+    # The connector and QuickBooks keep their logs open: read with FileShare ReadWrite (and
+    # Delete, so their log rotation is not blocked while we read).
+    param([string] $Path)
+    $share = [System.IO.FileShare]::ReadWrite -bor [System.IO.FileShare]::Delete
+    return [System.IO.File]::Open($Path, [System.IO.FileMode]::Open, [System.IO.FileAccess]::Read, $share)
+}
+
+function Get-QbdUninstallKey {
+    # Apps & features entries: machine-wide (the 64- and 32-bit registry views) and, with
+    # -IncludeUserHives, every loaded user hive (per-user installs register there). Each comes
+    # with its scope, its key, all its values, and the four values most callers want as text
+    # ($null where the installer wrote none). Unreadable entries are skipped.
+    param([switch] $IncludeUserHives)
+    $roots = New-Object -TypeName System.Collections.ArrayList
+    $null = $roots.Add([pscustomobject]@{ Path = 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall'; Scope = 'machine'; Sid = '' })
+    $null = $roots.Add([pscustomobject]@{ Path = 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall'; Scope = 'machine-32'; Sid = '' })
+    if ($IncludeUserHives) {
+        foreach ($hive in @(Get-ChildItem -LiteralPath 'Registry::HKEY_USERS' -ErrorAction SilentlyContinue)) {
+            $sid = [string]$hive.PSChildName
+            if ($sid.EndsWith('_Classes', [System.StringComparison]::OrdinalIgnoreCase)) { continue }
+            $userKey = 'Registry::HKEY_USERS\{0}\Software\Microsoft\Windows\CurrentVersion\Uninstall' -f $sid
+            $null = $roots.Add([pscustomobject]@{ Path = $userKey; Scope = ('user ' + $sid); Sid = $sid })
+        }
+    }
+    foreach ($root in $roots) {
+        foreach ($key in @(Get-ChildItem -LiteralPath $root.Path -ErrorAction SilentlyContinue)) {
+            try {
+                $values = Get-ItemProperty -LiteralPath $key.PSPath
+            } catch {
+                Write-Verbose -Message ('Unreadable uninstall entry {0}: {1}' -f $key.Name, $_.Exception.Message)
+                continue
+            }
+            $entry = [ordered]@{ Key = $key; Scope = $root.Scope; Sid = $root.Sid; Values = $values }
+            foreach ($name in @('DisplayName', 'DisplayVersion', 'Publisher', 'InstallLocation')) {
+                $value = Get-QbdProperty -InputObject $values -Name $name
+                if ($null -ne $value) { $value = [string]$value }
+                $entry[$name] = $value
+            }
+            [pscustomobject]$entry
+        }
+    }
 }
 
 function Get-QbdHashText {
@@ -306,14 +361,6 @@ function Test-QbdNewSource {
 function Add-QbdSkipped {
     param([string] $Source, [string] $Reason)
     $null = $script:QbdBundle.skipped.Add([ordered]@{ source = $Source; reason = $Reason })
-}
-
-function Open-QbdSharedFile {
-    # The connector and QuickBooks keep their logs open: read with FileShare ReadWrite (and
-    # Delete, so their log rotation is not blocked while we read).
-    param([string] $Path)
-    $share = [System.IO.FileShare]::ReadWrite -bor [System.IO.FileShare]::Delete
-    return [System.IO.File]::Open($Path, [System.IO.FileMode]::Open, [System.IO.FileAccess]::Read, $share)
 }
 
 function Add-QbdLogFile {
@@ -539,30 +586,16 @@ function Get-QbdFacts {
         }
     }
     $products = New-Object -TypeName System.Collections.ArrayList
-    foreach ($root in @('HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall', 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall')) {
-        foreach ($key in @(Get-ChildItem -LiteralPath $root -ErrorAction SilentlyContinue)) {
-            try {
-                $values = Get-ItemProperty -LiteralPath $key.PSPath
-            } catch {
-                Write-Verbose -Message ('Unreadable uninstall entry {0}: {1}' -f $key.Name, $_.Exception.Message)
-                continue
-            }
-            $name = ''
-            if ($values.PSObject.Properties['DisplayName']) { $name = [string]$values.DisplayName }
-            $publisher = ''
-            if ($values.PSObject.Properties['Publisher']) { $publisher = [string]$values.Publisher }
-            $isQuickBooks = $name.IndexOf('QuickBooks', [System.StringComparison]::OrdinalIgnoreCase) -ge 0 -or
-                $name.IndexOf('Web Connector', [System.StringComparison]::OrdinalIgnoreCase) -ge 0 -or
-                $name.IndexOf('Codat', [System.StringComparison]::OrdinalIgnoreCase) -ge 0 -or
-                $publisher.IndexOf('Intuit', [System.StringComparison]::OrdinalIgnoreCase) -ge 0 -or
-                $publisher.IndexOf('Codat', [System.StringComparison]::OrdinalIgnoreCase) -ge 0
-            if (-not $isQuickBooks) { continue }
-            $version = ''
-            if ($values.PSObject.Properties['DisplayVersion']) { $version = [string]$values.DisplayVersion }
-            $location = ''
-            if ($values.PSObject.Properties['InstallLocation']) { $location = [string]$values.InstallLocation }
-            $null = $products.Add([ordered]@{ name = $name; version = $version; publisher = $publisher; location = $location; key = [string]$key.Name })
-        }
+    foreach ($entry in @(Get-QbdUninstallKey)) {
+        $name = [string]$entry.DisplayName
+        $publisher = [string]$entry.Publisher
+        $isQuickBooks = $name.IndexOf('QuickBooks', [System.StringComparison]::OrdinalIgnoreCase) -ge 0 -or
+            $name.IndexOf('Web Connector', [System.StringComparison]::OrdinalIgnoreCase) -ge 0 -or
+            $name.IndexOf('Codat', [System.StringComparison]::OrdinalIgnoreCase) -ge 0 -or
+            $publisher.IndexOf('Intuit', [System.StringComparison]::OrdinalIgnoreCase) -ge 0 -or
+            $publisher.IndexOf('Codat', [System.StringComparison]::OrdinalIgnoreCase) -ge 0
+        if (-not $isQuickBooks) { continue }
+        $null = $products.Add([ordered]@{ name = $name; version = [string]$entry.DisplayVersion; publisher = $publisher; location = [string]$entry.InstallLocation; key = [string]$entry.Key.Name })
     }
     $tasks = foreach ($item in $Task) {
         $info = $null

@@ -138,6 +138,16 @@ function Wait-QbdCondition {
     return [bool](& $Condition)
 }
 
+function Get-QbdProperty {
+    # Strict mode makes reading a missing property an error, and CIM, registry and Defender
+    # objects carry different properties from build to build: $null when absent.
+    param([AllowNull()] [object] $InputObject, [Parameter(Mandatory = $true)] [string] $Name)
+    if ($null -eq $InputObject) { return $null }
+    $property = $InputObject.PSObject.Properties[$Name]
+    if ($null -eq $property) { return $null }
+    return $property.Value
+}
+
 function Get-QbdUserProfile {
     # Real users' profiles. Over WinRM or as SYSTEM, $env:LOCALAPPDATA and HKCU belong to
     # the connecting account, not to the person who uses this PC.
@@ -319,22 +329,58 @@ function Start-QbdInUserSession {
     }
 }
 
-function Get-QbdPropertyText {
-    # Registry values are optional: strict mode makes a missing one an error.
-    param([object] $Item, [string] $Name)
-    if ($null -eq $Item) { return '' }
-    $property = $Item.PSObject.Properties[$Name]
-    if ($null -eq $property -or $null -eq $property.Value) { return '' }
-    return ([string]$property.Value).Trim()
-}
-
 function Get-QbdSafeName {
-    # Client names may hold characters no file name can: replace them with a constant class.
-    param([string] $Text, [string] $Fallback = 'connector')
+    # Client, computer and task names may hold characters no file name can: replace them with a
+    # constant class, and keep the name short.
+    param([string] $Text, [string] $Fallback = 'item', [int] $MaxLength = 80)
     $safe = ($Text -replace '[^A-Za-z0-9 ._-]', '_').Trim().TrimEnd('.')
-    if ($safe.Length -gt 60) { $safe = $safe.Substring(0, 60).TrimEnd('. ') }
+    if ($safe.Length -gt $MaxLength) { $safe = $safe.Substring(0, $MaxLength).TrimEnd('. ') }
     if (-not $safe) { return $Fallback }
     return $safe
+}
+
+function Open-QbdSharedFile {
+    # The connector and QuickBooks keep their logs open: read with FileShare ReadWrite (and
+    # Delete, so their log rotation is not blocked while we read).
+    param([string] $Path)
+    $share = [System.IO.FileShare]::ReadWrite -bor [System.IO.FileShare]::Delete
+    return [System.IO.File]::Open($Path, [System.IO.FileMode]::Open, [System.IO.FileAccess]::Read, $share)
+}
+
+function Get-QbdUninstallKey {
+    # Apps & features entries: machine-wide (the 64- and 32-bit registry views) and, with
+    # -IncludeUserHives, every loaded user hive (per-user installs register there). Each comes
+    # with its scope, its key, all its values, and the four values most callers want as text
+    # ($null where the installer wrote none). Unreadable entries are skipped.
+    param([switch] $IncludeUserHives)
+    $roots = New-Object -TypeName System.Collections.ArrayList
+    $null = $roots.Add([pscustomobject]@{ Path = 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall'; Scope = 'machine'; Sid = '' })
+    $null = $roots.Add([pscustomobject]@{ Path = 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall'; Scope = 'machine-32'; Sid = '' })
+    if ($IncludeUserHives) {
+        foreach ($hive in @(Get-ChildItem -LiteralPath 'Registry::HKEY_USERS' -ErrorAction SilentlyContinue)) {
+            $sid = [string]$hive.PSChildName
+            if ($sid.EndsWith('_Classes', [System.StringComparison]::OrdinalIgnoreCase)) { continue }
+            $userKey = 'Registry::HKEY_USERS\{0}\Software\Microsoft\Windows\CurrentVersion\Uninstall' -f $sid
+            $null = $roots.Add([pscustomobject]@{ Path = $userKey; Scope = ('user ' + $sid); Sid = $sid })
+        }
+    }
+    foreach ($root in $roots) {
+        foreach ($key in @(Get-ChildItem -LiteralPath $root.Path -ErrorAction SilentlyContinue)) {
+            try {
+                $values = Get-ItemProperty -LiteralPath $key.PSPath
+            } catch {
+                Write-Verbose -Message ('Unreadable uninstall entry {0}: {1}' -f $key.Name, $_.Exception.Message)
+                continue
+            }
+            $entry = [ordered]@{ Key = $key; Scope = $root.Scope; Sid = $root.Sid; Values = $values }
+            foreach ($name in @('DisplayName', 'DisplayVersion', 'Publisher', 'InstallLocation')) {
+                $value = Get-QbdProperty -InputObject $values -Name $name
+                if ($null -ne $value) { $value = [string]$value }
+                $entry[$name] = $value
+            }
+            [pscustomobject]$entry
+        }
+    }
 }
 
 function Test-QbdPathUnder {
@@ -376,52 +422,38 @@ function Get-QbdUninstallEntry {
     # or its DisplayName contains the client name and says QuickBooks or Connector. Compared as
     # text (OrdinalIgnoreCase), never as a pattern: the client name is a value.
     param([string[]] $Location, [string] $Name)
-    $roots = New-Object -TypeName System.Collections.ArrayList
-    $null = $roots.Add([pscustomobject]@{ key = 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall'; sid = '' })
-    $null = $roots.Add([pscustomobject]@{ key = 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall'; sid = '' })
-    foreach ($hive in @(Get-ChildItem -LiteralPath 'Registry::HKEY_USERS' -ErrorAction SilentlyContinue)) {
-        $sid = [string]$hive.PSChildName
-        if ($sid -eq '.DEFAULT' -or $sid.EndsWith('_Classes', [System.StringComparison]::OrdinalIgnoreCase)) { continue }
-        $null = $roots.Add([pscustomobject]@{ key = ('Registry::HKEY_USERS\{0}\Software\Microsoft\Windows\CurrentVersion\Uninstall' -f $sid); sid = $sid })
-    }
     $locations = @($Location | Where-Object { $_ } | ForEach-Object { ([string]$_).TrimEnd('\') })
-    foreach ($root in $roots) {
-        foreach ($key in @(Get-ChildItem -LiteralPath $root.key -ErrorAction SilentlyContinue)) {
-            try {
-                $values = Get-ItemProperty -LiteralPath $key.PSPath
-            } catch {
-                Write-Verbose -Message ('Unreadable uninstall entry {0}: {1}' -f $key.Name, $_.Exception.Message)
-                continue
-            }
-            $displayName = Get-QbdPropertyText -Item $values -Name 'DisplayName'
-            $installLocation = (Get-QbdPropertyText -Item $values -Name 'InstallLocation').Trim('"').TrimEnd('\')
-            $byLocation = $false
-            foreach ($folder in $locations) {
-                if ($installLocation -and $installLocation.Equals($folder, [System.StringComparison]::OrdinalIgnoreCase)) { $byLocation = $true }
-            }
-            $byName = $false
-            if ($Name -and $displayName -and $displayName.IndexOf($Name, [System.StringComparison]::OrdinalIgnoreCase) -ge 0) {
-                $byName = ($displayName.IndexOf('QuickBooks', [System.StringComparison]::OrdinalIgnoreCase) -ge 0) -or
-                    ($displayName.IndexOf('Connector', [System.StringComparison]::OrdinalIgnoreCase) -ge 0)
-                $publisher = Get-QbdPropertyText -Item $values -Name 'Publisher'
-                # QuickBooks itself and Intuit's Web Connector are never this connector.
-                if ($publisher.IndexOf('Intuit', [System.StringComparison]::OrdinalIgnoreCase) -ge 0) { $byName = $false }
-            }
-            if (-not ($byLocation -or $byName)) { continue }
-            $matchedBy = 'name'
-            if ($byLocation) { $matchedBy = 'location' }
-            [pscustomobject][ordered]@{
-                key               = [string]$key.PSPath
-                registry_key      = [string]$key.Name
-                key_name          = [string]$key.PSChildName
-                sid               = $root.sid
-                display_name      = $displayName
-                install_location  = $installLocation
-                uninstall         = Get-QbdPropertyText -Item $values -Name 'UninstallString'
-                quiet_uninstall   = Get-QbdPropertyText -Item $values -Name 'QuietUninstallString'
-                windows_installer = ((Get-QbdPropertyText -Item $values -Name 'WindowsInstaller') -eq '1')
-                matched_by        = $matchedBy
-            }
+    # .DEFAULT is the system account's hive, never a connector user's.
+    foreach ($listed in @(Get-QbdUninstallKey -IncludeUserHives | Where-Object { $_.Sid -ne '.DEFAULT' })) {
+        $values = $listed.Values
+        $displayName = ([string]$listed.DisplayName).Trim()
+        $installLocation = ([string]$listed.InstallLocation).Trim().Trim('"').TrimEnd('\')
+        $byLocation = $false
+        foreach ($folder in $locations) {
+            if ($installLocation -and $installLocation.Equals($folder, [System.StringComparison]::OrdinalIgnoreCase)) { $byLocation = $true }
+        }
+        $byName = $false
+        if ($Name -and $displayName -and $displayName.IndexOf($Name, [System.StringComparison]::OrdinalIgnoreCase) -ge 0) {
+            $byName = ($displayName.IndexOf('QuickBooks', [System.StringComparison]::OrdinalIgnoreCase) -ge 0) -or
+                ($displayName.IndexOf('Connector', [System.StringComparison]::OrdinalIgnoreCase) -ge 0)
+            $publisher = ([string]$listed.Publisher).Trim()
+            # QuickBooks itself and Intuit's Web Connector are never this connector.
+            if ($publisher.IndexOf('Intuit', [System.StringComparison]::OrdinalIgnoreCase) -ge 0) { $byName = $false }
+        }
+        if (-not ($byLocation -or $byName)) { continue }
+        $matchedBy = 'name'
+        if ($byLocation) { $matchedBy = 'location' }
+        [pscustomobject][ordered]@{
+            key               = [string]$listed.Key.PSPath
+            registry_key      = [string]$listed.Key.Name
+            key_name          = [string]$listed.Key.PSChildName
+            sid               = $listed.Sid
+            display_name      = $displayName
+            install_location  = $installLocation
+            uninstall         = ([string](Get-QbdProperty -InputObject $values -Name 'UninstallString')).Trim()
+            quiet_uninstall   = ([string](Get-QbdProperty -InputObject $values -Name 'QuietUninstallString')).Trim()
+            windows_installer = (([string](Get-QbdProperty -InputObject $values -Name 'WindowsInstaller')).Trim() -eq '1')
+            matched_by        = $matchedBy
         }
     }
 }
@@ -750,7 +782,7 @@ function Invoke-QbdRemediation {
             Add-QbdMessage -Message ('The installer URL cannot be read: {0}. Nothing was changed.' -f $_.Exception.Message)
             return
         }
-        $leaf = Get-QbdSafeName -Text ([System.Uri]::UnescapeDataString($uri.Segments[-1]).Trim('/')) -Fallback 'QuickBooksConnectorSetup.exe'
+        $leaf = Get-QbdSafeName -Text ([System.Uri]::UnescapeDataString($uri.Segments[-1]).Trim('/')) -Fallback 'QuickBooksConnectorSetup.exe' -MaxLength 60
         if (-not ($leaf.EndsWith('.exe', [System.StringComparison]::OrdinalIgnoreCase) -or $leaf.EndsWith('.msi', [System.StringComparison]::OrdinalIgnoreCase))) {
             $leaf = $leaf + '.exe'
         }
@@ -877,11 +909,12 @@ function Invoke-QbdRemediation {
         }
     }
     $backupRoot = Join-Path -Path $env:ProgramData -ChildPath 'qbd-fix\backups'
-    $backupFolder = Join-Path -Path $backupRoot -ChildPath ('{0}-{1}' -f $stamp, (Get-QbdSafeName -Text $clientLabel))
+    $safeLabel = Get-QbdSafeName -Text $clientLabel -Fallback 'connector' -MaxLength 60
+    $backupFolder = Join-Path -Path $backupRoot -ChildPath ('{0}-{1}' -f $stamp, $safeLabel)
     $suffix = 1
     while (Test-Path -LiteralPath $backupFolder) {
         $suffix += 1
-        $backupFolder = Join-Path -Path $backupRoot -ChildPath ('{0}-{1}-{2}' -f $stamp, (Get-QbdSafeName -Text $clientLabel), $suffix)
+        $backupFolder = Join-Path -Path $backupRoot -ChildPath ('{0}-{1}-{2}' -f $stamp, $safeLabel, $suffix)
     }
     $backup = @{ files = @(); verified = $false }
     $backupFileList = @($backupFiles)

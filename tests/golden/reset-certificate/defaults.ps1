@@ -133,6 +133,16 @@ function Wait-QbdCondition {
     return [bool](& $Condition)
 }
 
+function Get-QbdProperty {
+    # Strict mode makes reading a missing property an error, and CIM, registry and Defender
+    # objects carry different properties from build to build: $null when absent.
+    param([AllowNull()] [object] $InputObject, [Parameter(Mandatory = $true)] [string] $Name)
+    if ($null -eq $InputObject) { return $null }
+    $property = $InputObject.PSObject.Properties[$Name]
+    if ($null -eq $property) { return $null }
+    return $property.Value
+}
+
 function Get-QbdUserProfile {
     # Real users' profiles. Over WinRM or as SYSTEM, $env:LOCALAPPDATA and HKCU belong to
     # the connecting account, not to the person who uses this PC.
@@ -314,34 +324,150 @@ function Start-QbdInUserSession {
     }
 }
 
-function Get-QbdOptionalValue {
-    # Registry entries carry only the values their installer wrote: strict mode needs a guard.
-    param([object] $InputObject, [string] $Name)
-    if ($null -eq $InputObject) { return $null }
-    $property = $InputObject.PSObject.Properties[$Name]
-    if ($null -eq $property -or $null -eq $property.Value) { return $null }
-    return [string]$property.Value
+function Get-QbdSafeName {
+    # Client, computer and task names may hold characters no file name can: replace them with a
+    # constant class, and keep the name short.
+    param([string] $Text, [string] $Fallback = 'item', [int] $MaxLength = 80)
+    $safe = ($Text -replace '[^A-Za-z0-9 ._-]', '_').Trim().TrimEnd('.')
+    if ($safe.Length -gt $MaxLength) { $safe = $safe.Substring(0, $MaxLength).TrimEnd('. ') }
+    if (-not $safe) { return $Fallback }
+    return $safe
+}
+
+function Open-QbdSharedFile {
+    # The connector and QuickBooks keep their logs open: read with FileShare ReadWrite (and
+    # Delete, so their log rotation is not blocked while we read).
+    param([string] $Path)
+    $share = [System.IO.FileShare]::ReadWrite -bor [System.IO.FileShare]::Delete
+    return [System.IO.File]::Open($Path, [System.IO.FileMode]::Open, [System.IO.FileAccess]::Read, $share)
+}
+
+function Read-QbdLogTail {
+    # The newest part of a log its writer may hold open: at most MaxBytes from its end, opened
+    # with Open-QbdSharedFile (_files.ps1.j2). A log is UTF-16 when most high bytes are zero,
+    # else UTF-8.
+    param(
+        [Parameter(Mandatory = $true)] [string] $Path,
+        [Parameter(Mandatory = $true)] [int64] $MaxBytes
+    )
+    $stream = Open-QbdSharedFile -Path $Path
+    try {
+        $start = [Math]::Max([int64]0, $stream.Length - $MaxBytes)
+        $null = $stream.Seek($start, [System.IO.SeekOrigin]::Begin)
+        $buffer = [byte[]]::new([int]($stream.Length - $start))
+        $read = 0
+        while ($read -lt $buffer.Length) {
+            $count = $stream.Read($buffer, $read, $buffer.Length - $read)
+            if ($count -le 0) { break }
+            $read += $count
+        }
+    } finally {
+        $stream.Dispose()
+    }
+    $zeros = 0
+    for ($i = 1; $i -lt $read; $i += 2) { if ($buffer[$i] -eq 0) { $zeros++ } }
+    if ($read -gt 1 -and $zeros -gt ($read / 4)) {
+        # Keep whole characters: the seek may have landed inside one.
+        $offset = [int]($start % 2)
+        $text = [System.Text.Encoding]::Unicode.GetString($buffer, $offset, $read - $offset - (($read - $offset) % 2))
+    } else {
+        $text = [System.Text.Encoding]::UTF8.GetString($buffer, 0, $read)
+    }
+    # Truncated: the text starts inside a line, cut by the seek.
+    [pscustomobject]@{ Text = $text; BytesRead = $read; Truncated = ($start -gt 0) }
+}
+
+function Get-QbdSdkCode {
+    # QuickBooks SDK HRESULTs (0x8004xxxx) in log lines, written in hex (with or without 0x) or
+    # as a signed or unsigned decimal. Per code ('0x' and upper-case hex), in order of first
+    # appearance: Hits (how often it appears), Lines (how many lines hold it) and LastLine
+    # (the last line holding it, as it is).
+    param([AllowNull()] [string[]] $Line)
+    $found = [ordered]@{}
+    $pattern = '(?i)(?<![0-9a-f])(?:0x)?(8004[0-9a-f]{4})(?![0-9a-f])|(?<![0-9])(-?[0-9]{10})(?![0-9])'
+    # -match over the whole array is quick; only the lines it keeps are taken apart.
+    foreach ($text in @(@($Line) -match $pattern)) {
+        $onLine = @{}
+        foreach ($hit in [regex]::Matches($text, $pattern)) {
+            if ($hit.Groups[1].Success) {
+                $code = '0x' + $hit.Groups[1].Value.ToUpperInvariant()
+            } else {
+                $number = [int64]$hit.Groups[2].Value
+                if ($number -lt -2147483648) {
+                    # No 32-bit number is that low: the '-' is a separator, not a sign.
+                    $number = -$number
+                } elseif ($number -lt 0) {
+                    $number += 4294967296
+                }
+                if ($number -gt 4294967295) { continue }
+                $code = '0x{0:X8}' -f $number
+                if (-not $code.StartsWith('0x8004')) { continue }
+            }
+            if (-not $found.Contains($code)) {
+                $found[$code] = [pscustomobject]@{ Hits = 0; Lines = 0; LastLine = '' }
+            }
+            $entry = $found[$code]
+            $entry.Hits += 1
+            if (-not $onLine.ContainsKey($code)) {
+                $onLine[$code] = $true
+                $entry.Lines += 1
+            }
+            $entry.LastLine = $text
+        }
+    }
+    return $found
+}
+
+function Get-QbdUninstallKey {
+    # Apps & features entries: machine-wide (the 64- and 32-bit registry views) and, with
+    # -IncludeUserHives, every loaded user hive (per-user installs register there). Each comes
+    # with its scope, its key, all its values, and the four values most callers want as text
+    # ($null where the installer wrote none). Unreadable entries are skipped.
+    param([switch] $IncludeUserHives)
+    $roots = New-Object -TypeName System.Collections.ArrayList
+    $null = $roots.Add([pscustomobject]@{ Path = 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall'; Scope = 'machine'; Sid = '' })
+    $null = $roots.Add([pscustomobject]@{ Path = 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall'; Scope = 'machine-32'; Sid = '' })
+    if ($IncludeUserHives) {
+        foreach ($hive in @(Get-ChildItem -LiteralPath 'Registry::HKEY_USERS' -ErrorAction SilentlyContinue)) {
+            $sid = [string]$hive.PSChildName
+            if ($sid.EndsWith('_Classes', [System.StringComparison]::OrdinalIgnoreCase)) { continue }
+            $userKey = 'Registry::HKEY_USERS\{0}\Software\Microsoft\Windows\CurrentVersion\Uninstall' -f $sid
+            $null = $roots.Add([pscustomobject]@{ Path = $userKey; Scope = ('user ' + $sid); Sid = $sid })
+        }
+    }
+    foreach ($root in $roots) {
+        foreach ($key in @(Get-ChildItem -LiteralPath $root.Path -ErrorAction SilentlyContinue)) {
+            try {
+                $values = Get-ItemProperty -LiteralPath $key.PSPath
+            } catch {
+                Write-Verbose -Message ('Unreadable uninstall entry {0}: {1}' -f $key.Name, $_.Exception.Message)
+                continue
+            }
+            $entry = [ordered]@{ Key = $key; Scope = $root.Scope; Sid = $root.Sid; Values = $values }
+            foreach ($name in @('DisplayName', 'DisplayVersion', 'Publisher', 'InstallLocation')) {
+                $value = Get-QbdProperty -InputObject $values -Name $name
+                if ($null -ne $value) { $value = [string]$value }
+                $entry[$name] = $value
+            }
+            [pscustomobject]$entry
+        }
+    }
 }
 
 function Get-QbdQuickBooksInstall {
     # Apps & features entries whose name starts with QuickBooks, in both registry views.
-    $views = [ordered]@{
-        'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall'             = '64-bit'
-        'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall' = '32-bit'
-    }
-    foreach ($root in $views.Keys) {
-        foreach ($key in @(Get-ChildItem -LiteralPath $root -ErrorAction SilentlyContinue)) {
-            $entry = Get-ItemProperty -LiteralPath $key.PSPath -ErrorAction SilentlyContinue
-            $name = Get-QbdOptionalValue -InputObject $entry -Name 'DisplayName'
-            if (-not $name -or $name -notlike 'QuickBooks*') { continue }
-            [pscustomobject][ordered]@{
-                name             = $name
-                version          = Get-QbdOptionalValue -InputObject $entry -Name 'DisplayVersion'
-                publisher        = Get-QbdOptionalValue -InputObject $entry -Name 'Publisher'
-                install_location = Get-QbdOptionalValue -InputObject $entry -Name 'InstallLocation'
-                registry_view    = $views[$root]
-                is_connector     = ($name -like '*Connector*')
-            }
+    foreach ($entry in @(Get-QbdUninstallKey)) {
+        $name = $entry.DisplayName
+        if (-not $name -or $name -notlike 'QuickBooks*') { continue }
+        $view = '32-bit'
+        if ($entry.Scope -eq 'machine') { $view = '64-bit' }
+        [pscustomobject][ordered]@{
+            name             = $name
+            version          = $entry.DisplayVersion
+            publisher        = $entry.Publisher
+            install_location = $entry.InstallLocation
+            registry_view    = $view
+            is_connector     = ($name -like '*Connector*')
         }
     }
 }
@@ -430,43 +556,6 @@ function Get-QbdSdkCodeMeaning {
     }
 }
 
-function Read-QbdFileTail {
-    # QuickBooks may hold qbsdklog.txt open for writing: share it, and read only its end.
-    param(
-        [Parameter(Mandatory = $true)] [string] $Path,
-        [Parameter(Mandatory = $true)] [int] $Bytes
-    )
-    $stream = [System.IO.File]::Open($Path, [System.IO.FileMode]::Open, [System.IO.FileAccess]::Read, [System.IO.FileShare]::ReadWrite)
-    try {
-        $start = [Math]::Max([int64]0, $stream.Length - $Bytes)
-        $null = $stream.Seek($start, [System.IO.SeekOrigin]::Begin)
-        $buffer = [byte[]]::new([int]($stream.Length - $start))
-        $read = 0
-        while ($read -lt $buffer.Length) {
-            $count = $stream.Read($buffer, $read, $buffer.Length - $read)
-            if ($count -le 0) { break }
-            $read += $count
-        }
-    } finally {
-        $stream.Dispose()
-    }
-    $zeros = 0
-    for ($i = 1; $i -lt $read; $i += 2) { if ($buffer[$i] -eq 0) { $zeros++ } }
-    if ($read -gt 1 -and $zeros -gt ($read / 4)) {
-        # Mostly zero high bytes: the log is UTF-16; keep whole characters.
-        $offset = [int]($start % 2)
-        $text = [System.Text.Encoding]::Unicode.GetString($buffer, $offset, $read - $offset - (($read - $offset) % 2))
-    } else {
-        $text = [System.Text.Encoding]::UTF8.GetString($buffer, 0, $read)
-    }
-    $lines = @($text -split '\r?\n')
-    if ($start -gt 0 -and $lines.Count -gt 1) {
-        # The first line was cut by the seek.
-        $lines = @($lines[1..($lines.Count - 1)])
-    }
-    [pscustomobject]@{ Lines = $lines; BytesRead = $read; Truncated = ($start -gt 0) }
-}
-
 function Get-QbdSdkLog {
     param([int] $TailKiB)
     $path = Join-Path -Path $env:ProgramData -ChildPath 'Intuit\QuickBooks\qbsdklog.txt'
@@ -474,25 +563,26 @@ function Get-QbdSdkLog {
     if (-not (Test-Path -LiteralPath $path -PathType Leaf)) { return $log }
     $log.present = $true
     try {
-        $tail = Read-QbdFileTail -Path $path -Bytes ($TailKiB * 1024)
+        $tail = Read-QbdLogTail -Path $path -MaxBytes ([int64]$TailKiB * 1024)
     } catch {
         $log.error = $_.Exception.Message
         return $log
     }
     $log.bytes_read = $tail.BytesRead
     $log.truncated = $tail.Truncated
+    $lines = @($tail.Text -split '\r?\n')
+    if ($tail.Truncated -and $lines.Count -gt 1) {
+        # The first line was cut by the seek.
+        $lines = @($lines[1..($lines.Count - 1)])
+    }
+    $found = Get-QbdSdkCode -Line $lines
     $meanings = Get-QbdSdkCodeMeaning
     foreach ($code in $meanings.Keys) {
-        # The log may write a code as hex (with or without 0x) or as a signed or unsigned number.
-        $hex = $code.Substring(2)
-        $signed = [string][Convert]::ToInt32($hex, 16)
-        $unsigned = [string][Convert]::ToUInt32($hex, 16)
-        $pattern = '(?i)(?<![0-9a-f])(?:0x)?' + $hex + '(?![0-9a-f])|(?<![0-9])(?:' + $signed + '|' + $unsigned + ')(?![0-9])'
-        $hits = @(@($tail.Lines) -match $pattern)
-        if ($hits.Count -eq 0) { continue }
-        $last = ([string]$hits[$hits.Count - 1]).Trim()
+        # Only the codes with a known meaning, counted by the lines that hold them.
+        if (-not $found.Contains($code)) { continue }
+        $last = ([string]$found[$code].LastLine).Trim()
         if ($last.Length -gt 400) { $last = $last.Substring(0, 400) + '...' }
-        $log.codes[$code] = [ordered]@{ count = $hits.Count; meaning = $meanings[$code]; last_line = $last }
+        $log.codes[$code] = [ordered]@{ count = $found[$code].Lines; meaning = $meanings[$code]; last_line = $last }
     }
     return $log
 }

@@ -128,6 +128,16 @@ function Wait-QbdCondition {
     return [bool](& $Condition)
 }
 
+function Get-QbdProperty {
+    # Strict mode makes reading a missing property an error, and CIM, registry and Defender
+    # objects carry different properties from build to build: $null when absent.
+    param([AllowNull()] [object] $InputObject, [Parameter(Mandatory = $true)] [string] $Name)
+    if ($null -eq $InputObject) { return $null }
+    $property = $InputObject.PSObject.Properties[$Name]
+    if ($null -eq $property) { return $null }
+    return $property.Value
+}
+
 function Get-QbdUserProfile {
     # Real users' profiles. Over WinRM or as SYSTEM, $env:LOCALAPPDATA and HKCU belong to
     # the connecting account, not to the person who uses this PC.

@@ -128,6 +128,16 @@ function Wait-QbdCondition {
     return [bool](& $Condition)
 }
 
+function Get-QbdProperty {
+    # Strict mode makes reading a missing property an error, and CIM, registry and Defender
+    # objects carry different properties from build to build: $null when absent.
+    param([AllowNull()] [object] $InputObject, [Parameter(Mandatory = $true)] [string] $Name)
+    if ($null -eq $InputObject) { return $null }
+    $property = $InputObject.PSObject.Properties[$Name]
+    if ($null -eq $property) { return $null }
+    return $property.Value
+}
+
 function Get-QbdUserProfile {
     # Real users' profiles. Over WinRM or as SYSTEM, $env:LOCALAPPDATA and HKCU belong to
     # the connecting account, not to the person who uses this PC.
@@ -298,8 +308,8 @@ function Get-QbdWebroot {
 
 function Get-QbdAntivirusProduct {
     # Security Center lists registered antivirus products on client Windows only; Server lacks
-    # the namespace. productState decoding is reported, not documented: bit 0x1000 on = enabled,
-    # bits 0xF0 zero = signatures up to date.
+    # the namespace (then available is false and error says why). state is productState as
+    # Windows reports it: callers decode it.
     $report = [ordered]@{ available = $false; error = $null; products = @() }
     try {
         $products = @(Get-CimInstance -Namespace 'root/SecurityCenter2' -ClassName AntiVirusProduct -ErrorAction Stop)
@@ -309,14 +319,10 @@ function Get-QbdAntivirusProduct {
     }
     $report.available = $true
     $report.products = @(foreach ($product in $products) {
-        $state = [int64]$product.productState
-        $name = [string]$product.displayName
-        [ordered]@{
-            name          = $name
-            product_state = '{0:X6}' -f $state
-            enabled       = (($state -band 0x1000) -ne 0)
-            up_to_date    = (($state -band 0xF0) -eq 0)
-            is_defender   = ($name -like '*Defender*')
+        [pscustomobject][ordered]@{
+            name  = [string](Get-QbdProperty -InputObject $product -Name 'displayName')
+            state = Get-QbdProperty -InputObject $product -Name 'productState'
+            path  = [string](Get-QbdProperty -InputObject $product -Name 'pathToSignedProductExe')
         }
     })
     return $report
@@ -324,7 +330,7 @@ function Get-QbdAntivirusProduct {
 
 function Get-QbdDefenderState {
     # Get-MpComputerStatus is absent where the Defender module is, and throws where the service is off.
-    $state = [ordered]@{ available = $false; error = $null; am_running_mode = $null; real_time_protection = $null; tamper_protected = $null }
+    $state = [ordered]@{ available = $false; error = $null; am_running_mode = $null; real_time_protection = $null; tamper_protected = $null; antivirus_enabled = $null }
     if ($null -eq (Get-Command -Name 'Get-MpComputerStatus' -ErrorAction SilentlyContinue)) {
         $state.error = 'Get-MpComputerStatus is not available on this PC.'
         return $state
@@ -336,7 +342,7 @@ function Get-QbdDefenderState {
         return $state
     }
     $state.available = $true
-    $fields = [ordered]@{ am_running_mode = 'AMRunningMode'; real_time_protection = 'RealTimeProtectionEnabled'; tamper_protected = 'IsTamperProtected' }
+    $fields = [ordered]@{ am_running_mode = 'AMRunningMode'; real_time_protection = 'RealTimeProtectionEnabled'; tamper_protected = 'IsTamperProtected'; antivirus_enabled = 'AntivirusEnabled' }
     foreach ($key in $fields.Keys) {
         # Older Defender builds lack AMRunningMode and IsTamperProtected.
         $property = $status.PSObject.Properties[$fields[$key]]
@@ -347,12 +353,29 @@ function Get-QbdDefenderState {
     return $state
 }
 
+function Get-QbdAntivirusStatus {
+    # productState decoding is reported, not documented: bit 0x1000 on = enabled, bits 0xF0
+    # zero = signatures up to date.
+    $report = Get-QbdAntivirusProduct
+    $report.products = @(foreach ($product in $report.products) {
+        $state = [int64]$product.state
+        [ordered]@{
+            name          = $product.name
+            product_state = '{0:X6}' -f $state
+            enabled       = (($state -band 0x1000) -ne 0)
+            up_to_date    = (($state -band 0xF0) -eq 0)
+            is_defender   = ($product.name -like '*Defender*')
+        }
+    })
+    return $report
+}
+
 function Get-QbdDefenderExclusion {
     # Without admin rights newer builds answer 'N/A: Must be an administrator to view exclusions'.
     $preference = Get-MpPreference -ErrorAction Stop
-    $property = $preference.PSObject.Properties['ExclusionPath']
+    $excluded = Get-QbdProperty -InputObject $preference -Name 'ExclusionPath'
     $paths = @()
-    if ($null -ne $property -and $null -ne $property.Value) { $paths = @($property.Value | ForEach-Object { [string]$_ }) }
+    if ($null -ne $excluded) { $paths = @($excluded | ForEach-Object { [string]$_ }) }
     $readable = @($paths | Where-Object { $_.StartsWith('N/A', [System.StringComparison]::OrdinalIgnoreCase) }).Count -eq 0
     [pscustomobject]@{ Readable = $readable; Paths = $paths }
 }
@@ -495,9 +518,11 @@ function Invoke-QbdRemediation {
     }
     Add-QbdCheck -Name 'webroot-detected' -Passed ([bool]$webroot.present) -Evidence $webrootEvidence
 
-    $antivirus = Get-QbdAntivirusProduct
+    $antivirus = Get-QbdAntivirusStatus
     Set-QbdData -Name 'antivirus' -Value $antivirus
     $defender = Get-QbdDefenderState
+    # data.defender keeps its documented fields: AntivirusEnabled is the doctor's.
+    $defender.Remove('antivirus_enabled')
     Set-QbdData -Name 'defender' -Value $defender
     $registered = 'Security Center is not available here (Windows Server has no root/SecurityCenter2).'
     if ($antivirus.available) {
