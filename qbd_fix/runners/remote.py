@@ -72,7 +72,7 @@ RECONNECT_BACKOFF = 0.2
 _OPENING = "opening a PowerShell session"
 _ENABLE_HINT = (
     "on the PC, as administrator: Enable-PSRemoting -Force (or winrm quickconfig), "
-    "and allow TCP {port} in its firewall; see docs/remote-pcs.md"
+    "and allow TCP {port} in its firewall (README: Remote PCs)"
 )
 
 
