@@ -12,6 +12,7 @@ messages an administrator can act on; the password never reaches any of them.
 from __future__ import annotations
 
 import errno
+import functools
 import logging
 import socket
 import ssl
@@ -357,8 +358,13 @@ def _information(record: object) -> str:
 # -- the runner -----------------------------------------------------------------------------------
 
 
+@functools.cache
 def _wsman_class() -> type:
-    """pypsrp's WSMan, retrying a stalled Receive fewer times (see :data:`RECEIVE_RETRIES`)."""
+    """pypsrp's WSMan, retrying a stalled Receive fewer times (see :data:`RECEIVE_RETRIES`).
+
+    Built once: a class per PC costs a class creation and an import on every
+    connection, and leaves cyclic garbage (a class refers to itself) for the GC.
+    """
     from pypsrp.wsman import NAMESPACES, WSMan, WSManAction
 
     class _WSMan(WSMan):
