@@ -568,12 +568,12 @@ def test_ctrl_c_finishes_running_pcs_and_marks_the_rest(
 def test_second_ctrl_c_cancels_running_pcs(lab: Lab, gate: threading.Event) -> None:
     hosts = [f"pc{i:02d}" for i in range(6)]
     for host in hosts:
-        lab.statuses[host] = lambda: gate.wait(10) and Status.OK
+        lab.statuses[host] = lambda: gate.wait(60) and Status.OK
     thread = _interrupt_when(lambda: lab.in_flight == 2, times=2)
     began = time.monotonic()
     ran = cli("restart-tasks", "--host", ",".join(hosts), *REMOTE, "--yes", "-j", "2", "--json")
     thread.join()
-    assert time.monotonic() - began < 5, ran.output
+    assert time.monotonic() - began < 30, ran.output  # a hang guard: running PCs take 60 s
     assert ran.exit_code == 130
     doc = json.loads(ran.stdout)
     statuses = sorted(h["status"] for h in doc["hosts"])

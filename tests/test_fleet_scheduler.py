@@ -160,7 +160,7 @@ def test_mixed_fleet_of_120() -> None:
     lab, kinds = mixed_lab(targets)
     gate = threading.Event()
     slow = Target(host="SLOW01", client_name="Slow")
-    lab.answers["SLOW01"] = [lambda: gate.wait(5) and (Status.OK, "too late")]
+    lab.answers["SLOW01"] = [lambda: gate.wait(60) and (Status.OK, "too late")]
     reports: list[HostReport] = []
     events: list[FleetEvent] = []
     began = time.monotonic()
@@ -176,7 +176,7 @@ def test_mixed_fleet_of_120() -> None:
     )
     elapsed = time.monotonic() - began
     gate.set()
-    assert elapsed < 3
+    assert elapsed < 30, "the run waited for the PC past its --host-timeout"  # a hang guard
 
     by_host = {r.host: r for r in reports}
     assert len(reports) == len(by_host) == 121

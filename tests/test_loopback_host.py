@@ -152,7 +152,7 @@ def test_delayed_answer_long_polls(fake_winrm_host: FakeWinRMHost) -> None:
     start = time.monotonic()
     _, output = invoke(host, "ntlm", "Slow")
     assert output == ["done"]
-    assert 0.5 <= time.monotonic() - start < 3
+    assert 0.5 <= time.monotonic() - start < 30  # pypsrp's own retry back-off would take minutes
     assert host.requests_by_action["Receive"] >= 3
 
 
