@@ -76,3 +76,15 @@ def test_module_docstring_names_its_seed_section(name: str) -> None:
         module.__doc__
         and f'"{remediation.seed_section.split(" and its")[0]}' in module.__doc__.replace("\n", " ")
     )
+
+
+def test_sdk_code_meanings_have_one_source() -> None:
+    """reset-certificate's table is rendered from the same dict the doctor's rules read."""
+    from qbd_fix.sdk_codes import SDK_CODES
+    from tests.support.pwsh import ps_single_quoted_literals
+
+    text = get("reset-certificate").render().text
+    start = text.index("function Get-QbdSdkCodeMeaning")
+    body = text[start : text.index("\n}\n", start)]
+    literals = [value for _s, _e, value in ps_single_quoted_literals(body)]
+    assert dict(zip(literals[::2], literals[1::2], strict=True)) == SDK_CODES

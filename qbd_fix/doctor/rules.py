@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from qbd_fix.doctor.command import Arg, Placeholder, Shell, default_shell, fix_command
 from qbd_fix.doctor.facts import Facts, Install, LogFacts, Task, same_name
 from qbd_fix.doctor.report import Finding, FindingStatus
+from qbd_fix.sdk_codes import SDK_CODES
 
 OK, WARN, FAIL = FindingStatus.OK, FindingStatus.WARN, FindingStatus.FAIL
 
@@ -33,20 +34,6 @@ TOPICS: dict[str, str] = {
 CODAT_HOSTS = ("quickbooksdesktop.codat.io", "connectors.codat.io")
 
 #: QuickBooks SDK codes and what they mean (public sources; see the project's domain notes).
-SDK_CODES: dict[str, str] = {
-    "0x80040154": "SDK not registered / QuickBooks not installed",
-    "0x80040403": "could not open the company file",
-    "0x80040408": "could not start QuickBooks",
-    "0x8004040A": "a different company file is already open",
-    "0x80040416": "QuickBooks is not running and no company file was given",
-    "0x80040417": "QuickBooks is open but no company file is open",
-    "0x80040418": "this application has never accessed this file (an admin must grant first access)",
-    "0x8004041A": "access denied: grant it in Integrated Applications",
-    "0x8004041D": "the application may not log in automatically (the 'Yes, always' grant is missing)",
-    "0x80040420": "the QuickBooks user denied access",
-    "0x80040422": "another application holds the file in single-user mode",
-    "0x80040424": "QuickBooks has not finished starting",
-}
 CERTIFICATE_FAIL = ("0x8004041D", "0x8004041A", "0x80040420")
 CERTIFICATE_WARN = ("0x80040418",)
 NEEDS_QUICKBOOKS_OPEN = ("0x80040416", "0x80040417", "0x8004041D")
@@ -303,7 +290,7 @@ def _code_evidence(ctx: Context, codes: Iterable[str]) -> tuple[list[str], set[s
                 continue
             seen.add(code)
             name = entry.path.rsplit("\\", 1)[-1] or entry.kind
-            line = f"{code} x{count} in {name} (newest {ctx.facts.log_tail_kib} KiB): {SDK_CODES.get(code, 'QuickBooks SDK error')}"
+            line = f"{code} x{count} in {name} (newest {ctx.facts.log_tail_kib} KiB): {SDK_CODES.get(code, 'QuickBooks SDK error').rstrip('.')}"
             last = entry.last_lines.get(code)
             evidence.append(line + (f"; last: {last}" if last else ""))
     return evidence, seen

@@ -16,7 +16,8 @@ from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from qbd_fix.script.params import ParamValue, ScriptParameter
-from qbd_fix.script.quote import ps_literal, ps_string
+from qbd_fix.script.quote import ps_literal, ps_ordered_table, ps_string
+from qbd_fix.sdk_codes import SDK_CODES
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -65,7 +66,7 @@ def environment() -> Environment:
     """The shared Jinja environment, imported and built on first use so ``--help`` stays fast."""
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    return Environment(
+    env = Environment(
         loader=PackageLoader("qbd_fix", "templates"),
         undefined=StrictUndefined,
         finalize=_only_code,
@@ -74,6 +75,9 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    # Tables of constants the package owns, shared with its Python side.
+    env.globals["sdk_code_table"] = PsCode(ps_ordered_table(SDK_CODES))
+    return env
 
 
 def param_block(parameters: Sequence[ScriptParameter], values: Mapping[str, ParamValue]) -> PsCode:

@@ -68,3 +68,16 @@ def ps_literal(value: str | bool | int) -> str:
     if isinstance(value, int):
         return str(value)
     return ps_string(value)
+
+
+def ps_ordered_table(entries: dict[str, str], indent: int = 4) -> str:
+    """An ``[ordered]@{ 'key' = 'value' ... }`` literal of constant text, one entry a line.
+
+    For tables the package itself owns (never user values): each key and value is
+    quoted by :func:`ps_string`. *indent* is the column of the closing brace.
+    """
+    pad = " " * (indent + 4)
+    lines = ["[ordered]@{"]
+    lines += [f"{pad}{ps_string(key)} = {ps_string(value)}" for key, value in entries.items()]
+    lines.append(" " * indent + "}")
+    return "\n".join(lines)
