@@ -61,6 +61,14 @@ def company_id(value: str) -> str:
     return str(parsed)
 
 
+def sha256(value: str, option: str) -> str:
+    """A SHA-256 digest as 64 hexadecimal characters, returned in lower case."""
+    text = value.strip()
+    if not re.fullmatch(r"[0-9A-Fa-f]{64}", text):
+        raise UsageError(f"{option} must be a SHA-256 digest: 64 hexadecimal characters")
+    return text.lower()
+
+
 def windows_path(value: str, option: str) -> str:
     """An absolute Windows path on the target PC (drive or UNC), without illegal characters."""
     if not value or _has_control(value) or _has_surrogate(value):

@@ -54,6 +54,34 @@ def _switch(name: str, flag: str, help_text: str) -> inspect.Parameter:
     return option(name, Annotated[bool, typer.Option(flag, help=help_text)], False)
 
 
+def _sha256_option() -> inspect.Parameter:
+    return option(
+        "installer_sha256",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--installer-sha256",
+                metavar="HEX",
+                help="SHA-256 the installer must have (64 hex characters); without it, it must carry a valid Codat or Intuit signature.",
+            ),
+        ],
+        None,
+    )
+
+
+def _grant_removed_option() -> inspect.Parameter:
+    return _switch(
+        "grant_removed",
+        "--grant-removed",
+        "Confirm 'QuickBooks Connector' was removed from QuickBooks' Integrated Applications: no installer starts before.",
+    )
+
+
+def _sha256(kwargs: dict[str, Any]) -> str:
+    digest = kwargs.get("installer_sha256")
+    return "" if digest is None else validation.sha256(digest, "--installer-sha256")
+
+
 def _client(kwargs: dict[str, Any]) -> str:
     name = kwargs.get("client_name")
     return "" if name is None else validation.client_name(name)
@@ -77,6 +105,8 @@ def _parse_reset_certificate(kw: dict[str, Any]) -> Invocation:
             "ClientName": _client(kw),
             "LaunchInstaller": kw["launch_installer"],
             "NotifyUser": kw["notify_user"],
+            "InstallerSha256": _sha256(kw),
+            "GrantRemoved": kw["grant_removed"],
         }
     )
 
@@ -96,6 +126,9 @@ def _parse_reinstall(kw: dict[str, Any]) -> Invocation:
             "InstallTimeoutSeconds": validation.positive_seconds(
                 kw["install_timeout"], "--install-timeout"
             ),
+            "InstallerSha256": _sha256(kw),
+            "CodatSideDone": kw["codat_side_done"],
+            "GrantRemoved": kw["grant_removed"],
         }
     )
 
@@ -156,6 +189,8 @@ SPECS: dict[str, CommandSpec] = {
                     "Start the connector installer on the logged-on user's desktop.",
                 ),
                 _switch("notify_user", "--notify-user", "Show the steps to the logged-on user."),
+                _sha256_option(),
+                _grant_removed_option(),
             ),
             _parse_reset_certificate,
         ),
@@ -214,6 +249,13 @@ SPECS: dict[str, CommandSpec] = {
                     600,
                     "How long to wait for the uninstaller and the installer.",
                 ),
+                _sha256_option(),
+                _switch(
+                    "codat_side_done",
+                    "--codat-side-done",
+                    "Confirm the connection was switched to ongoing sync in the Codat Portal: nothing is uninstalled before.",
+                ),
+                _grant_removed_option(),
             ),
             _parse_reinstall,
             lambda inv: (

@@ -3,33 +3,35 @@
 Seed section: "The first link was successful but the company became
 deauthorized immediately after the datasets completed" and its note "The same
 Company ID must be used when re-completing the linking process". The script
-checks everything it needs (Company ID, installer, a logged-on user, a usable
-uninstall command) before its first change, saves link.json and the logs,
-refuses to uninstall without a saved Company ID (unless forced), runs the
-per-user installer on the user's desktop and checks the ID afterwards. The
-Codat connector mode and the SMB user's linking stay human steps; the result
-says which.
+plans first, reading only: the connector and its uninstall entries (matched by
+folder and program, never by name alone), the Company ID, the installer's
+signature or SHA-256, the Codat-side switch to ongoing sync and the removal of
+QuickBooks' old grant (both confirmed by the administrator), and who can run the
+installer with which rights. Only when every precondition holds does it back up,
+uninstall, install and check the Company ID, one step at a time.
 """
 
 from __future__ import annotations
 
 from qbd_fix.remediations.base import Remediation
 from qbd_fix.script.params import ScriptParameter
+from qbd_fix.signers import SHA256_PATTERN
 
 REINSTALL_CONNECTOR = Remediation(
     name="reinstall-connector",
     title="Reinstall the connector with the same Company ID",
     seed_section="The first link was successful but the company became deauthorized immediately after the datasets completed",
     summary=(
-        "Backs up link.json and the logs, uninstalls the connector found, installs from "
-        "--installer and checks the Company ID is unchanged."
+        "Checks the installer's signature, backs up link.json and the logs, uninstalls the "
+        "connector found, installs from --installer and checks the Company ID is unchanged."
     ),
     may_change=(
         "writes a backup folder under C:\\ProgramData\\qbd-fix\\backups",
         "ends the connector's processes and stops its scheduled tasks",
         "uninstalls the connector found",
         "downloads (https) the installer to C:\\ProgramData\\qbd-fix\\downloads",
-        "starts the connector installer on the logged-on user's desktop",
+        "runs the installer: an MSI silently as SYSTEM, otherwise on the logged-on user's "
+        "desktop (elevated only for an administrator)",
     ),
     template="reinstall_connector.ps1.j2",
     parameters=(
@@ -62,6 +64,25 @@ REINSTALL_CONNECTOR = Remediation(
             "int",
             600,
             "How long to wait for the uninstaller and the installer",
+        ),
+        ScriptParameter(
+            "InstallerSha256",
+            "string",
+            "",
+            "SHA-256 the installer must have; empty: it must carry a valid Codat or Intuit signature",
+            pattern=SHA256_PATTERN,
+        ),
+        ScriptParameter(
+            "CodatSideDone",
+            "switch",
+            False,
+            "The connection was switched to ongoing sync in the Codat Portal (nothing is uninstalled before)",
+        ),
+        ScriptParameter(
+            "GrantRemoved",
+            "switch",
+            False,
+            "'QuickBooks Connector' was removed from QuickBooks' Integrated Applications (no installer starts before)",
         ),
     ),
 )

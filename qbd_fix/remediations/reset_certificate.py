@@ -5,13 +5,17 @@ are still marked as queued or pending even though the connector is running".
 The grant itself happens in QuickBooks, by a person: the script finds
 QuickBooks, the connector installer and the SDK log's evidence, and returns the
 exact steps. It can start the installer, or show the steps, on the logged-on
-user's desktop (never in session 0, where nobody would see them).
+user's desktop (never in session 0, where nobody would see them). The installer
+starts only once the administrator confirms the old grant was removed, only if
+it is signed by Codat or Intuit (or has the SHA-256 given), and elevated only
+for a user who is an administrator.
 """
 
 from __future__ import annotations
 
 from qbd_fix.remediations.base import Remediation
 from qbd_fix.script.params import ScriptParameter
+from qbd_fix.signers import SHA256_PATTERN
 
 RESET_CERTIFICATE = Remediation(
     name="reset-certificate",
@@ -22,7 +26,8 @@ RESET_CERTIFICATE = Remediation(
         "exact steps to remove and re-grant 'QuickBooks Connector' with 'Yes, always'."
     ),
     may_change=(
-        "starts the connector installer on the user's desktop, only with --launch-installer",
+        "starts the connector installer on the user's desktop (elevated, for an administrator), "
+        "only with --launch-installer",
         "writes the steps to %ProgramData%\\qbd-fix and opens them in Notepad on the user's "
         "desktop, only with --notify-user",
     ),
@@ -51,6 +56,19 @@ RESET_CERTIFICATE = Remediation(
             "int",
             256,
             "How much of the end of qbsdklog.txt to read for SDK error codes",
+        ),
+        ScriptParameter(
+            "InstallerSha256",
+            "string",
+            "",
+            "SHA-256 the installer must have; empty: it must carry a valid Codat or Intuit signature",
+            pattern=SHA256_PATTERN,
+        ),
+        ScriptParameter(
+            "GrantRemoved",
+            "switch",
+            False,
+            "'QuickBooks Connector' was removed from QuickBooks' Integrated Applications (-LaunchInstaller waits for it)",
         ),
     ),
 )

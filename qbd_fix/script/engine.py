@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from qbd_fix.script.params import ParamValue, ScriptParameter
 from qbd_fix.script.quote import ps_literal, ps_ordered_table, ps_string
 from qbd_fix.sdk_codes import SDK_CODES
+from qbd_fix.signers import EXPECTED_SIGNERS
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -77,6 +78,9 @@ def environment() -> Environment:
     )
     # Tables of constants the package owns, shared with its Python side.
     env.globals["sdk_code_table"] = PsCode(ps_ordered_table(SDK_CODES))
+    env.globals["expected_signer_list"] = PsCode(
+        "@(" + ", ".join(ps_string(name) for name in EXPECTED_SIGNERS) + ")"
+    )
     return env
 
 
@@ -90,6 +94,8 @@ def param_block(parameters: Sequence[ScriptParameter], values: Mapping[str, Para
     for index, parameter in enumerate(parameters):
         value = values.get(parameter.name, parameter.default)
         lines.append(f"    # {parameter.help}")
+        if parameter.pattern:
+            lines.append(f"    [ValidatePattern({ps_string(parameter.pattern)})]")
         declaration = f"    {_PS_TYPES[parameter.kind]} ${parameter.name}"
         if parameter.kind != "switch" or value:
             declaration += f" = {ps_literal(value)}"
