@@ -45,7 +45,7 @@ def test_finds_quickbooks_installed_and_running() -> None:
     assert "'HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall'" in text
     assert "'HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Uninstall'" in text
     assert "'HKLM:\\SOFTWARE\\Intuit\\QuickBooks'" in text
-    assert "-notlike 'QuickBooks*'" in text
+    assert "$name.StartsWith('QuickBooks', [System.StringComparison]::OrdinalIgnoreCase)" in text
     assert "\"Name = 'QBW32.exe' OR Name = 'QBW.exe'\"" in text
     assert "-MethodName GetOwner -WhatIf:$false -Confirm:$false" in text  # reads even under -WhatIf
     assert "Write-QbdGeneration -Install $installs" in text
@@ -118,11 +118,28 @@ def test_launch_installer_needs_an_interactive_user_and_uses_their_session() -> 
     assert "nobody is logged on" in fn
     assert "no connector installer was found" in fn
     assert "Invoke-QbdChange -Target" in fn
-    assert "Start-QbdInUserSession -UserId $userId -Execute $installerPath" in fn
+    assert "Start-QbdInstallerRun -Run $run -TimeoutSeconds $timeout -Outcome $outcome" in fn
     assert "is already running" in fn  # idempotent: a second run does not start it twice
     assert "Get-QbdInteractiveUser" in text
     # No native program is run from the service session: the user's session starts them.
     assert not [c for c in commands_used(rendered("everything")) if c.lower().endswith(".exe")]
+
+
+def test_launch_installer_checks_grant_then_trust_then_rights_before_it_starts() -> None:
+    fn = rendered("LaunchInstaller").split("function Invoke-QbdLaunchInstaller", 1)[1]
+    fn = fn.split("\nfunction ", 1)[0]
+    order = [
+        fn.index("Get-QbdGrantState -Confirmed:$GrantRemoved"),
+        fn.index("Test-QbdInstallerTrust -Path $installerPath -ExpectedSha256 $InstallerSha256"),
+        fn.index("Get-QbdInstallerRun -Path $installerPath -User $person"),
+        fn.index("Invoke-QbdChange"),
+    ]
+    assert order == sorted(order)
+    assert "run again with -LaunchInstaller -GrantRemoved" in fn
+    assert "--" not in fn
+    # The start's failure leaves the change block, so it is not recorded as performed.
+    change = fn[fn.index("-Change {") : fn.index("} catch {")]
+    assert "catch" not in change
 
 
 def test_notify_user_writes_a_note_and_opens_notepad_in_the_users_session() -> None:
@@ -132,7 +149,8 @@ def test_notify_user_writes_a_note_and_opens_notepad_in_the_users_session() -> N
     assert "New-Item -Path $noteFolder -ItemType Directory -Force" in fn
     assert "Set-Content -LiteralPath $notePath -Value $noteText -Encoding UTF8 -NoNewline" in fn
     assert "already holds these steps; not rewritten" in fn  # idempotent
-    assert "Start-QbdInUserSession -UserId $userId -Execute 'notepad.exe'" in fn
+    assert "Start-QbdInUserSession -UserSid $userSid -Execute 'notepad.exe'" in fn
+    assert "if (-not $shown.started) { throw" in fn
     assert "nobody is logged on" in fn
     assert "msg.exe" not in TEMPLATE.read_text(encoding="utf-8").split("msg.exe is missing", 1)[1]
 
@@ -141,8 +159,14 @@ def test_switches_are_parameters_not_template_branches() -> None:
     # The same script text serves every switch: only the param block differs.
     body = {
         v: rendered(v).split("Set-StrictMode", 1)[1]
-        for v in ("defaults", "LaunchInstaller", "NotifyUser")
+        for v in ("defaults", "LaunchInstaller", "NotifyUser", "GrantRemoved")
     }
-    assert body["defaults"] == body["LaunchInstaller"] == body["NotifyUser"]
+    assert body["defaults"] == body["LaunchInstaller"] == body["NotifyUser"] == body["GrantRemoved"]
     assert "[switch] $LaunchInstaller = $true" in rendered("LaunchInstaller")
     assert "[int] $SdkLogTailKiB = 256" in rendered("defaults")
+
+
+def test_installer_sha256_is_a_validated_parameter() -> None:
+    text = rendered("defaults")
+    assert "[ValidatePattern('^([0-9A-Fa-f]{64})?$')]\n    [string] $InstallerSha256 = ''" in text
+    assert "[switch] $GrantRemoved" in text

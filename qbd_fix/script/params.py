@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,8 +20,10 @@ class ScriptParameter:
     default: ParamValue
     help: str
     secret: bool = False
-    #: A regular expression a string must match; the ``param()`` block repeats it as
-    #: ``[ValidatePattern()]``, so a script run by hand refuses the value too.
+    #: A regular expression a given string must match, written into the ``param()`` block as
+    #: ``[ValidatePattern()]`` so PowerShell refuses a bad value wherever the script runs. The
+    #: CLI checks values first, with a one-line message; rendering does not, so a default the
+    #: pattern refuses stays a plain literal (PowerShell never validates defaults).
     pattern: str = ""
 
     def __post_init__(self) -> None:
@@ -33,10 +34,8 @@ class ScriptParameter:
         self.check(self.default)
 
     def check(self, value: object) -> ParamValue:
-        """Refuse values of the wrong type (a bool is not an int here) or shape."""
+        """Refuse values of the wrong type: a bool is not an int here."""
         expected = _PY_TYPES[self.kind]
         if type(value) is not expected:
             raise TypeError(f"{self.name} takes {self.kind}, not {type(value).__name__}")
-        if self.pattern and not re.search(self.pattern, str(value)):
-            raise ValueError(f"{self.name} does not match {self.pattern}")
         return value  # type: ignore[return-value]

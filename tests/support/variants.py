@@ -15,6 +15,7 @@ SAMPLE_STRINGS: dict[str, str] = {
     "CompanyId": "8a210b68-6988-11ed-a1eb-0242ac120002",
     "Installer": "https://example.com/downloads/Acme-quickbooksdesktop-connector.exe",
     "OutputDirectory": "C:\\Temp\\qbd logs",
+    "InstallerSha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
 }
 
 #: Numbers other than the defaults, used in the "everything" variant.

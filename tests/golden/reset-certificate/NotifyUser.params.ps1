@@ -7,5 +7,10 @@ param(
     # Show the steps to the logged-on user in Notepad
     [switch] $NotifyUser = $true,
     # How much of the end of qbsdklog.txt to read for SDK error codes
-    [int] $SdkLogTailKiB = 256
+    [int] $SdkLogTailKiB = 256,
+    # SHA-256 the installer must have; empty: it must carry a valid Codat or Intuit signature
+    [ValidatePattern('^([0-9A-Fa-f]{64})?$')]
+    [string] $InstallerSha256 = '',
+    # 'QuickBooks Connector' was removed from QuickBooks' Integrated Applications (-LaunchInstaller waits for it)
+    [switch] $GrantRemoved
 )

@@ -7,5 +7,10 @@ param(
     # Show the steps to the logged-on user in Notepad
     [switch] $NotifyUser,
     # How much of the end of qbsdklog.txt to read for SDK error codes
-    [int] $SdkLogTailKiB = 256
+    [int] $SdkLogTailKiB = 256,
+    # SHA-256 the installer must have; empty: it must carry a valid Codat or Intuit signature
+    [ValidatePattern('^([0-9A-Fa-f]{64})?$')]
+    [string] $InstallerSha256 = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+    # 'QuickBooks Connector' was removed from QuickBooks' Integrated Applications (-LaunchInstaller waits for it)
+    [switch] $GrantRemoved
 )

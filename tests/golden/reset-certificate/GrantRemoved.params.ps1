@@ -1,0 +1,16 @@
+[CmdletBinding(SupportsShouldProcess = $true)]
+param(
+    # Codat client name, to pick its installer; empty: any connector installer
+    [string] $ClientName = '',
+    # Start the newest connector installer in the logged-on user's session
+    [switch] $LaunchInstaller,
+    # Show the steps to the logged-on user in Notepad
+    [switch] $NotifyUser,
+    # How much of the end of qbsdklog.txt to read for SDK error codes
+    [int] $SdkLogTailKiB = 256,
+    # SHA-256 the installer must have; empty: it must carry a valid Codat or Intuit signature
+    [ValidatePattern('^([0-9A-Fa-f]{64})?$')]
+    [string] $InstallerSha256 = '',
+    # 'QuickBooks Connector' was removed from QuickBooks' Integrated Applications (-LaunchInstaller waits for it)
+    [switch] $GrantRemoved = $true
+)
