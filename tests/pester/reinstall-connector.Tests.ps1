@@ -1,9 +1,58 @@
-# reinstall-connector on a fake PC: every check before the first change, nothing changed when one fails.
+# reinstall-connector on a fake PC: a read-only plan first, nothing changed when a check fails;
+# then backup, uninstall, install and the Company ID check, each stopping the run when it fails.
 
 BeforeAll {
     . (Join-Path -Path $PSScriptRoot -ChildPath 'Helpers.ps1')
     $script:Path = Join-Path -Path $PSScriptRoot -ChildPath 'out/reinstall-connector.ps1'
+    if ($null -eq (Get-Command -Name 'Get-AuthenticodeSignature' -ErrorAction SilentlyContinue)) {
+        # Windows has it; elsewhere a stand-in lets it be mocked.
+        function global:Get-AuthenticodeSignature {
+            [CmdletBinding()]
+            param([string] $LiteralPath, [string] $FilePath)
+        }
+    }
     Set-FakeMachineMock
+
+    function New-TestSignature {
+        # Shaped like Get-AuthenticodeSignature's result: a status and the signer certificate.
+        param([string] $Status = 'Valid', [string] $Subject = 'CN=Codat Limited, O=Codat Limited, L=London, C=GB')
+        $certificate = $null
+        if ($Subject) { $certificate = [pscustomobject]@{ Subject = $Subject; Thumbprint = '3E1F0A0B0C0D0E0F101112131415161718191A1B' } }
+        return [pscustomobject]@{ Status = $Status; StatusMessage = $Status; SignerCertificate = $certificate; Path = '' }
+    }
+
+    function New-TestUninstallerProcess {
+        # Shaped like Start-Process -PassThru: an uninstaller that removes its entry when it ends,
+        # or one that never ends (waiting for a click nobody can give).
+        param([string] $RemoveKey = '', [switch] $Stuck)
+        $process = [pscustomobject]@{ Id = 4242; Handle = [IntPtr]::Zero; ExitCode = 0; RemoveKey = $RemoveKey; Stuck = [bool]$Stuck }
+        $process | Add-Member -MemberType ScriptMethod -Name WaitForExit -Value {
+            param($Milliseconds)
+            if ($this.Stuck) { return $false }
+            if ($this.RemoveKey) { $null = $global:FakeMachine.Registry.Remove((ConvertTo-FakeRegistryKey -Path $this.RemoveKey).ToLowerInvariant()) }
+            return $true
+        }
+        return $process
+    }
+
+    function Set-TestAdministrator {
+        # Which logged-on accounts the fake PC counts as administrators.
+        param([Parameter(Mandatory = $true)] [hashtable] $Machine, [string[]] $Account = @())
+        $Machine['Admins'] = @($Account)
+    }
+
+    function Add-TestConnectorEntry {
+        # The legacy connector's own Apps & features entry, with a quiet uninstaller.
+        param([Parameter(Mandatory = $true)] [hashtable] $Machine, [Parameter(Mandatory = $true)] [string] $Install)
+        return Add-FakeUninstallEntry -Machine $Machine -KeyName 'Acme Books QuickBooks Connector' -Values @{
+            DisplayName          = 'Acme Books QuickBooks Connector'
+            DisplayVersion       = '2.4.1'
+            Publisher            = 'Codat'
+            InstallLocation      = $Install
+            UninstallString      = ('"{0}\unins000.exe"' -f $Install)
+            QuietUninstallString = ('"{0}\unins000.exe" /VERYSILENT /NORESTART' -f $Install)
+        }
+    }
 }
 
 Describe 'reinstall-connector' {
@@ -11,106 +60,324 @@ Describe 'reinstall-connector' {
         $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
         Add-FakeSystemProfile -Machine $machine
         $alice = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn
+        Set-TestAdministrator -Machine $machine -Account 'PC\alice'
         $companyId = '6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b'
+        $otherId = '0a0b0c0d-1e1f-4a2b-8c3d-4e5f6a7b8c9d'
         $secret = 'connector-secret-7Qx'
         $installer = Write-FakeProgram -Path (Join-Path -Path $alice.Profile -ChildPath 'Downloads\Acme Books-quickbooksdesktop-connector.exe')
+        $installerHash = (Get-FileHash -LiteralPath $installer -Algorithm SHA256).Hash.ToLowerInvariant()
         $backups = Join-Path -Path $machine.ProgramData -ChildPath 'qbd-fix'
+        $ready = @{ ClientName = 'Acme Books'; Installer = $installer; CodatSideDone = $true; GrantRemoved = $true }
+        Mock -CommandName Get-AuthenticodeSignature -MockWith { New-TestSignature }
     }
 
     AfterEach {
         Restore-FakeMachine
     }
 
-    It 'fails on a Company ID mismatch and changes nothing' {
-        $install = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson ('{{"companyId":"{0}","token":"{1}"}}' -f $companyId, $secret)
-        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books' -State 'Running'
-        $other = '0a0b0c0d-1e1f-4a2b-8c3d-4e5f6a7b8c9d'
+    Context 'the plan refuses, and nothing changes' {
+        It 'fails on a Company ID mismatch' {
+            $install = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson ('{{"companyId":"{0}","token":"{1}"}}' -f $companyId, $secret)
+            $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books' -State 'Running'
 
-        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; CompanyId = $other; Installer = $installer }
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters ($ready + @{ CompanyId = $otherId })
 
-        $run.Result.status | Should -Be 'failed' -Because $run.Json
-        $run.ExitCode | Should -Be 1
-        $check = (Get-ResultCheck -Result $run.Result -Name 'company-id')[0]
-        $check.passed | Should -BeFalse
-        $check.evidence | Should -BeLike ('*{0}*{1}*' -f $companyId, $other)
-        (Get-ResultMessage -Result $run.Result -Text 'Nothing was changed') | Should -HaveCount 1
-        @($run.Result.actions) | Should -HaveCount 0
-        $run.Json | Should -Not -BeLike ('*{0}*' -f $secret)
-        Should -Invoke -CommandName Start-Process -Times 0 -Exactly
-        Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
-        Should -Invoke -CommandName Stop-ScheduledTask -Times 0 -Exactly
-        Should -Invoke -CommandName Stop-Process -Times 0 -Exactly
-        Test-Path -LiteralPath $backups | Should -BeFalse
-        Test-Path -LiteralPath (Join-Path -Path $install -ChildPath 'link.json') -PathType Leaf | Should -BeTrue
-    }
-
-    It 'fails without -Force when link.json holds no Company ID and none is given' {
-        $null = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson ('{{"token":"{0}","region":"us"}}' -f $secret)
-
-        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; Installer = $installer }
-
-        $run.Result.status | Should -Be 'failed' -Because $run.Json
-        $run.ExitCode | Should -Be 1
-        (Get-ResultCheck -Result $run.Result -Name 'company-id')[0].passed | Should -BeFalse
-        (Get-ResultMessage -Result $run.Result -Text 'No Company ID found and none given') | Should -HaveCount 1
-        @($run.Result.actions) | Should -HaveCount 0
-        $run.Json | Should -Not -BeLike ('*{0}*' -f $secret)
-        Should -Invoke -CommandName Start-Process -Times 0 -Exactly
-        Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
-        Test-Path -LiteralPath $backups | Should -BeFalse
-    }
-
-    It 'fails when two connectors are installed and no client is named' {
-        $null = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson ('{{"companyId":"{0}"}}' -f $companyId)
-        $null = Add-FakeLegacyConnector -Machine $machine -ClientName 'Beta Ltd' -LinkJson '{"companyId":"0a0b0c0d-1e1f-4a2b-8c3d-4e5f6a7b8c9d"}'
-
-        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = ''; Installer = $installer }
-
-        $run.Result.status | Should -Be 'failed' -Because $run.Json
-        (Get-ResultMessage -Result $run.Result -Text 'Several connectors are installed') | Should -HaveCount 1
-        @($run.Result.actions) | Should -HaveCount 0
-    }
-
-    It 'lists every step and performs none under -WhatIf' {
-        $install = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson ('{{"companyId":"{0}","token":"{1}"}}' -f $companyId, $secret)
-        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books' -State 'Running'
-        $null = Add-FakeProcess -Machine $machine -Name 'QuickbooksDesktopUI.exe' -ExecutablePath (Join-Path -Path $install -ChildPath 'QuickbooksDesktopUI.exe') -User 'alice'
-        $null = Add-FakeUninstallEntry -Machine $machine -KeyName 'Acme Books QuickBooks Connector' -Values @{
-            DisplayName          = 'Acme Books QuickBooks Connector'
-            DisplayVersion       = '2.4.1'
-            Publisher            = 'Codat'
-            InstallLocation      = $install
-            UninstallString      = ('"{0}\unins000.exe"' -f $install)
-            QuietUninstallString = ('"{0}\unins000.exe" /VERYSILENT /NORESTART' -f $install)
+            $run.Result.status | Should -Be 'failed' -Because $run.Json
+            $run.ExitCode | Should -Be 1
+            $check = (Get-ResultCheck -Result $run.Result -Name 'company-id')[0]
+            $check.passed | Should -BeFalse
+            $check.evidence | Should -BeLike ('*{0}*{1}*' -f $companyId, $otherId)
+            (Get-ResultMessage -Result $run.Result -Text 'as given in -CompanyId') | Should -HaveCount 1
+            (Get-ResultMessage -Result $run.Result -Text 'Nothing was changed') | Should -HaveCount 1
+            @($run.Result.actions) | Should -HaveCount 0
+            $run.Json | Should -Not -BeLike ('*{0}*' -f $secret)
+            Should -Invoke -CommandName Start-Process -Times 0 -Exactly
+            Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+            Should -Invoke -CommandName Stop-ScheduledTask -Times 0 -Exactly
+            Test-Path -LiteralPath $backups | Should -BeFalse
+            Test-Path -LiteralPath (Join-Path -Path $install -ChildPath 'link.json') -PathType Leaf | Should -BeTrue
         }
-        $before = Get-FakeTree -Root $machine.Root
-        # Upper case and braces: the script compares Company IDs in one canonical form.
-        $given = '{' + $companyId.ToUpperInvariant() + '}'
 
-        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; CompanyId = $given; Installer = $installer; WhatIf = $true }
+        It 'fails without -Force when link.json holds no Company ID and none is given' {
+            $null = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson ('{{"token":"{0}","region":"us"}}' -f $secret)
 
-        $run.Result.status | Should -Be 'ok' -Because $run.Json
-        $run.ExitCode | Should -Be 0
-        $run.Result.data.what_if | Should -BeTrue
-        $run.Result.data.company_id | Should -Be $companyId
-        $run.Result.data.installer_user | Should -Be 'PC\alice'
-        @($run.Result.data.uninstall) | Should -HaveCount 1
-        $run.Result.data.uninstall[0].kind | Should -Be 'quiet'
-        (Get-ResultCheck -Result $run.Result -Name 'company-id')[0].passed | Should -BeTrue
-        foreach ($step in @('Back up', 'Stop scheduled task', 'End process', 'Uninstall (quiet uninstaller)', 'Start the connector installer')) {
-            $actions = @(Get-ResultAction -Result $run.Result -Text $step)
-            $actions.Count | Should -BeGreaterThan 0 -Because ('{0} should be listed' -f $step)
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $ready
+
+            $run.Result.status | Should -Be 'failed' -Because $run.Json
+            (Get-ResultMessage -Result $run.Result -Text 'run again with -CompanyId <GUID> (from the Codat Portal), or with -Force') | Should -HaveCount 1
+            $run.Json | Should -Not -BeLike '*--force*'
+            @($run.Result.actions) | Should -HaveCount 0
+            Test-Path -LiteralPath $backups | Should -BeFalse
         }
-        @($run.Result.actions | Where-Object { $_.performed }) | Should -HaveCount 0
-        (Get-ResultMessage -Result $run.Result -Text 'WhatIf: nothing was changed') | Should -HaveCount 1
-        (Get-ResultMessage -Result $run.Result -Text ('SAME Company ID: {0}' -f $companyId)) | Should -HaveCount 1
-        $run.Json | Should -Not -BeLike ('*{0}*' -f $secret)
-        Should -Invoke -CommandName Start-Process -Times 0 -Exactly
-        Should -Invoke -CommandName Stop-Process -Times 0 -Exactly
-        Should -Invoke -CommandName Stop-ScheduledTask -Times 0 -Exactly
-        Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
-        Should -Invoke -CommandName Invoke-WebRequest -Times 0 -Exactly
-        Test-Path -LiteralPath $backups | Should -BeFalse
-        (Get-FakeTree -Root $machine.Root) -join [Environment]::NewLine | Should -Be ($before -join [Environment]::NewLine)
+
+        It 'fails when two connectors are installed and no client is named, naming -ClientName' {
+            $null = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson ('{{"companyId":"{0}"}}' -f $companyId)
+            $null = Add-FakeLegacyConnector -Machine $machine -ClientName 'Beta Ltd' -LinkJson ('{{"companyId":"{0}"}}' -f $otherId)
+
+            $parameters = $ready.Clone()
+            $parameters.ClientName = ''
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $parameters
+
+            $run.Result.status | Should -Be 'failed' -Because $run.Json
+            (Get-ResultMessage -Result $run.Result -Text 'run again with -ClientName') | Should -HaveCount 1
+            @($run.Result.actions) | Should -HaveCount 0
+        }
+
+        It 'needs the Codat-side switch to ongoing sync and the removed grant first, and names both' {
+            $install = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson ('{{"companyId":"{0}"}}' -f $companyId)
+            $null = Add-TestConnectorEntry -Machine $machine -Install $install
+            $null = Add-FakeUninstallEntry -Machine $machine -KeyName '{8F6D2E4A-1B3C-4D5E-9F70-A1B2C3D4E5F6}' -Values @{
+                DisplayName = 'QuickBooks Desktop Pro 2024'; DisplayVersion = '34.0.4006.3405'; Publisher = 'Intuit Inc.'; InstallLocation = 'C:\Program Files\Intuit\QuickBooks 2024\'
+            }
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; Installer = $installer }
+
+            $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+            $run.ExitCode | Should -Be 3
+            (Get-ResultCheck -Result $run.Result -Name 'codat-side-done')[0].passed | Should -BeFalse
+            (Get-ResultCheck -Result $run.Result -Name 'grant-removed')[0].passed | Should -BeFalse
+            (Get-ResultMessage -Result $run.Result -Text 'Then run this again with -CodatSideDone') | Should -HaveCount 1
+            (Get-ResultMessage -Result $run.Result -Text 'Then run this again with -GrantRemoved') | Should -HaveCount 1
+            (Get-ResultMessage -Result $run.Result -Text 'Integrated Applications') | Should -Not -BeNullOrEmpty
+            $run.Result.data.plan_ready | Should -BeFalse
+            @($run.Result.actions) | Should -HaveCount 0
+            Should -Invoke -CommandName Start-Process -Times 0 -Exactly
+            Test-Path -LiteralPath $backups | Should -BeFalse
+        }
+
+        It 'uninstalls nothing when the installer is not signed' {
+            $install = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson ('{{"companyId":"{0}"}}' -f $companyId)
+            $null = Add-TestConnectorEntry -Machine $machine -Install $install
+            Mock -CommandName Get-AuthenticodeSignature -MockWith { New-TestSignature -Status 'NotSigned' -Subject '' }
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $ready
+
+            $run.Result.status | Should -Be 'failed' -Because $run.Json
+            (Get-ResultCheck -Result $run.Result -Name 'installer-trusted')[0].passed | Should -BeFalse
+            $run.Result.data.installer.trust.signature_status | Should -Be 'NotSigned'
+            $run.Result.data.installer.trust.sha256 | Should -Be $installerHash
+            (Get-ResultMessage -Result $run.Result -Text 'is not trusted: its Authenticode signature is not valid (status NotSigned)') | Should -HaveCount 1
+            @($run.Result.actions) | Should -HaveCount 0
+            Should -Invoke -CommandName Start-Process -Times 0 -Exactly
+            Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+            Test-Path -LiteralPath $backups | Should -BeFalse
+        }
+
+        It 'uninstalls nothing when the installer is validly signed by someone else' {
+            $install = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson ('{{"companyId":"{0}"}}' -f $companyId)
+            $null = Add-TestConnectorEntry -Machine $machine -Install $install
+            Mock -CommandName Get-AuthenticodeSignature -MockWith { New-TestSignature -Subject 'CN="Codat Limited Tools, Inc.", O=Example, C=US' }
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $ready
+
+            $run.Result.status | Should -Be 'failed' -Because $run.Json
+            $run.Result.data.installer.trust.signature_status | Should -Be 'Valid'
+            $run.Result.data.installer.trust.signer | Should -Be 'Codat Limited Tools, Inc.'
+            $run.Result.data.installer.trust.trusted | Should -BeFalse
+            (Get-ResultMessage -Result $run.Result -Text 'it is signed by ''Codat Limited Tools, Inc.''') | Should -HaveCount 1
+            @($run.Result.actions) | Should -HaveCount 0
+            Should -Invoke -CommandName Start-Process -Times 0 -Exactly
+        }
+
+        It 'uninstalls nothing on a SHA-256 mismatch, even with a valid Codat signature' {
+            $install = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson ('{{"companyId":"{0}"}}' -f $companyId)
+            $null = Add-TestConnectorEntry -Machine $machine -Install $install
+            $wrong = 'ab' * 32
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters ($ready + @{ InstallerSha256 = $wrong })
+
+            $run.Result.status | Should -Be 'failed' -Because $run.Json
+            $run.Result.data.installer.trust.expected_sha256 | Should -Be $wrong
+            $run.Result.data.installer.trust.sha256 | Should -Be $installerHash
+            (Get-ResultMessage -Result $run.Result -Text ('its SHA-256 is {0}, not {1} as given in -InstallerSha256' -f $installerHash, $wrong)) | Should -HaveCount 1
+            @($run.Result.actions) | Should -HaveCount 0
+            Should -Invoke -CommandName Start-Process -Times 0 -Exactly
+        }
+
+        It 'refuses a -InstallerSha256 that is not 64 hex characters before the script runs' {
+            { & $script:Path @ready -InstallerSha256 'not-a-digest' } | Should -Throw -ExpectedMessage '*InstallerSha256*'
+        }
+
+        It 'stops before uninstalling when the only user is not an administrator' {
+            Set-TestAdministrator -Machine $machine -Account @()
+            $install = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson ('{{"companyId":"{0}"}}' -f $companyId)
+            $null = Add-TestConnectorEntry -Machine $machine -Install $install
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $ready
+
+            $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+            $run.ExitCode | Should -Be 3
+            $run.Result.data.install_run.mode | Should -BeNullOrEmpty
+            (Get-ResultMessage -Result $run.Result -Text 'PC\alice is not an administrator') | Should -HaveCount 1
+            (Get-ResultMessage -Result $run.Result -Text 'nothing was uninstalled') | Should -HaveCount 1
+            @($run.Result.actions) | Should -HaveCount 0
+            Should -Invoke -CommandName Start-Process -Times 0 -Exactly
+            Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+            Test-Path -LiteralPath $backups | Should -BeFalse
+        }
+
+        It 'leaves a per-user Codat folder without the QuickBooks connector (Sage 50) alone' {
+            $folder = Join-Path -Path $alice.Profile -ChildPath 'AppData\Local\Codat'
+            $null = Write-FakeProgram -Path (Join-Path -Path $folder -ChildPath 'Sage50Connector.exe')
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters ($ready + @{ WhatIf = $true; Force = $true })
+
+            (Get-ResultMessage -Result $run.Result -Text ('{0} holds no QuickBooks connector program' -f $folder)) | Should -HaveCount 1
+            $run.Result.data.connector.path | Should -BeNullOrEmpty
+            @($run.Result.data.uninstall) | Should -HaveCount 0
+            @(Get-ResultAction -Result $run.Result -Text 'Uninstall') | Should -HaveCount 0
+        }
+    }
+
+    Context 'the steps' {
+        BeforeEach {
+            $install = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson ('{{"companyId":"{0}","token":"{1}"}}' -f $companyId, $secret)
+            $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books' -State 'Running'
+            $entryKey = Add-TestConnectorEntry -Machine $machine -Install $install
+            $machine['UninstallKey'] = $entryKey
+            Mock -CommandName Start-Process -MockWith { New-TestUninstallerProcess -RemoveKey $global:FakeMachine.UninstallKey }
+        }
+
+        It 'lists every step and performs none under -WhatIf' {
+            $null = Add-FakeProcess -Machine $machine -Name 'QuickbooksDesktopUI.exe' -ExecutablePath (Join-Path -Path $install -ChildPath 'QuickbooksDesktopUI.exe') -User 'alice'
+            $before = Get-FakeTree -Root $machine.Root
+            # Upper case and braces: the script compares Company IDs in one canonical form.
+            $given = '{' + $companyId.ToUpperInvariant() + '}'
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters ($ready + @{ CompanyId = $given; WhatIf = $true })
+
+            $run.Result.status | Should -Be 'ok' -Because $run.Json
+            $run.ExitCode | Should -Be 0
+            $run.Result.data.what_if | Should -BeTrue
+            $run.Result.data.plan_ready | Should -BeTrue
+            $run.Result.data.company_id | Should -Be $companyId
+            $run.Result.data.installer_user | Should -Be 'PC\alice'
+            $run.Result.data.install_run.run_level | Should -Be 'Highest'
+            @($run.Result.data.uninstall) | Should -HaveCount 1
+            $run.Result.data.uninstall[0].kind | Should -Be 'quiet'
+            $run.Result.data.installer.trust.trusted_by | Should -Be 'signature'
+            $run.Result.data.installer.trust.signer | Should -Be 'Codat Limited'
+            foreach ($step in @('Back up', 'Stop scheduled task', 'End process', 'Uninstall (quiet uninstaller)', 'Run the connector installer')) {
+                @(Get-ResultAction -Result $run.Result -Text $step).Count | Should -BeGreaterThan 0 -Because ('{0} should be listed' -f $step)
+            }
+            @($run.Result.actions | Where-Object { $_.performed }) | Should -HaveCount 0
+            (Get-ResultMessage -Result $run.Result -Text 'WhatIf: nothing was changed') | Should -HaveCount 1
+            (Get-ResultMessage -Result $run.Result -Text ('SAME Company ID: {0}' -f $companyId)) | Should -HaveCount 1
+            $run.Json | Should -Not -BeLike ('*{0}*' -f $secret)
+            Should -Invoke -CommandName Start-Process -Times 0 -Exactly
+            Should -Invoke -CommandName Stop-Process -Times 0 -Exactly
+            Should -Invoke -CommandName Stop-ScheduledTask -Times 0 -Exactly
+            Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+            Should -Invoke -CommandName Invoke-WebRequest -Times 0 -Exactly
+            Test-Path -LiteralPath $backups | Should -BeFalse
+            (Get-FakeTree -Root $machine.Root) -join [Environment]::NewLine | Should -Be ($before -join [Environment]::NewLine)
+        }
+
+        It 'backs up, uninstalls quietly, runs the installer elevated for the admin and keeps the Company ID' {
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters ($ready + @{ InstallerSha256 = $installerHash.ToUpperInvariant() })
+
+            $run.Result.status | Should -Be 'changed' -Because $run.Json
+            $run.ExitCode | Should -Be 0
+            $run.Result.data.installer.trust.trusted_by | Should -Be 'sha256'
+            (Get-ResultCheck -Result $run.Result -Name 'backup-verified')[0].passed | Should -BeTrue
+            (Get-ResultCheck -Result $run.Result -Name 'uninstalled')[0].passed | Should -BeTrue
+            (Get-ResultCheck -Result $run.Result -Name 'installer-started')[0].passed | Should -BeTrue
+            (Get-ResultCheck -Result $run.Result -Name 'company-id-kept')[0].passed | Should -BeTrue
+            Test-Path -LiteralPath (Join-Path -Path $run.Result.data.backup.folder -ChildPath 'link.json') -PathType Leaf | Should -BeTrue
+            Should -Invoke -CommandName Start-Process -Times 1 -Exactly -ParameterFilter { $PesterBoundParameters['ArgumentList'] -eq '/VERYSILENT /NORESTART' }
+            Should -Invoke -CommandName New-ScheduledTaskAction -Times 1 -Exactly -ParameterFilter { $PesterBoundParameters['Execute'] -eq $installer }
+            Should -Invoke -CommandName New-ScheduledTaskPrincipal -Times 1 -Exactly -ParameterFilter { [string]$PesterBoundParameters['RunLevel'] -eq 'Highest' }
+        }
+
+        It 'fails on a backup failure, uninstalls nothing and does not record the backup as done' {
+            # A file where the backup folder's parent should be: the folder cannot be created.
+            $null = Write-FakeFile -Path (Join-Path -Path $machine.ProgramData -ChildPath 'qbd-fix\backups') -Text 'not a folder'
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $ready
+
+            $run.Result.status | Should -Be 'failed' -Because $run.Json
+            (Get-ResultCheck -Result $run.Result -Name 'backup-verified')[0].passed | Should -BeFalse
+            (Get-ResultMessage -Result $run.Result -Text 'The connector was not uninstalled') | Should -HaveCount 1
+            @($run.Result.actions | Where-Object { $_.performed }) | Should -HaveCount 0
+            Should -Invoke -CommandName Start-Process -Times 0 -Exactly
+            Should -Invoke -CommandName Stop-ScheduledTask -Times 0 -Exactly
+            Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+        }
+
+        It 'fails on a stuck uninstaller and does not start the installer' {
+            Mock -CommandName Start-Process -MockWith { New-TestUninstallerProcess -Stuck }
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $ready
+
+            $run.Result.status | Should -Be 'failed' -Because $run.Json
+            (Get-ResultCheck -Result $run.Result -Name 'uninstalled')[0].passed | Should -BeFalse
+            (Get-ResultMessage -Result $run.Result -Text 'The uninstaller (process 4242) is still running after') | Should -HaveCount 1
+            (Get-ResultMessage -Result $run.Result -Text 'The installer was not started') | Should -HaveCount 1
+            @(Get-ResultAction -Result $run.Result -Text 'Run the connector installer') | Should -HaveCount 0
+            Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+        }
+
+        It 'needs a person when the installer task does not start (<Code>)' -ForEach @(
+            @{ Code = '0x800702E4'; Result = [uint32]2147943140 },
+            @{ Code = '0x800710E0'; Result = [uint32]2147946720 },
+            @{ Code = '0x80070002'; Result = [uint32]2147942402 }
+        ) {
+            $global:FakeMachine['TaskResult'] = $Result
+            Mock -CommandName Get-ScheduledTaskInfo -RemoveParameterType 'InputObject' -MockWith {
+                [pscustomobject]@{ TaskName = 'qbd-fix'; TaskPath = '\'; LastRunTime = (Get-Date); LastTaskResult = $global:FakeMachine.TaskResult; NextRunTime = $null; NumberOfMissedRuns = [uint32]0 }
+            }
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $ready
+
+            $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+            $run.ExitCode | Should -Be 3
+            $started = (Get-ResultCheck -Result $run.Result -Name 'installer-started')[0]
+            $started.passed | Should -BeFalse
+            $started.evidence | Should -BeLike ('*{0}*' -f $Code)
+            $action = @(Get-ResultAction -Result $run.Result -Text 'Run the connector installer')
+            $action | Should -HaveCount 0 -Because 'a start that failed is not recorded as performed'
+            (Get-ResultMessage -Result $run.Result -Text 'The installer was not started') | Should -HaveCount 1
+            (Get-ResultMessage -Result $run.Result -Text ('SAME Company ID: {0}' -f $companyId)) | Should -HaveCount 1
+        }
+
+        It 'fails when the new link.json holds another Company ID' {
+            $global:FakeMachine['NewLink'] = @{ Path = (Join-Path -Path $install -ChildPath 'link.json'); Text = ('{{"companyId":"{0}"}}' -f $otherId) }
+            Mock -CommandName Register-ScheduledTask -RemoveParameterType 'Action', 'Principal', 'Settings', 'Trigger', 'InputObject' -MockWith {
+                # The installer links the connector to another company.
+                $null = Write-FakeFile -Path $global:FakeMachine.NewLink.Path -Text $global:FakeMachine.NewLink.Text
+                [pscustomobject]@{ TaskName = [string]$PesterBoundParameters['TaskName']; TaskPath = '\'; State = 'Ready' }
+            }
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $ready
+
+            $run.Result.status | Should -Be 'failed' -Because $run.Json
+            $kept = (Get-ResultCheck -Result $run.Result -Name 'company-id-kept')[0]
+            $kept.passed | Should -BeFalse
+            $kept.evidence | Should -BeLike ('*{0}*{1}*' -f $otherId, $companyId)
+            (Get-ResultMessage -Result $run.Result -Text ('not the saved {0}' -f $companyId)) | Should -HaveCount 1
+            Get-Content -LiteralPath (Join-Path -Path $run.Result.data.backup.folder -ChildPath 'company-id.txt') -Raw | Should -BeLike ('{0}*' -f $companyId)
+        }
+
+        It 'reports an entry matched only by name and never removes it' {
+            $null = Add-FakeUninstallEntry -Machine $machine -KeyName 'Acme Books Connector Toolbar' -Values @{
+                DisplayName          = 'Acme Books Connector Toolbar'
+                Publisher            = 'Example Software'
+                InstallLocation      = 'C:\Program Files\Example\Toolbar'
+                QuietUninstallString = '"C:\Program Files\Example\Toolbar\remove.exe" /S'
+            }
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $ready
+
+            $run.Result.status | Should -Be 'changed' -Because $run.Json
+            @($run.Result.data.not_removed) | Should -HaveCount 1
+            $run.Result.data.not_removed[0].name | Should -Be 'Acme Books Connector Toolbar'
+            $run.Result.data.not_removed[0].matched_by | Should -Be 'name'
+            @($run.Result.data.uninstall) | Should -HaveCount 1
+            $run.Result.data.uninstall[0].name | Should -Be 'Acme Books QuickBooks Connector'
+            (Get-ResultMessage -Result $run.Result -Text '"Acme Books Connector Toolbar" (') | Should -HaveCount 1
+            Should -Invoke -CommandName Start-Process -Times 1 -Exactly
+            Should -Invoke -CommandName Start-Process -Times 0 -Exactly -ParameterFilter { [string]$PesterBoundParameters['FilePath'] -like '*Toolbar*' }
+        }
     }
 }

@@ -622,11 +622,15 @@ function Start-QbdInstallerRun {
 }
 
 function Test-QbdPathUnder {
-    # Text comparison, never a wildcard: paths hold [ ] characters.
+    # Text comparison, never a wildcard: paths hold [ ] characters. Windows takes / as a
+    # separator too.
     param([string] $Path, [string] $Folder)
     if (-not $Path -or -not $Folder) { return $false }
-    $root = $Folder.TrimEnd('\') + '\'
-    return $Path.StartsWith($root, [System.StringComparison]::OrdinalIgnoreCase)
+    $root = $Folder.TrimEnd('\', '/')
+    foreach ($separator in @('\', '/')) {
+        if ($Path.StartsWith($root + $separator, [System.StringComparison]::OrdinalIgnoreCase)) { return $true }
+    }
+    return $false
 }
 
 function Get-QbdAccountName {
