@@ -3,7 +3,28 @@
 BeforeAll {
     . (Join-Path -Path $PSScriptRoot -ChildPath 'Helpers.ps1')
     $script:Path = Join-Path -Path $PSScriptRoot -ChildPath 'out/reset-certificate.ps1'
+    if ($null -eq (Get-Command -Name 'Get-AuthenticodeSignature' -ErrorAction SilentlyContinue)) {
+        # Windows has it; elsewhere a stand-in lets it be mocked.
+        function global:Get-AuthenticodeSignature {
+            [CmdletBinding()]
+            param([string] $LiteralPath, [string] $FilePath)
+        }
+    }
     Set-FakeMachineMock
+
+    function New-TestSignature {
+        # Shaped like Get-AuthenticodeSignature's result: a status and the signer certificate.
+        param([string] $Status = 'Valid', [string] $Subject = 'CN=Codat Limited, O=Codat Limited, L=London, C=GB')
+        $certificate = $null
+        if ($Subject) { $certificate = [pscustomobject]@{ Subject = $Subject; Thumbprint = '3E1F0A0B0C0D0E0F101112131415161718191A1B' } }
+        return [pscustomobject]@{ Status = $Status; StatusMessage = $Status; SignerCertificate = $certificate; Path = '' }
+    }
+
+    function Set-TestAdministrator {
+        # Which logged-on accounts the fake PC counts as administrators.
+        param([Parameter(Mandatory = $true)] [hashtable] $Machine, [string[]] $Account = @())
+        $Machine['Admins'] = @($Account)
+    }
 }
 
 Describe 'reset-certificate' {
@@ -33,6 +54,8 @@ Describe 'reset-certificate' {
                 '20240501.190003  I  4321  RequestProcessor  Connection closed by app named ''QuickBooks Connector'''
             ) -join [Environment]::NewLine
             $null = Write-FakeFile -Path (Join-Path -Path $machine.ProgramData -ChildPath 'Intuit\QuickBooks\qbsdklog.txt') -Text $sdkLog
+            Set-TestAdministrator -Machine $machine -Account 'PC\alice'
+            Mock -CommandName Get-AuthenticodeSignature -MockWith { New-TestSignature }
         }
 
         It 'needs a person, names the SDK code and gives the Yes, always step' {
@@ -59,8 +82,8 @@ Describe 'reset-certificate' {
             Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
         }
 
-        It 'starts no installer under -WhatIf -LaunchInstaller' {
-            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; LaunchInstaller = $true; WhatIf = $true }
+        It 'starts no installer under -WhatIf -LaunchInstaller -GrantRemoved' {
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; LaunchInstaller = $true; GrantRemoved = $true; WhatIf = $true }
 
             $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
             $launch = @(Get-ResultAction -Result $run.Result -Text 'Start the connector installer')
@@ -72,17 +95,94 @@ Describe 'reset-certificate' {
             Should -Invoke -CommandName Start-ScheduledTask -Times 0 -Exactly
         }
 
-        It 'starts the installer on the logged-on user''s desktop with -LaunchInstaller' {
+        It 'starts the signed installer elevated on the administrator''s desktop once the grant is removed' {
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; LaunchInstaller = $true; GrantRemoved = $true }
+
+            # The grant itself stays a person's step in QuickBooks.
+            $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+            $run.ExitCode | Should -Be 3
+            $run.Result.data.launched_installer.started | Should -BeTrue
+            $run.Result.data.launched_installer.user | Should -Be 'PC\alice'
+            $run.Result.data.launched_installer.trust.signer | Should -Be 'Codat Limited'
+            $run.Result.data.launched_installer.run.run_level | Should -Be 'Highest'
+            (Get-ResultCheck -Result $run.Result -Name 'installer-trusted')[0].passed | Should -BeTrue
+            (Get-ResultAction -Result $run.Result -Text 'Start the connector installer')[0].performed | Should -BeTrue
+            Should -Invoke -CommandName New-ScheduledTaskPrincipal -Times 1 -Exactly -ParameterFilter { [string]$PesterBoundParameters['RunLevel'] -eq 'Highest' }
+            Should -Invoke -CommandName New-ScheduledTaskAction -Times 1 -Exactly -ParameterFilter { $PesterBoundParameters['Execute'] -eq $installer }
+            Should -Invoke -CommandName Register-ScheduledTask -Times 1 -Exactly
+        }
+
+        It 'does not start the installer while QuickBooks may still hold the old grant' {
             $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; LaunchInstaller = $true }
 
             $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
-            $run.Result.data.launched_installer.started | Should -BeTrue
-            $run.Result.data.launched_installer.user | Should -Be 'PC\alice'
-            (Get-ResultAction -Result $run.Result -Text 'Start the connector installer')[0].performed | Should -BeTrue
-            Should -Invoke -CommandName New-ScheduledTaskPrincipal -Times 1 -Exactly -ParameterFilter { $PesterBoundParameters['UserId'] -eq 'PC\alice' }
-            Should -Invoke -CommandName New-ScheduledTaskAction -Times 1 -Exactly -ParameterFilter { $PesterBoundParameters['Execute'] -eq $installer }
-            Should -Invoke -CommandName Register-ScheduledTask -Times 1 -Exactly
-            Should -Invoke -CommandName Unregister-ScheduledTask -Times 1 -Exactly
+            $run.Result.data.launched_installer.grant.state | Should -Be 'unconfirmed'
+            $run.Result.data.launched_installer.performed | Should -BeFalse
+            (Get-ResultMessage -Result $run.Result -Text 'run again with -LaunchInstaller -GrantRemoved') | Should -HaveCount 1
+            @($run.Result.actions) | Should -HaveCount 0
+            Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+            Should -Invoke -CommandName Get-AuthenticodeSignature -Times 0 -Exactly
+        }
+
+        It 'does not start an unsigned installer' {
+            Mock -CommandName Get-AuthenticodeSignature -MockWith { New-TestSignature -Status 'NotSigned' -Subject '' }
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; LaunchInstaller = $true; GrantRemoved = $true }
+
+            $run.Result.status | Should -Be 'failed' -Because $run.Json
+            $run.Result.data.launched_installer.trust.signature_status | Should -Be 'NotSigned'
+            (Get-ResultCheck -Result $run.Result -Name 'installer-trusted')[0].passed | Should -BeFalse
+            (Get-ResultMessage -Result $run.Result -Text 'is not trusted, because its Authenticode signature is not valid') | Should -HaveCount 1
+            @($run.Result.actions) | Should -HaveCount 0
+            Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+        }
+
+        It 'does not start an installer signed by someone else' {
+            Mock -CommandName Get-AuthenticodeSignature -MockWith { New-TestSignature -Subject 'CN=Example Tools Ltd, O=Example Tools Ltd, C=GB' }
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; LaunchInstaller = $true; GrantRemoved = $true }
+
+            $run.Result.status | Should -Be 'failed' -Because $run.Json
+            $run.Result.data.launched_installer.trust.signer | Should -Be 'Example Tools Ltd'
+            @($run.Result.actions) | Should -HaveCount 0
+            Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+        }
+
+        It 'does not start an installer whose SHA-256 differs from -InstallerSha256' {
+            $wrong = 'cd' * 32
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; LaunchInstaller = $true; GrantRemoved = $true; InstallerSha256 = $wrong }
+
+            $run.Result.status | Should -Be 'failed' -Because $run.Json
+            $run.Result.data.launched_installer.trust.trusted | Should -BeFalse
+            (Get-ResultMessage -Result $run.Result -Text ('not {0} as given in -InstallerSha256' -f $wrong)) | Should -HaveCount 1
+            Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+        }
+
+        It 'does not start the installer for a user who is not an administrator' {
+            Set-TestAdministrator -Machine $machine -Account @()
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; LaunchInstaller = $true; GrantRemoved = $true }
+
+            $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+            $run.Result.data.launched_installer.run.mode | Should -BeNullOrEmpty
+            (Get-ResultMessage -Result $run.Result -Text 'PC\alice is not an administrator') | Should -HaveCount 1
+            @($run.Result.actions) | Should -HaveCount 0
+            Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+        }
+
+        It 'fails, and records no start, when the installer task does not start (0x800702E4)' {
+            Mock -CommandName Get-ScheduledTaskInfo -RemoveParameterType 'InputObject' -MockWith {
+                [pscustomobject]@{ TaskName = 'qbd-fix'; TaskPath = '\'; LastRunTime = (Get-Date); LastTaskResult = [uint32]2147943140; NextRunTime = $null; NumberOfMissedRuns = [uint32]0 }
+            }
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; LaunchInstaller = $true; GrantRemoved = $true }
+
+            $run.Result.status | Should -Be 'failed' -Because $run.Json
+            $run.Result.data.launched_installer.performed | Should -BeFalse
+            $run.Result.data.launched_installer.started | Should -BeFalse
+            @(Get-ResultAction -Result $run.Result -Text 'Start the connector installer') | Should -HaveCount 0
+            (Get-ResultMessage -Result $run.Result -Text '0x800702E4') | Should -HaveCount 1
         }
     }
 
