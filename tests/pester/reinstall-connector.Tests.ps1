@@ -217,6 +217,68 @@ Describe 'reinstall-connector' {
             Test-Path -LiteralPath $backups | Should -BeFalse
         }
 
+        It 'plans an MSI to run silently as SYSTEM, even when the user is not an administrator' {
+            Set-TestAdministrator -Machine $machine -Account @()
+            $install = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson ('{{"companyId":"{0}"}}' -f $companyId)
+            $null = Add-TestConnectorEntry -Machine $machine -Install $install
+            $msi = Write-FakeProgram -Path (Join-Path -Path $machine.ProgramData -ChildPath 'Installers\Acme Books Connector.msi')
+            $parameters = $ready.Clone()
+            $parameters.Installer = $msi
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters ($parameters + @{ WhatIf = $true })
+
+            $run.Result.status | Should -Be 'ok' -Because $run.Json
+            $run.Result.data.plan_ready | Should -BeTrue
+            $run.Result.data.install_run.mode | Should -Be 'system'
+            $run.Result.data.install_run.argument | Should -Be ('/i "{0}" /qn /norestart' -f $msi)
+            @(Get-ResultAction -Result $run.Result -Text 'as SYSTEM (silent)') | Should -HaveCount 1
+        }
+
+        It 'plans the per-user connector''s uninstall and install as its user, not elevated' {
+            $folder = Add-FakePerUserConnector -Machine $machine -User $alice
+            $null = Write-FakeFile -Path (Join-Path -Path $folder -ChildPath 'link.json') -Text ('{{"companyId":"{0}"}}' -f $companyId)
+            $hive = 'Registry::HKEY_USERS\{0}\Software\Microsoft\Windows\CurrentVersion\Uninstall' -f $alice.Sid
+            $null = Add-FakeUninstallEntry -Machine $machine -Root $hive -KeyName 'CodatQuickBooksConnector' -Values @{
+                DisplayName     = 'QuickBooks Desktop Connector'
+                Publisher       = 'Codat'
+                InstallLocation = $folder
+                UninstallString = ('"{0}\QuickBooksDesktopUninstaller.exe"' -f $folder)
+            }
+            Set-TestAdministrator -Machine $machine -Account @()
+            $parameters = $ready.Clone()
+            $parameters.ClientName = ''
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters ($parameters + @{ WhatIf = $true })
+
+            $run.Result.status | Should -Be 'ok' -Because $run.Json
+            $run.Result.data.connector.generation | Should -Be 'per-user'
+            $run.Result.data.install_run.mode | Should -Be 'user'
+            $run.Result.data.install_run.run_level | Should -Be 'Limited'
+            $run.Result.data.install_run.account | Should -Be 'PC\alice'
+            @($run.Result.data.uninstall) | Should -HaveCount 1
+            $run.Result.data.uninstall[0].mode | Should -Be 'user'
+            $run.Result.data.uninstall[0].run_level | Should -Be 'Limited'
+        }
+
+        It 'checks a downloaded installer after the download and uninstalls nothing when it is unsigned' {
+            $install = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson ('{{"companyId":"{0}"}}' -f $companyId)
+            $null = Add-TestConnectorEntry -Machine $machine -Install $install
+            Mock -CommandName Invoke-WebRequest -MockWith { $null = Write-FakeProgram -Path ([string]$PesterBoundParameters['OutFile']) }
+            Mock -CommandName Get-AuthenticodeSignature -MockWith { New-TestSignature -Status 'HashMismatch' }
+            $parameters = $ready.Clone()
+            $parameters.Installer = 'https://example.com/downloads/Acme%20Books-quickbooksdesktop-connector.exe'
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $parameters
+
+            $run.Result.status | Should -Be 'failed' -Because $run.Json
+            (Get-ResultAction -Result $run.Result -Text 'Download the connector installer from example.com')[0].performed | Should -BeTrue
+            $run.Result.data.installer.trust.signature_status | Should -Be 'HashMismatch'
+            (Get-ResultCheck -Result $run.Result -Name 'installer-trusted')[0].passed | Should -BeFalse
+            @($run.Result.actions | Where-Object { $_.performed }) | Should -HaveCount 1
+            Should -Invoke -CommandName Start-Process -Times 0 -Exactly
+            Test-Path -LiteralPath (Join-Path -Path $machine.ProgramData -ChildPath 'qbd-fix\backups') | Should -BeFalse
+        }
+
         It 'leaves a per-user Codat folder without the QuickBooks connector (Sage 50) alone' {
             $folder = Join-Path -Path $alice.Profile -ChildPath 'AppData\Local\Codat'
             $null = Write-FakeProgram -Path (Join-Path -Path $folder -ChildPath 'Sage50Connector.exe')

@@ -550,7 +550,7 @@ function Get-QbdInstallerRun {
         reason    = ''
     }
     if ($isMsi) {
-        $run.execute = Join-Path -Path ([Environment]::SystemDirectory) -ChildPath 'msiexec.exe'
+        $run.execute = [System.IO.Path]::Combine([Environment]::SystemDirectory, 'msiexec.exe')
         $run.argument = '/i "' + $Path + '"'
     }
     if ($null -ne $User) {
