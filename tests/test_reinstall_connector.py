@@ -155,7 +155,9 @@ def test_expected_signers_have_one_source() -> None:
 def test_installer_sha256_is_validated_in_the_param_block() -> None:
     text = rendered("defaults")
     block = text.split("Set-StrictMode", 1)[0]
-    assert "    [ValidatePattern('^([0-9A-Fa-f]{64})?$')]\n    [string] $InstallerSha256 = ''" in block
+    assert (
+        "    [ValidatePattern('^([0-9A-Fa-f]{64})?$')]\n    [string] $InstallerSha256 = ''" in block
+    )
     assert check_script(text).ok
     # A default is never validated by PowerShell: a wrong one can only fail the hash comparison.
     trust = function_body(text, "Test-QbdInstallerTrust")
@@ -172,7 +174,9 @@ def test_installers_run_with_the_rights_they_need() -> None:
     assert "if ($User.is_admin -eq $true)" in run
     assert "' /qn /norestart'" in run
     start = function_body(text, "Start-QbdInstallerRun")
-    assert "Start-QbdAsSystem -Execute $Run.execute -Argument $Run.argument -TimeoutSeconds" in start
+    assert (
+        "Start-QbdAsSystem -Execute $Run.execute -Argument $Run.argument -TimeoutSeconds" in start
+    )
     assert "-RunLevel $Run.run_level" in start
     assert start.count("throw (") == 2  # a run that did not start is never recorded as done
     install = function_body(text, "Invoke-QbdInstallStep")
@@ -271,7 +275,9 @@ def test_bad_installer_sha256_is_one_line_and_exit_2(command: str, digest: str) 
     result = CliRunner().invoke(app, [command, *extra, "--installer-sha256", digest, "--dry-run"])
     assert result.exit_code == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert lines[0] == "error: --installer-sha256 must be a SHA-256 digest: 64 hexadecimal characters"
+    assert (
+        lines[0] == "error: --installer-sha256 must be a SHA-256 digest: 64 hexadecimal characters"
+    )
     assert len(lines) <= 2 and "Traceback" not in result.output
 
 
