@@ -935,8 +935,9 @@ function Find-QbdReinstalled {
 
 function Write-QbdRelinkSteps {
     # The part no script can do: Codat's connector mode and the SMB user's linking.
-    param([string] $SavedId)
-    if (-not $CodatSideDone) {
+    # -LinkingOnly: the Codat-side step was already given as a precondition.
+    param([string] $SavedId, [switch] $LinkingOnly)
+    if (-not $CodatSideDone -and -not $LinkingOnly) {
         Add-QbdMessage -Message 'In the Codat Portal, switch the company''s QuickBooks Desktop connection from one-time sync to ongoing sync before linking again; otherwise the connector uninstalls itself after the next sync.'
     }
     if ($SavedId) {
@@ -1202,8 +1203,9 @@ function Resolve-QbdUninstallSteps {
         Add-QbdMessage -Message ('"{0}" ({1}) is not uninstalled: {2}. Check it in Apps & features and remove it by hand if it is this connector.' -f $entry.display_name, $entry.registry_key, $why)
     }
     $users = @($Plan.users)
+    $removable = @($entries | Where-Object { $_.removable })
     $steps = New-Object -TypeName System.Collections.ArrayList
-    foreach ($entry in @($entries | Where-Object { $_.removable })) {
+    foreach ($entry in $removable) {
         $command = Get-QbdUninstallCommand -Entry $entry
         if ($null -eq $command) {
             Write-QbdBlocker -Plan $Plan -Status 'needs_user_action' -Message ('The uninstall entry "{0}" ({1}) has no usable command: uninstall it from Apps & features, then run this again. Nothing was changed.' -f $entry.display_name, $entry.registry_key)
@@ -1227,7 +1229,8 @@ function Resolve-QbdUninstallSteps {
             $user = $Plan.install_user
             if ($null -eq $user -or $user.is_admin -ne $true) {
                 $who = 'nobody who could confirm it is logged on'
-                if ($null -ne $user) { $who = '{0} is not known to be an administrator' -f $user.account }
+                if ($null -ne $user -and $null -eq $user.is_admin) { $who = 'it cannot be told whether {0} is an administrator' -f $user.account }
+                if ($null -ne $user -and $user.is_admin -eq $false) { $who = '{0} is not an administrator' -f $user.account }
                 Write-QbdBlocker -Plan $Plan -Status 'needs_user_action' -Message ('"{0}" has no silent uninstaller and {1}: an administrator uninstalls it from Apps & features, then runs this again. Nothing was changed.' -f $entry.display_name, $who)
                 continue
             }
@@ -1245,7 +1248,7 @@ function Resolve-QbdUninstallSteps {
     if ($Plan.generation -eq 'per-user' -and $steps.Count -eq 0 -and $Plan.ready) {
         Write-QbdBlocker -Plan $Plan -Status 'needs_user_action' -Message ('No uninstall entry for the per-user connector at {0} in its user''s registry: ask them to uninstall it from Apps & features, then run this again. Nothing was changed.' -f $Plan.connector_path)
     }
-    if ($null -ne $Plan.connector -and $steps.Count -eq 0 -and $Plan.generation -ne 'per-user') {
+    if ($null -ne $Plan.connector -and $removable.Count -eq 0 -and $Plan.generation -ne 'per-user') {
         Add-QbdMessage -Message ('No Apps & features entry for the connector at {0}: the installer runs over it.' -f $Plan.connector_path)
     }
 }
@@ -1267,7 +1270,7 @@ function Resolve-QbdPreconditions {
         $steps = @(Get-QbdGrantSteps)
         $numbered = New-Object -TypeName System.Collections.ArrayList
         for ($index = 0; $index -lt $steps.Count; $index++) { $null = $numbered.Add(('{0}) {1}' -f ($index + 1), $steps[$index])) }
-        Write-QbdBlocker -Plan $Plan -Status 'needs_user_action' -Message ('QuickBooks still lists the old connector''s grant, and the installer must not start before it is removed: {0} Then run this again with -GrantRemoved. Nothing was changed.' -f ($numbered -join ' '))
+        Write-QbdBlocker -Plan $Plan -Status 'needs_user_action' -Message ('QuickBooks is installed, and the old connector''s grant must be removed before the installer starts (QuickBooks keeps it inside the company file, which no script can read): {0} Then run this again with -GrantRemoved. Nothing was changed.' -f ($numbered -join ' '))
     }
 }
 
@@ -1347,7 +1350,7 @@ function Get-QbdReinstallPlan {
     Resolve-QbdInstallRun -Plan $plan
     Resolve-QbdUninstallSteps -Plan $plan
     Resolve-QbdBackup -Plan $plan
-    if (-not $plan.ready) { Write-QbdRelinkSteps -SavedId $plan.saved_id }
+    if (-not $plan.ready) { Write-QbdRelinkSteps -SavedId $plan.saved_id -LinkingOnly }
     return $plan
 }
 
