@@ -27,7 +27,8 @@ TEMPLATES = Path(__file__).parents[1] / "qbd_fix" / "templates"
 
 
 # The call operator is allowed only where the prelude runs a script block it was given.
-CALL_OPERATOR_TARGETS = {"$Change", "$Condition"}
+#: The prelude's own script blocks, and the 64-bit powershell.exe a 32-bit host starts again.
+CALL_OPERATOR_TARGETS = {"$Change", "$Condition", "$nativeHost"}
 
 
 def call_operator_targets(text: str) -> set[str]:

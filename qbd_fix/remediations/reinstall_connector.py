@@ -13,8 +13,8 @@ says which.
 
 from __future__ import annotations
 
-from qbd_fix.remediations.base import Remediation
-from qbd_fix.script.params import ScriptParameter
+from qbd_fix.remediations.base import Remediation, client_name_parameter
+from qbd_fix.script.params import GUID_PATTERN, ScriptParameter
 
 REINSTALL_CONNECTOR = Remediation(
     name="reinstall-connector",
@@ -39,17 +39,16 @@ REINSTALL_CONNECTOR = Remediation(
             "",
             "Connector installer: an https URL or a path on this PC",
         ),
-        ScriptParameter(
-            "ClientName",
-            "string",
-            "",
-            "Codat client name of the connector to reinstall; empty: the only one found",
+        client_name_parameter(
+            "Codat client name of the connector to reinstall; empty: the only one found"
         ),
         ScriptParameter(
             "CompanyId",
             "string",
             "",
             "Expected Codat Company ID (GUID); must match link.json or nothing is changed",
+            pattern=GUID_PATTERN,
+            pattern_text="a GUID such as 8a210b68-6988-11ed-a1eb-0242ac120002",
         ),
         ScriptParameter(
             "Force",
@@ -62,6 +61,10 @@ REINSTALL_CONNECTOR = Remediation(
             "int",
             600,
             "How long to wait for the uninstaller and the installer",
+            minimum=1,
+            maximum=3600,
         ),
     ),
+    # The uninstaller's and the installer's waits, and ten minutes for the download and checks.
+    time_budget=lambda values: 2 * int(values["InstallTimeoutSeconds"]) + 600,
 )

@@ -10,7 +10,7 @@ user's desktop (never in session 0, where nobody would see them).
 
 from __future__ import annotations
 
-from qbd_fix.remediations.base import Remediation
+from qbd_fix.remediations.base import Remediation, client_name_parameter
 from qbd_fix.script.params import ScriptParameter
 
 RESET_CERTIFICATE = Remediation(
@@ -28,11 +28,8 @@ RESET_CERTIFICATE = Remediation(
     ),
     template="reset_certificate.ps1.j2",
     parameters=(
-        ScriptParameter(
-            "ClientName",
-            "string",
-            "",
-            "Codat client name, to pick its installer; empty: any connector installer",
+        client_name_parameter(
+            "Codat client name, to pick its installer; empty: any connector installer"
         ),
         ScriptParameter(
             "LaunchInstaller",
@@ -51,6 +48,8 @@ RESET_CERTIFICATE = Remediation(
             "int",
             256,
             "How much of the end of qbsdklog.txt to read for SDK error codes",
+            minimum=1,
+            maximum=16384,
         ),
     ),
 )

@@ -1,11 +1,17 @@
 [CmdletBinding(SupportsShouldProcess = $true)]
 param(
     # Codat client name, to pick its installer; empty: any connector installer
+    [ValidateLength(0, 200)]
+    [ValidatePattern('^\z|^[^\x00-\x1f\x7f]*\z')]
     [string] $ClientName = 'O''Brien & Sons – Books',
     # Start the newest connector installer in the logged-on user's session
     [switch] $LaunchInstaller = $true,
     # Show the steps to the logged-on user in Notepad
     [switch] $NotifyUser = $true,
     # How much of the end of qbsdklog.txt to read for SDK error codes
-    [int] $SdkLogTailKiB = 64
+    [ValidateRange(1, 16384)]
+    [int] $SdkLogTailKiB = 64,
+    # Total time this script may take; every wait stops when it is used up
+    [ValidateRange(30, 86400)]
+    [int] $TimeBudgetSeconds = 300
 )
