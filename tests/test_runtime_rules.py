@@ -59,13 +59,18 @@ function Get-Other {
     $items.Count
 }
 $list = Get-Few | Sort-Object
-if ($list.Length -eq 0) { 'none' }
+if ($list.Count -eq 0) { 'none' }
 [array]$typed = Get-Few
 $typed.Count
 $size = (Get-Item -LiteralPath 'C:\\x.log').Length
 $words = ('a,b' -split ',').Count
+$stream = New-Object -TypeName System.IO.MemoryStream
+$file = Get-ChildItem -LiteralPath 'C:\\x.log'
+$bytes = $file.Length + $stream.Length
+$n = (Get-ChildItem -LiteralPath 'C:\\x').Length
 """
-    assert found("count-of-output", script) == [4, 12]
+    # .Length through a variable is a stream's, a file's or a string's own property
+    assert found("count-of-output", script) == [4, 12, 20]
 
 
 def test_count_on_a_function_that_emits_its_list_whole_is_safe() -> None:

@@ -15,9 +15,12 @@ How far the rules look (all of it read from the tree-sitter-pwsh syntax tree):
   ``$(...)`` or the right side of ``$x = ...``. Functions the script defines count as commands.
   ``@(...)``, a cast (``[array]$x = ...``) and ``Measure-Object``/``New-Object`` (one object
   by design) are safe, and so is a function that emits its list with the unary comma.
+  ``.Length`` counts only on output read directly (``(Get-ChildItem ...).Length``): a stream,
+  a file or a string kept in a variable has a ``Length`` of its own.
 * **User values** (``wildcard-path``) are the variables of the script's top-level ``param()``
   block and every variable derived from one, to a fixed point: assigned from an expression that
-  mentions one (``$a = 'x' + $ClientName``, ``$p = Join-Path $root $a``), a ``foreach`` over
+  mentions one outside a script block (``$a = 'x' + $ClientName``, ``$p = Join-Path $root $a``,
+  but not ``$t = $all | Where-Object { $_.Name -eq $ClientName }``), a ``foreach`` over
   one, or a parameter of the script's own function given one by name at any call
   (``Find-It -Name $a`` makes that function's ``$Name`` a user value). A variable of the
   script is seen inside every function (PowerShell's dynamic scoping). Not followed: ``$_``
@@ -39,7 +42,6 @@ from functools import cached_property
 
 import tree_sitter
 
-from tests.support.guards import syntax_nodes
 from tests.support.pwsh import parse
 
 __all__ = ["RULES", "Finding", "Rule", "check_rules"]
@@ -76,6 +78,15 @@ def _text(node: Node | None) -> str:
 
 def _lower(node: Node | None) -> str:
     return _text(node).lower()
+
+
+def _descendants(node: Node) -> Iterator[Node]:
+    """``node`` and everything under it, in source order."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))
 
 
 def _named(node: Node) -> list[Node]:
@@ -144,27 +155,27 @@ class Script:
         self.text = text
         self.lines = text.splitlines()
         self.root = parse(text).root_node
-        self.nodes: list[tuple[Node, tuple[Node, ...]]] = list(syntax_nodes(self.root))
+        #: every node with the function it lies in (``None``: the top level), by node type
+        self.by_type: dict[str, list[tuple[Node, str | None]]] = {}
+        self._scopes: dict[int, str | None] = {}
+        stack: list[tuple[Node, str | None]] = [(self.root, None)]
+        while stack:
+            node, scope = stack.pop()
+            self.by_type.setdefault(node.type, []).append((node, scope))
+            self._scopes[node.id] = scope
+            if node.type == "function_statement":
+                name = next((c for c in node.children if c.type == "function_name"), None)
+                scope = _SCOPE_PREFIX.sub("", _lower(name))
+            stack.extend((child, scope) for child in reversed(node.children))
 
-    def of_type(self, *types: str) -> Iterator[tuple[Node, tuple[Node, ...]]]:
-        return ((n, p) for n, p in self.nodes if n.type in types)
-
-    @staticmethod
-    def scope(parents: tuple[Node, ...]) -> str | None:
-        """Innermost enclosing function (lower case), ``None`` for the script's top level."""
-        for parent in reversed(parents):
-            if parent.type == "function_statement":
-                name = next((c for c in parent.children if c.type == "function_name"), None)
-                return _SCOPE_PREFIX.sub("", _lower(name))
-        return None
+    def of_type(self, *types: str) -> Iterator[tuple[Node, str | None]]:
+        """Nodes of these types with their scope (type by type, each in source order)."""
+        for kind in types:
+            yield from self.by_type.get(kind, ())
 
     def scope_of(self, node: Node) -> str | None:
-        parents: list[Node] = []
-        parent = node.parent
-        while parent is not None:
-            parents.append(parent)
-            parent = parent.parent
-        return self.scope(tuple(reversed(parents)))
+        """The function ``node`` lies in (lower case), ``None`` for the script's top level."""
+        return self._scopes.get(node.id)
 
     def commands(self) -> Iterator[tuple[Node, str]]:
         for node, _ in self.of_type("command"):
@@ -185,7 +196,7 @@ class Script:
     def comma_emitters(self) -> set[str]:
         """Functions that emit a list whole with the unary comma (``return , $list``)."""
         found: set[str] = set()
-        for node, parents in self.of_type("expression_with_unary_operator"):
+        for node, scope in self.of_type("expression_with_unary_operator"):
             if not node.children or node.children[0].type != ",":
                 continue
             chain = node.parent.parent if node.parent is not None else None
@@ -201,7 +212,6 @@ class Script:
                 "return"
             ):
                 continue
-            scope = self.scope(parents)
             if scope is not None:
                 found.add(scope)
         return found
@@ -210,20 +220,20 @@ class Script:
     def assignments(self) -> list[tuple[str | None, str, bool, Node, Node]]:
         """``(scope, variable, typed, value, assignment)`` for every plain ``$x = value``."""
         found: list[tuple[str | None, str, bool, Node, Node]] = []
-        for node, parents in self.of_type("assignment_expression"):
+        for node, in_scope in self.of_type("assignment_expression"):
             left = next((c for c in node.children if c.type == "left_assignment_expression"), None)
             operator = next((c for c in node.children if c.type == "assignment_operator"), None)
             value = next((c for c in node.children if c.type == "assignment_value"), None)
             if left is None or value is None or _text(operator) != "=":
                 continue
-            variables = [n for n, _ in syntax_nodes(left) if n.type == "variable"]
+            variables = [n for n in _descendants(left) if n.type == "variable"]
             if len(variables) != 1:
                 continue
             key = _variable_key(variables[0])
             if key is None:
                 continue
-            typed = any(n.type == "cast_expression" for n, _ in syntax_nodes(left))
-            scope = None if key[1] else self.scope(parents)
+            typed = any(n.type == "cast_expression" for n in _descendants(left))
+            scope = None if key[1] else in_scope
             found.append((scope, key[0], typed, value, node))
         return found
 
@@ -234,7 +244,7 @@ class Script:
         if block is None:
             return set()
         names: set[str] = set()
-        for node, _ in syntax_nodes(block):
+        for node in _descendants(block):
             if node.type == "script_parameter":
                 variable = next((c for c in node.children if c.type == "variable"), None)
                 key = _variable_key(variable) if variable is not None else None
@@ -318,12 +328,15 @@ def _string_value(node: Node | None) -> str | None:
     return None
 
 
-def _variables(node: Node) -> Iterator[Node]:
-    """``variable`` nodes under ``node``, leaving out ``[WildcardPattern]::Escape(...)`` calls."""
+def _variables(node: Node, skip: tuple[str, ...] = ()) -> Iterator[Node]:
+    """``variable`` nodes under ``node``, leaving out ``[WildcardPattern]::Escape(...)`` calls
+    and nodes of the types in ``skip``."""
     stack = [node]
     while stack:
         current = stack.pop()
-        if current.type == "invocation_expression" and _SANITIZER.match(_lower(current)):
+        if current.type in skip or (
+            current.type == "invocation_expression" and _SANITIZER.match(_lower(current))
+        ):
             continue
         if current.type == "variable":
             yield current
@@ -362,11 +375,13 @@ def _unsafe_output(script: Script, value: Node, member: str) -> bool:
 
 
 def _count_of_output(script: Script) -> Iterator[Node]:
+    """``.Count``/``.Length`` of output; through a variable only ``.Count``, since a stream, a
+    file or a string held in a variable has a ``Length`` of its own."""
     by_scope: dict[tuple[str | None, str], list[tuple[int, bool]]] = {}
     for scope, name, typed, value, node in script.assignments:
         unsafe = not typed and _unsafe_output(script, value, "count")
         by_scope.setdefault((scope, name), []).append((node.start_byte, unsafe))
-    for node, parents in script.of_type("member_access"):
+    for node, in_scope in script.of_type("member_access"):
         member = _lower(next((c for c in node.children if c.type == "member_name"), None))
         if member not in ("count", "length") or not node.named_children:
             continue
@@ -376,9 +391,9 @@ def _count_of_output(script: Script) -> Iterator[Node]:
                 yield node
             continue
         key = _variable_key(target) if target.type == "variable" else None
-        if key is None:
+        if key is None or member != "count":
             continue
-        scope = None if key[1] else script.scope(parents)
+        scope = None if key[1] else in_scope
         earlier = [u for start, u in by_scope.get((scope, key[0]), []) if start < node.start_byte]
         if any(earlier):
             yield node
@@ -413,8 +428,7 @@ def _last_task_result_not_run(script: Script) -> Iterator[Node]:
             results.setdefault(scope, set()).add(name)
     compared: dict[str | None, list[tuple[Node, int]]] = {}
     running: set[str | None] = set()
-    for node, parents in script.of_type("comparison_expression"):
-        scope = script.scope(parents)
+    for node, scope in script.of_type("comparison_expression"):
         sides = _named(node)
         if len(sides) != 3:
             continue
@@ -453,38 +467,42 @@ WILDCARD_PARAMETERS: dict[str, frozenset[str]] = {
 }
 
 
+def _names_in(node: Node | None) -> frozenset[str]:
+    """Variables a value is computed from: not those in script blocks (a filter such as
+    ``Where-Object { $_.Name -eq $n }`` selects by a value, it does not pass it on)."""
+    if node is None:
+        return frozenset()
+    keys = (_variable_key(v) for v in _variables(node, skip=("script_block_expression",)))
+    return frozenset(k[0] for k in keys if k is not None)
+
+
 def user_values(script: Script) -> set[tuple[str | None, str]]:
     """``(scope, variable)`` pairs holding a user value or one derived from it (module doc)."""
+    flows: list[tuple[str | None, tuple[str | None, str], frozenset[str]]] = [
+        (scope, (scope, name), _names_in(value)) for scope, name, _, value, _ in script.assignments
+    ]
+    for node, scope in script.of_type("foreach_statement"):
+        loop = next((c for c in node.named_children if c.type == "variable"), None)
+        key = _variable_key(loop) if loop is not None else None
+        source = next((c for c in node.named_children if c.type == "pipeline"), None)
+        if key is not None:
+            flows.append((scope, (scope, key[0]), _names_in(source)))
+    for node, scope in script.of_type("command"):
+        called = command_name(node)
+        if called in script.functions:
+            flows.extend(
+                (scope, (called, param), _names_in(value))
+                for param, value in command_arguments(node)
+                if param is not None
+            )
     tainted: set[tuple[str | None, str]] = {(None, p) for p in script.script_parameters}
-
-    def holds(node: Node | None, scope: str | None) -> bool:
-        if node is None:
-            return False
-        for variable in _variables(node):
-            key = _variable_key(variable)
-            if key is not None and ((scope, key[0]) in tainted or (None, key[0]) in tainted):
-                return True
-        return False
-
     while True:
         before = len(tainted)
-        for scope, name, _, value, _ in script.assignments:
-            if holds(value, scope):
-                tainted.add((scope, name))
-        for node, parents in script.of_type("foreach_statement"):
-            scope = script.scope(parents)
-            loop = next((c for c in node.named_children if c.type == "variable"), None)
-            source = next((c for c in node.named_children if c.type == "pipeline"), None)
-            key = _variable_key(loop) if loop is not None else None
-            if key is not None and holds(source, scope):
-                tainted.add((scope, key[0]))
-        for node, parents in script.of_type("command"):
-            called = command_name(node)
-            if called in script.functions:
-                scope = script.scope(parents)
-                for param, value in command_arguments(node):
-                    if param is not None and holds(value, scope):
-                        tainted.add((called, param))
+        for scope, target, names in flows:
+            if target not in tainted and any(
+                (scope, n) in tainted or (None, n) in tainted for n in names
+            ):
+                tainted.add(target)
         if len(tainted) == before:
             return tainted
 
@@ -497,12 +515,10 @@ def _wildcard_parameter_fed_user_value(script: Script) -> Iterator[Node]:
             continue
         scope = script.scope_of(node)
         for param, value in command_arguments(node):
-            if param in params and value is not None:
-                for variable in _variables(value):
-                    key = _variable_key(variable)
-                    if key and ((scope, key[0]) in tainted or (None, key[0]) in tainted):
-                        yield node
-                        break
+            names = _names_in(value) if param in params else frozenset()
+            if any((scope, n) in tainted or (None, n) in tainted for n in names):
+                yield node
+                break
 
 
 def _shutdown_timer(script: Script) -> Iterator[Node]:
@@ -583,7 +599,7 @@ def _winevent_application_unfiltered(script: Script) -> Iterator[Node]:
     hashes: dict[tuple[str | None, str], Node] = {}
     for scope, name, _, value, _ in script.assignments:
         literal = next(
-            (n for n, _ in syntax_nodes(value) if n.type == "hash_literal_expression"), None
+            (n for n in _descendants(value) if n.type == "hash_literal_expression"), None
         )
         if literal is not None:
             hashes[(scope, name)] = literal
@@ -615,10 +631,10 @@ def _winevent_application_unfiltered(script: Script) -> Iterator[Node]:
         if not given or table is None:
             continue
         literal = next(
-            (n for n, _ in syntax_nodes(table) if n.type == "hash_literal_expression"), None
+            (n for n in _descendants(table) if n.type == "hash_literal_expression"), None
         )
         if literal is None and table.type in ("unary_expression", "variable"):
-            variable = next((n for n, _ in syntax_nodes(table) if n.type == "variable"), None)
+            variable = next((n for n in _descendants(table) if n.type == "variable"), None)
             key = _variable_key(variable) if variable is not None else None
             if key is not None:
                 literal = hashes.get((script.scope_of(node), key[0])) or hashes.get((None, key[0]))
@@ -632,16 +648,17 @@ def _winevent_application_unfiltered(script: Script) -> Iterator[Node]:
 
 
 def _dotnet_without_language_mode_check(script: Script) -> Iterator[Node]:
+    """The first ``Add-Type`` or static .NET call of a script that never reads LanguageMode."""
     if "languagemode" in script.text.lower():
         return
-    for node, name in script.commands():
-        if name == "add-type":
-            yield node
-            return
-    for node, _ in script.of_type("invocation_expression"):
-        if _text(node).startswith("[") and "]::" in _text(node):
-            yield node
-            return
+    uses = [node for node, name in script.commands() if name == "add-type"]
+    uses += [
+        node
+        for node, _ in script.of_type("invocation_expression")
+        if _text(node).startswith("[") and "]::" in _text(node)
+    ]
+    if uses:
+        yield min(uses, key=lambda n: n.start_byte)
 
 
 RULES: tuple[Rule, ...] = (
