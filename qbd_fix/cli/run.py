@@ -137,7 +137,9 @@ def run_remediation(
         audit, target=runner.target, script=script, what_if=run.what_if, outcome=outcome
     )
     if run.json:
-        output.json_document(output.outcome_document(outcome, debug=run.debug))
+        output.json_document(
+            output.outcome_document(outcome, debug=run.debug, remediation=remediation.name)
+        )
     else:
-        output.outcome(outcome, debug=run.debug)
+        output.outcome(outcome, debug=run.debug, remediation=remediation.name)
     return int(outcome.result.status.exit_code)
