@@ -45,10 +45,7 @@ class Mismatch:
             )
         if self.computer is not None:
             parts.append(f"computer '{visible(self.computer)}' (asked: {visible(self.asked_host)})")
-        return (
-            f"the result names {' and '.join(parts)}: "
-            "it may come from another run or another PC"
-        )
+        return f"the result names {' and '.join(parts)}: it may come from another run or another PC"
 
 
 def expected_computer(host: str) -> str | None:

@@ -68,10 +68,11 @@ def visible(text: object) -> str:
     if text is None:
         return ""
     value = text if isinstance(text, str) else str(text)
-    if not any(is_unsafe(ch) for ch in value):
-        # Fast path, and nothing to double: a backslash run only needs it before an escape.
-        if "\\" not in value or not _ESCAPE_LIKE.search(value):
-            return value
+    # Fast path: nothing unsafe, and no backslash before escape-like text to double.
+    if not any(is_unsafe(ch) for ch in value) and (
+        "\\" not in value or not _ESCAPE_LIKE.search(value)
+    ):
+        return value
     out: list[str] = []
     i, n = 0, len(value)
     while i < n:

@@ -494,6 +494,7 @@ def run_fleet_command(
     from qbd_fix.fleet import open_report
     from qbd_fix.fleet.audit import redact, secret_parameter_names
     from qbd_fix.fleet.doctor import doctor_judge, judged
+    from qbd_fix.fleet.report import host_document, identity
     from qbd_fix.fleet.scheduler import FleetRun
     from qbd_fix.runners.remote import RemoteRunner
 
@@ -533,7 +534,7 @@ def run_fleet_command(
 
     def sink(report: HostReport) -> None:
         files.submit(record, report)
-        light = report if run.json else dataclasses.replace(report, result=None)
+        light = report if run.json else dataclasses.replace(report, result=identity(report))
         finished.append((order.get((report.host.casefold(), report.port), len(order)), light))
 
     secrets = [p.password for p in connections.values() if p.password]
@@ -568,7 +569,7 @@ def run_fleet_command(
     reports = [report for _, report in sorted(finished, key=lambda item: item[0])]
     if run.json:
         output.json_document(
-            {"hosts": [r.to_dict() for r in reports], "summary": summary.to_dict()}
+            {"hosts": [host_document(r) for r in reports], "summary": summary.to_dict()}
         )
         output.note(count_line(summary))
     else:
