@@ -33,7 +33,12 @@ _ESCAPE_LIKE = re.compile(r"x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}")
 
 _NAMES = {
     "\n": "a line break",
-    "\r": "a carriage return",
+    "\r": "a line break",
+    "\x0b": "a line break",
+    "\x0c": "a line break",
+    "\x85": "a line break",
+    "\u2028": "a line break",
+    "\u2029": "a line break",
     "\t": "a tab",
     "\0": "a NUL character",
 }

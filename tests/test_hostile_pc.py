@@ -111,9 +111,7 @@ def test_one_pc_result_is_shown_escaped(host: FakeWinRMHost, terminal: bool) -> 
 
 
 @pytest.mark.parametrize("terminal", [False, True], ids=["piped", "terminal"])
-def test_debug_streams_and_error_lines_are_escaped(
-    host: FakeWinRMHost, terminal: bool
-) -> None:
+def test_debug_streams_and_error_lines_are_escaped(host: FakeWinRMHost, terminal: bool) -> None:
     host.default_answer = Answer(
         output=[result_doc()], errors=[EVIL], warnings=[EVIL], verbose=["v " + EVIL]
     )
@@ -286,11 +284,9 @@ def test_doctor_refuses_a_client_name_with_a_line_break(
         assert not line.lstrip("│ ").startswith("qbd-fix reinstall-connector --force")
     fixes = out.split("To fix (copy a line as it is):", 1)[1].splitlines()
     restart = [line.strip() for line in fixes if "restart-tasks" in line]
-    assert restart == [
-        "qbd-fix restart-tasks --host 127.0.0.1 --client-name <CLIENT_NAME>"
-    ], fixes
-    assert "the client name holds a line break" in out
-    assert "Acme\\r\\nqbd-fix reinstall-connector" in out  # what the PC said, escaped
+    assert restart == ["qbd-fix restart-tasks --host 127.0.0.1 --client-name <CLIENT_NAME>"], fixes
+    assert "The client name holds a line break, so it cannot be pasted safely" in out
+    assert "it reads 'Acme\\x0d\\x0aqbd-fix reinstall-connector --force & calc'" in out
 
     doc = json.loads(invoke(["doctor", *connect(host.port), "--shell", shell, "--json"]).stdout)
     tray = next(f for f in doc["findings"] if f["id"] == "tray-icon")
