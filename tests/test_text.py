@@ -7,7 +7,7 @@ import json
 import re
 import unicodedata
 
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from qbd_fix.text import describe, json_text, unsafe_chars, visible, visible_lines
@@ -21,10 +21,16 @@ SURROGATES = ["\ud800", "\udbff", "\udc00", "\udfff"]
 #: What makes escaping hard: backslashes before text that looks like an escape.
 TRICKY = ["\\", "\\\\", "x", "u", "U", "1b", "0", "a", "F", "00", "9b", "202e", "x1b", "u009b"]
 HOSTILE = C0 + C1 + FORMAT + SEPARATORS + SURROGATES
-text = st.lists(
-    st.one_of(st.sampled_from(HOSTILE), st.sampled_from(TRICKY), st.characters()),
-    max_size=40,
-).map("".join)
+text = st.one_of(
+    st.lists(
+        st.one_of(st.sampled_from(HOSTILE), st.sampled_from(TRICKY), st.characters()),
+        max_size=40,
+    ).map("".join),
+    # Dense with backslashes, escape-like text and the characters that get escaped.
+    st.lists(st.sampled_from([*TRICKY, "\x1b", "\u202e", "\n", "\u2028"]), max_size=12).map(
+        "".join
+    ),
+)
 
 ESCAPE = re.compile(r"(\\+)(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})")
 
@@ -52,7 +58,11 @@ def test_nothing_unsafe_survives(value: str) -> None:
     assert "\n" not in shown and "\r" not in shown
 
 
+@settings(max_examples=400)
 @given(text)
+@example("\\x1b")
+@example("\\\x1b")
+@example("C:\\u202e\\")
 def test_the_escaping_is_unambiguous(value: str) -> None:
     assert decode(visible(value)) == value
 
