@@ -7,7 +7,9 @@ from __future__ import annotations
 import csv
 import json
 import re
+import signal
 import socket
+import threading
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -301,3 +303,64 @@ def test_doctor_shows_bidi_and_zero_width_client_names_escaped(host: FakeWinRMHo
     assert_safe(ran.stdout)
     assert "Acme\\u202eskooB\\u200b" in ran.stdout
     assert "--client-name <CLIENT_NAME>" in ran.stdout
+
+
+# -- secrets in the wrong place, bad output paths, Ctrl-C -------------------------------------
+
+SECRET = "Hunter2Secret"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--port", SECRET],
+        ["--port", "99" + "9" * 6],
+        ["--password-env", SECRET + "!x"],
+        ["--password-env", SECRET],  # a valid name, but not in capitals: not echoed
+    ],
+    ids=["port-text", "port-number", "password-env-bad", "password-env-unset"],
+)
+def test_a_password_typed_into_an_option_is_not_echoed(args: list[str]) -> None:
+    ran = CliRunner().invoke(
+        app, ["restart-tasks", "--host", "pc01", "-u", "u", "--yes", *args], env={}
+    )
+    assert ran.exit_code == 2, ran.output
+    assert SECRET not in ran.output and "999999" not in ran.output
+    assert ran.stderr.startswith("error: ") and ran.stdout == ""
+
+
+@pytest.mark.parametrize("column", ["port", "password_env"])
+def test_a_password_typed_into_an_inventory_column_is_not_echoed(
+    tmp_path: Path, column: str
+) -> None:
+    path = tmp_path / "pcs.csv"
+    path.write_text(f"host,{column}\npc01,{SECRET} !x\n", encoding="utf-8")
+    ran = CliRunner().invoke(
+        app, ["restart-tasks", "--inventory", str(path), "-u", "u", "--yes"], env={}
+    )
+    assert ran.exit_code == 2, ran.output
+    assert SECRET not in ran.output and "pcs.csv:2" in ran.stderr
+
+
+@pytest.mark.parametrize(
+    "output",
+    ["", "/proc/1/no-such-folder/x.ps1", "/tmp/" + "n" * 300 + ".ps1", "/tmp/" + "d/" * 3000],
+    ids=["empty", "unwritable", "long-name", "long-path"],
+)
+def test_an_output_path_that_cannot_be_written_is_a_usage_error(output: str) -> None:
+    ran = CliRunner().invoke(app, ["restart-tasks", "--dry-run", "--output", output])
+    assert ran.exit_code == 2, ran.output
+    assert ran.stderr.startswith("error: --output") and ran.stderr.count("\n") <= 2
+    assert "Traceback" not in ran.output and ran.stdout == ""
+
+
+def test_ctrl_c_while_running_on_one_pc(host: FakeWinRMHost) -> None:
+    host.default_answer = Answer(output=[result_doc()], delay=5)
+    timer = threading.Timer(1.0, lambda: signal.raise_signal(signal.SIGINT))
+    timer.start()
+    try:
+        ran = invoke(["restart-tasks", *connect(host.port), "--yes"])
+    finally:
+        timer.cancel()
+    assert ran.exit_code == 130
+    assert ran.stderr == "error: interrupted\n"

@@ -364,8 +364,11 @@ def read_passwords(settings: Sequence[ConnectionOptions]) -> dict[str, str | Non
     if not missing:
         return passwords
     if not interactive():
+        from qbd_fix.cli.connection import shown_variable
+
         listed = ", ".join(
-            f"{name} ({count} PC{'s' if count > 1 else ''})" for name, count in missing.items()
+            f"{shown_variable(name)} ({count} PC{'s' if count > 1 else ''})"
+            for name, count in missing.items()
         )
         raise UsageError(
             f"no password: set the environment variable(s) {listed}",
