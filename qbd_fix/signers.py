@@ -13,6 +13,8 @@ patterns.
 
 from __future__ import annotations
 
+from qbd_fix.script.params import ScriptParameter
+
 EXPECTED_SIGNERS: tuple[str, ...] = (
     "Codat Limited",
     "Codat Ltd",
@@ -20,5 +22,17 @@ EXPECTED_SIGNERS: tuple[str, ...] = (
     "Intuit, Inc.",
 )
 
-#: The ``param()`` pattern of an installer digest: empty (none given) or 64 hex characters.
-SHA256_PATTERN = "^([0-9A-Fa-f]{64})?$"
+#: An installer's SHA-256 as the administrator gives it (matched case-insensitively).
+SHA256_PATTERN = "^[0-9a-f]{64}$"
+
+
+def installer_sha256_parameter() -> ScriptParameter:
+    """``-InstallerSha256``: when given, it decides alone whether an installer is trusted."""
+    return ScriptParameter(
+        "InstallerSha256",
+        "string",
+        "",
+        "SHA-256 the installer must have; empty: it must carry a valid Codat or Intuit signature",
+        pattern=SHA256_PATTERN,
+        pattern_text="a SHA-256 digest: 64 hexadecimal characters",
+    )

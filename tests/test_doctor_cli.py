@@ -198,6 +198,7 @@ def test_diagnose_library_call() -> None:
         "LogTailKiB": 256,
         "EventDays": 7,
         "ConnectTimeoutMs": 3000,
+        "TimeBudgetSeconds": 300,
     }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,8 @@ from rich.console import Console
 
 from qbd_fix.cli.doctor import render_report
 from qbd_fix.doctor import DoctorReport, Facts, FindingStatus, report_from_facts
-from qbd_fix.doctor.command import Placeholder, fix_command, quote_cmd, quote_powershell
-from qbd_fix.doctor.facts import as_list
+from qbd_fix.doctor.command import Placeholder, fix_command, quote_cmd, quote_powershell, unquotable
+from qbd_fix.doctor.facts import as_list, validate
 from tests.support.golden import assert_golden
 from tests.support.pwsh import ps_single_quoted_literals
 
@@ -117,7 +118,7 @@ def test_red_tray_fix_restarts_the_tasks() -> None:
 
 def test_red_tray_with_nobody_logged_on_is_a_warning() -> None:
     doc = load("red_tray")
-    doc["users"] = None
+    doc["users"] = []
     doc["tasks"][0]["state"] = "Running"
     finding = report(doc).finding("tray-icon")
     assert finding.status is FindingStatus.WARN
@@ -154,23 +155,21 @@ def test_certificate_fail_names_reset_certificate() -> None:
 )
 def test_certificate_codes(code: str, status: str) -> None:
     doc = load("healthy")
-    doc["logs"][0]["codes"] = {
-        "code": code.lower().removeprefix("0x"),
-        "count": 1,
-        "last_line": None,
-    }
+    doc["logs"][0]["codes"] = [
+        {"code": code.lower().removeprefix("0x"), "count": 1, "last_line": ""}
+    ]
     assert report(doc).finding("certificate").status.value == status
 
 
 def test_codes_in_the_connector_log_count_too() -> None:
     doc = load("healthy")
-    doc["logs"][1]["codes"] = [{"code": "0x8004041D", "count": 2}]
+    doc["logs"][1]["codes"] = [{"code": "0x8004041D", "count": 2, "last_line": ""}]
     assert report(doc).finding("certificate").status is FindingStatus.FAIL
 
 
 def test_queued_syncs_ok_when_quickbooks_closed_without_errors() -> None:
     doc = load("quickbooks_closed")
-    doc["logs"][0]["codes"] = None
+    doc["logs"][0]["codes"] = []
     finding = report(doc).finding("queued-syncs")
     assert finding.status is FindingStatus.OK
     assert any("unattended access looks granted" in e for e in finding.evidence)
@@ -197,7 +196,7 @@ def test_one_time_sync_keeps_the_company_id() -> None:
 
 def test_link_json_without_company_id_is_a_warning() -> None:
     doc = load("one_time_sync")
-    doc["generations"][0]["link_json"]["company_ids"] = None
+    doc["generations"][0]["link_json"]["company_ids"] = []
     finding = report(doc).finding("one-time-sync")
     assert finding.status is FindingStatus.WARN
     assert finding.fix is None
@@ -215,19 +214,21 @@ def test_defender_detection_is_evidence() -> None:
 
 def test_audit_mode_applocker_event_is_a_warning() -> None:
     doc = load("defender_detection")
-    doc["defender"]["detections"] = None
+    doc["defender"]["detections"] = []
     doc["policy"][0]["id"] = 8003
     assert report(doc).finding("antivirus-policy").status is FindingStatus.WARN
 
 
 def test_srp_event_blocks() -> None:
     doc = load("healthy")
-    doc["policy"] = {
-        "log": "Application",
-        "id": 865,
-        "time": None,
-        "message": "Access to QuickbooksDesktop.exe restricted",
-    }
+    doc["policy"] = [
+        {
+            "log": "Application",
+            "id": 865,
+            "time": None,
+            "message": "Access to QuickbooksDesktop.exe restricted",
+        }
+    ]
     finding = report(doc).finding("antivirus-policy")
     assert finding.status is FindingStatus.FAIL
     assert any("Software Restriction Policies event 865" in e for e in finding.evidence)
@@ -249,7 +250,7 @@ def test_network_behind_a_proxy_is_a_warning() -> None:
 
 def test_network_not_checked_is_a_warning() -> None:
     doc = load("healthy")
-    doc["network"] = None
+    doc["network"] = []
     assert report(doc).finding("network").status is FindingStatus.WARN
 
 
@@ -263,18 +264,24 @@ def test_web_connector_generation_notes() -> None:
 
 def test_web_connector_not_running_is_a_warning() -> None:
     doc = load("web_connector")
-    doc["processes"] = doc["processes"][1]
+    doc["processes"] = doc["processes"][1:2]
     assert report(doc).finding("generation").status is FindingStatus.WARN
 
 
 def test_per_user_generation_is_described() -> None:
     doc = load("nothing_installed")
-    doc["generations"] = {
-        "generation": "per-user",
-        "path": "C:\\Users\\amy\\AppData\\Local\\Codat",
-        "user": "amy",
-        "executable": "C:\\Users\\amy\\AppData\\Local\\Codat\\QuickBooksDesktop.exe",
-    }
+    doc["generations"] = [
+        {
+            "generation": "per-user",
+            "path": "C:\\Users\\amy\\AppData\\Local\\Codat",
+            "client_name": "",
+            "user": "amy",
+            "executable": "C:\\Users\\amy\\AppData\\Local\\Codat\\QuickBooksDesktop.exe",
+            "version": None,
+            "link_json": None,
+            "log": "",
+        }
+    ]
     finding = report(doc).finding("generation")
     assert finding.status is FindingStatus.OK
     assert "per-user connector for user amy" in finding.evidence[0]
@@ -325,54 +332,62 @@ def test_remote_host_goes_into_every_fix() -> None:
     )
 
 
-# -- facts parsing is forgiving ----------------------------------------------------------------
+# -- the facts document has one shape: the script's, checked against its schema ------------
 
 
-def test_empty_facts_parse() -> None:
-    facts = Facts.from_dict({})
-    assert (
-        facts.installs == []
-        and facts.tasks == []
-        and facts.antivirus is None
-        and facts.defender is None
-    )
-    rep = report_from_facts(facts, target="PC09", shell="posix")
-    assert rep.computer == "PC09"
-    assert rep.finding("generation").status is FindingStatus.FAIL
+def test_every_fixture_matches_the_schema() -> None:
+    for name in FIXTURES:
+        validate(load(name))
 
 
-def test_nulls_and_unrolled_arrays() -> None:
+def test_null_probes_and_empty_lists_parse() -> None:
     facts = Facts.from_dict(load("nothing_installed"))
-    assert facts.users == ["PC02\\bob"]
+    assert [u.account for u in facts.users] == ["PC02\\bob"]
+    assert facts.users[0].sid.startswith("S-1-5-21-")
     assert facts.reboot_reasons == ["WindowsUpdate\\Auto Update\\RebootRequired"]
     assert facts.antivirus is None  # the probe failed: unknown, not "none registered"
     assert facts.defender is not None and facts.defender.detections == []
-    unrolled = Facts.from_dict(load("defender_detection"))
-    assert unrolled.defender is not None
-    assert unrolled.defender.detections[0].resources[0].endswith("QuickbooksDesktop.exe")
+    detected = Facts.from_dict(load("defender_detection"))
+    assert detected.defender is not None
+    assert detected.defender.detections[0].resources[0].endswith("QuickbooksDesktop.exe")
 
 
-def test_empty_antivirus_list_without_error_means_none_registered() -> None:
-    assert Facts.from_dict({"antivirus": None}).antivirus == []
+def test_empty_antivirus_list_means_none_registered() -> None:
+    doc = load("healthy")
+    doc["antivirus"] = []
+    assert Facts.from_dict(doc).antivirus == []
 
 
-def test_wrong_types_do_not_raise() -> None:
-    facts = Facts.from_dict(
-        {
-            "generations": ["x", 3, None],
-            "tasks": {"client": None, "last_result": "n/a"},
-            "logs": [{"codes": ["0x1", {"code": "zz"}]}],
-            "network": [{"host": "a", "reachable": "false"}],
-            "os": "Windows",
-            "webroot": [],
-            "defender": {"detections": [1]},
-        }
-    )
-    assert facts.installs == []
-    assert facts.tasks[0].last_result is None
-    assert facts.logs[0].codes == {}
-    assert facts.os is None
-    assert facts.defender is not None and facts.defender.detections == []
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        # What `return , @(...)` wrapped again in @() at the call site gives: a list in a list.
+        (lambda d: d.update(tasks=[d["tasks"]]), "tasks/0"),
+        (lambda d: d.update(users=[[u] for u in d["users"]]), "users/0"),
+        # What an unrolled one-item list gives: the bare item.
+        (lambda d: d.update(processes=d["processes"][0]), "processes"),
+        (lambda d: d.update(policy=None), "policy"),
+        (lambda d: d.update(users=["PC01\\amy"]), "users/0"),
+        (lambda d: d["tasks"][0].pop("state"), "tasks/0"),
+        (lambda d: d.update(extra=1), "(top)"),
+    ],
+)
+def test_a_document_of_another_shape_is_refused_naming_where(change: Any, where: str) -> None:
+    from qbd_fix.errors import ResultError
+
+    doc = load("red_tray")
+    change(doc)
+    with pytest.raises(ResultError, match=f"schema at {re.escape(where)}:"):
+        Facts.from_dict(doc)
+
+
+def test_another_schema_version_is_refused() -> None:
+    from qbd_fix.errors import ResultError
+
+    doc = load("healthy")
+    doc["schema"] = 1
+    with pytest.raises(ResultError, match="version 1"):
+        Facts.from_dict(doc)
 
 
 def test_as_list() -> None:
@@ -401,7 +416,7 @@ HOSTILE = [
 ]
 
 
-@pytest.mark.parametrize("name", HOSTILE)
+@pytest.mark.parametrize("name", [n for n in HOSTILE if unquotable(n, "posix") is None])
 def test_posix_fix_round_trips(name: str) -> None:
     line = fix_command("restart-tasks", [("--client-name", name)], host="PC01", shell="posix")
     assert shlex.split(line) == [
@@ -427,7 +442,7 @@ def _powershell_words(line: str) -> list[str]:
     return words
 
 
-@pytest.mark.parametrize("name", [n for n in HOSTILE if "\t" not in n])
+@pytest.mark.parametrize("name", [n for n in HOSTILE if unquotable(n, "powershell") is None])
 def test_powershell_fix_round_trips(name: str) -> None:
     line = fix_command("restart-tasks", [("--client-name", name)], host="PC01", shell="powershell")
     assert _powershell_words(line) == [
@@ -483,13 +498,19 @@ def test_option_names_are_checked() -> None:
     )
 )
 def test_posix_round_trip_any_text(name: str) -> None:
-    line = fix_command("reset-certificate", [("--client-name", name)], shell="posix")
-    assert shlex.split(line)[-1] == name
+    notes: list[str] = []
+    line = fix_command("reset-certificate", [("--client-name", name)], shell="posix", notes=notes)
+    if unquotable(name, "posix") is None:
+        assert shlex.split(line)[-1] == name and notes == []
+    else:  # a control or invisible character: a placeholder, and why
+        assert line.endswith("--client-name <CLIENT_NAME>") and len(notes) == 1
 
 
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40))
 def test_powershell_round_trip_any_text(name: str) -> None:
     line = fix_command("reset-certificate", [("--client-name", name)], shell="powershell")
     words = _powershell_words(line)
-    if quote_powershell(name) != name:  # quoted: exactly one literal, holding the value
+    if unquotable(name, "powershell") is not None:
+        assert words[-1] == "<CLIENT_NAME>"
+    elif quote_powershell(name) != name:  # quoted: exactly one literal, holding the value
         assert words[-1] == name

@@ -6,7 +6,7 @@ import pytest
 
 from qbd_fix.remediations import REMEDIATIONS, get
 from qbd_fix.script.engine import param_block
-from qbd_fix.script.params import ScriptParameter
+from qbd_fix.script.params import RUNNER_MARGIN_SECONDS, ScriptParameter
 
 
 def test_param_block_quotes_defaults_and_types() -> None:
@@ -53,7 +53,9 @@ def test_parameters_are_bound_with_defaults() -> None:
         "ClientName": "Acme",
         "TaskTimeoutSeconds": 60,
         "RestartIfUnhealthy": False,
+        "TimeBudgetSeconds": 3 * 60 + 60,
     }
+    assert script.runner_timeout == 240 + RUNNER_MARGIN_SECONDS
     assert script.name == "restart-tasks"
     assert len(script.sha256) == 64
 

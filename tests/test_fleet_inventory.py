@@ -93,7 +93,7 @@ def test_password_key_refused_in_toml(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("row", "problem"),
     [
-        ("PC01,70000,,", "bad port '70000'"),
+        ("PC01,70000,,", "bad port (not shown)"),
         ("PC01,0x10,,", "bad port"),
         ("PC01,,magic,", "unknown auth 'magic'"),
         (",5985,,", "empty host"),
@@ -169,7 +169,7 @@ def test_toml_with_defaults_and_lines(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ('[[hosts]]\nhost = "PC01"\nport = "x"\n', "fleet.toml:1: bad port 'x'"),
+        ('[[hosts]]\nhost = "PC01"\nport = "x"\n', "fleet.toml:1: bad port (not shown)"),
         ('[[hosts]]\nhost = "PC01"\n[[hosts]]\nhost = ""\n', "fleet.toml:3: empty host"),
         ('[[hosts]]\nhost = "PC01"\nssl = "perhaps"\n', "bad ssl value"),
         ('[[hosts]]\nhost = "PC01"\ncolour = "red"\n', "unknown column or key 'colour'"),

@@ -359,7 +359,7 @@ def test_quoting_round_trips_through_both_views(value: str) -> None:
 
 # -- reference data ----------------------------------------------------------------------------
 
-# The ``reference`` fixture (tests/conftest.py) skips where ../shared is absent.
+# The ``reference`` fixture (tests/conftest.py) loads tests/support/winps51_commands.json.
 
 
 def test_reference_commands(reference: ReferenceCommands) -> None:

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from qbd_fix.cli.app import app
 from qbd_fix.remediations import REMEDIATIONS
 from qbd_fix.runners import transfer
-from qbd_fix.script.params import ScriptParameter
+from qbd_fix.script.params import BUDGET_PARAMETER, ScriptParameter
 from tests.loopback import Answer, FakeWinRMHost
 from tests.loopback import fixtures as loopback_fixtures
 
@@ -139,7 +139,9 @@ def test_remote_run_gets_the_dry_run_script_and_typed_values(
     assert len(sent) == 1
     assert sent[0].script == dry.stdout
     assert EXPECTED[name].items() <= sent[0].parameters.items()
-    assert set(sent[0].parameters) == {p.name for p in REMEDIATIONS[name].parameters}
+    assert set(sent[0].parameters) == {p.name for p in REMEDIATIONS[name].parameters} | {
+        BUDGET_PARAMETER
+    }
     parameter: ScriptParameter
     for parameter in REMEDIATIONS[name].parameters:
         assert type(sent[0].parameters[parameter.name]) is _PY[parameter.kind], parameter.name

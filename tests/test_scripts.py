@@ -1,7 +1,8 @@
 """Every rendered variant of every script (the remediations and the doctor): valid 5.1 syntax,
-allowed commands only, each present in Windows PowerShell 5.1 with the parameters used, constant
-double-quoted strings, and every state change inside Invoke-QbdChange (none at all in a
-read-only script)."""
+allowed commands only, each present in Windows PowerShell 5.1 with the parameters used, the 5.1
+run-time rules, constant double-quoted strings, every state change inside Invoke-QbdChange (none
+at all in a read-only script, not even in a function it never calls), and no function the
+script does not use."""
 
 from __future__ import annotations
 
@@ -15,8 +16,15 @@ from qbd_fix.doctor import DOCTOR
 from qbd_fix.remediations import REMEDIATIONS
 from qbd_fix.remediations.base import Remediation
 from qbd_fix.script.engine import Script
-from tests.support.guards import reachable_state_changes, syntax_nodes, unguarded_state_changes
+from tests.support.guards import (
+    all_state_changes,
+    reachable_functions,
+    reachable_state_changes,
+    syntax_nodes,
+    unguarded_state_changes,
+)
 from tests.support.pwsh import SPLAT_MARKER, ReferenceCommands, check_script, commands_used, parse
+from tests.support.rules import check_rules, command_arguments, command_name
 from tests.support.variants import all_variants, variants
 
 SCRIPTS: dict[str, Remediation] = {**REMEDIATIONS, DOCTOR.name: DOCTOR}
@@ -27,7 +35,8 @@ TEMPLATES = Path(__file__).parents[1] / "qbd_fix" / "templates"
 
 
 # The call operator is allowed only where the prelude runs a script block it was given.
-CALL_OPERATOR_TARGETS = {"$Change", "$Condition"}
+#: The prelude's own script blocks, and the 64-bit powershell.exe a 32-bit host starts again.
+CALL_OPERATOR_TARGETS = {"$Change", "$Condition", "$nativeHost"}
 
 
 def call_operator_targets(text: str) -> set[str]:
@@ -151,6 +160,87 @@ def test_every_state_change_goes_through_invoke_qbdchange(
             not_changes=exceptions.get("not_changes", ()),
         )
     assert found == []
+
+
+@pytest.mark.parametrize(("name", "variant", "values"), CASES, ids=IDS)
+def test_passes_the_51_runtime_rules(name: str, variant: str, values: dict[str, object]) -> None:
+    """tests/support/rules.py: code that parses but fails or misbehaves on Windows PowerShell 5.1
+    (a ``# qbd-check: allow <rule> <reason>`` comment in the template silences one line)."""
+    findings = [str(f) for f in check_rules(rendered(name, variant).text)]
+    assert findings == []
+
+
+#: What a read-only script may call although the name sounds like a change: the doctor's
+#: record of a failed probe, kept in memory for the result.
+READ_ONLY_NOT_CHANGES = ("Add-QbdFactError",)
+#: Objects that exist only to register a task: a read-only script has no use for them.
+TASK_BUILDERS = frozenset(
+    {"new-scheduledtaskaction", "new-scheduledtaskprincipal", "new-scheduledtasksettingsset"}
+)
+READ_ONLY_CIM_METHODS = frozenset({"getowner", "getownersid"})
+
+
+def read_only_violations(text: str) -> list[str]:
+    """Every change written anywhere in ``text``, called or not (guards.all_state_changes), plus
+    what the guard lets a remediation use but a read-only script must not contain."""
+    found = all_state_changes(text, not_changes=READ_ONLY_NOT_CHANGES)
+    if "invoke-qbdchange" in {f.lower() for f in check_script(text).functions}:
+        found.append("defines Invoke-QbdChange, the change wrapper")
+    for node, _ in syntax_nodes(parse(text).root_node):
+        if node.type != "command":
+            continue
+        called = command_name(node)
+        where = f"line {node.start_point[0] + 1}: {called}: "
+        if called in TASK_BUILDERS or called in ("shutdown", "msiexec"):
+            found.append(where + " ".join((node.text or b"").decode().split())[:80])
+        if called == "invoke-cimmethod":
+            methods = [
+                (value.text or b"").decode().strip("'\"").lower()
+                for param, value in command_arguments(node)
+                if param == "methodname" and value is not None
+            ]
+            if not methods or not set(methods) <= READ_ONLY_CIM_METHODS:
+                found.append(where + f"-MethodName {methods or 'not given'}")
+    return found
+
+
+@pytest.mark.parametrize(
+    ("name", "variant", "values"),
+    [case for case in CASES if SCRIPTS[case[0]].read_only],
+    ids=[i for i, case in zip(IDS, CASES, strict=True) if SCRIPTS[case[0]].read_only],
+)
+def test_read_only_script_contains_no_state_change_at_all(
+    name: str, variant: str, values: dict[str, object]
+) -> None:
+    """Not even in a function an include brings along and the script never calls."""
+    assert read_only_violations(rendered(name, variant).text) == []
+
+
+def test_read_only_check_catches_what_it_must() -> None:
+    script = (
+        "function Invoke-QbdChange {\n    param($Change)\n}\n"
+        "function Add-QbdFactError {\n    param($Name)\n}\nAdd-QbdFactError -Name 'x'\n"
+        "function Get-Owner {\n    Invoke-CimMethod -InputObject $p -MethodName GetOwnerSid\n}\n"
+        "function Unused {\n    Set-Content -LiteralPath $p -Value 1\n"
+        "    $null = Invoke-QbdChange -Target 't' -Action 'a' -Change { Stop-Process -Id 1 }\n"
+        "    $pr = New-ScheduledTaskPrincipal -UserId $sid\n    shutdown /r\n"
+        "    Invoke-CimMethod -InputObject $p -MethodName Terminate\n}\nGet-Owner\n"
+    )
+    found = " ".join(read_only_violations(script))
+    assert "defines Invoke-QbdChange" in found
+    for change in ("set-content", "invoke-qbdchange (in unused)", "stop-process",
+                   "new-scheduledtaskprincipal", "shutdown", "terminate"):  # fmt: skip
+        assert change in found
+    assert "getownersid" not in found
+
+
+@pytest.mark.parametrize("name", list(SCRIPTS))
+def test_every_function_is_used(name: str) -> None:
+    """Each script includes only the helpers it uses: every function it defines is reachable
+    from its top level (options never change which functions a script holds)."""
+    text = rendered(name, "defaults").text
+    defined = {f.lower() for f in check_script(text).functions}
+    assert sorted(defined - reachable_functions(text)) == []
 
 
 @pytest.mark.parametrize(("name", "variant", "values"), CASES, ids=IDS)

@@ -24,9 +24,25 @@ from qbd_fix.cli.options import RUN_OPTIONS, pop_run_options
 from qbd_fix.errors import ExitCode, QbdFixError
 from qbd_fix.remediations import REMEDIATIONS
 
+#: Options whose bad values are not repeated in an error: each may hold a mistyped password.
+_NOT_ECHOED = {
+    "port": "expected a number between 1 and 65535",
+    "password_env": "expected an environment variable name",
+}
+
+
+class _Interrupted(Exception):
+    """Ctrl-C inside a command, carried past Typer (which would turn it into a silent exit 130)."""
+
 
 class _OneLineErrors(TyperGroup):
     """Every failure ends as ``error: ...`` on one line and an exit code, never a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise _Interrupted() from None
 
     def main(
         self,
@@ -52,9 +68,15 @@ class _OneLineErrors(TyperGroup):
             code = exc.exit_code
         except typer.TyperException as exc:  # Typer's own usage errors (bad or missing options)
             message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+            param = getattr(getattr(exc, "param", None), "name", None)
+            if param in _NOT_ECHOED:
+                # A password typed into the wrong option must not come back on the screen.
+                message = (
+                    f"--{param.replace('_', '-')}: {_NOT_ECHOED[param]} (the value is not shown)"
+                )
             _error(message, "see --help for the options")
             code = getattr(exc, "exit_code", ExitCode.USAGE)
-        except (typer.Abort, KeyboardInterrupt):
+        except (typer.Abort, KeyboardInterrupt, _Interrupted):
             _error("interrupted")
             code = ExitCode.INTERRUPTED
         except QbdFixError as exc:

@@ -17,7 +17,9 @@ import typer
 
 from qbd_fix import validation
 from qbd_fix.cli.options import option
-from qbd_fix.script.params import ParamValue
+from qbd_fix.errors import UsageError
+from qbd_fix.remediations import REMEDIATIONS
+from qbd_fix.script.params import BoundError, ParamValue
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,17 @@ def _seconds(name: str, flag: str, default: int, help_text: str) -> inspect.Para
 
 def _switch(name: str, flag: str, help_text: str) -> inspect.Parameter:
     return option(name, Annotated[bool, typer.Option(flag, help=help_text)], False)
+
+
+def _bounded(remediation: str, parameter: str, value: ParamValue, flag: str) -> ParamValue:
+    """Check *value* against the script parameter's own bounds: the CLI refuses exactly
+    what the script's ``Validate*`` attributes refuse."""
+    spec = next(p for p in REMEDIATIONS[remediation].parameters if p.name == parameter)
+    try:
+        spec.check_bounds(value)
+    except BoundError as exc:
+        raise UsageError(f"{flag} {exc}") from None
+    return value
 
 
 def _sha256_option() -> inspect.Parameter:
@@ -91,8 +104,8 @@ def _parse_restart_tasks(kw: dict[str, Any]) -> Invocation:
     return Invocation(
         {
             "ClientName": _client(kw),
-            "TaskTimeoutSeconds": validation.positive_seconds(
-                kw["task_timeout"], "--task-timeout", maximum=600
+            "TaskTimeoutSeconds": _bounded(
+                "restart-tasks", "TaskTimeoutSeconds", kw["task_timeout"], "--task-timeout"
             ),
             "RestartIfUnhealthy": kw["restart_if_unhealthy"],
         }
@@ -123,8 +136,11 @@ def _parse_reinstall(kw: dict[str, Any]) -> Invocation:
             "ClientName": _client(kw),
             "CompanyId": "" if company is None else validation.company_id(company),
             "Force": kw["force"],
-            "InstallTimeoutSeconds": validation.positive_seconds(
-                kw["install_timeout"], "--install-timeout"
+            "InstallTimeoutSeconds": _bounded(
+                "reinstall-connector",
+                "InstallTimeoutSeconds",
+                kw["install_timeout"],
+                "--install-timeout",
             ),
             "InstallerSha256": _sha256(kw),
             "CodatSideDone": kw["codat_side_done"],
@@ -134,16 +150,8 @@ def _parse_reinstall(kw: dict[str, Any]) -> Invocation:
 
 
 def _parse_collect_logs(kw: dict[str, Any]) -> Invocation:
-    max_mib = kw["max_file_mib"]
-    if not 1 <= max_mib <= 2048:
-        from qbd_fix.errors import UsageError
-
-        raise UsageError("--max-file-mib must be between 1 and 2048")
-    days = kw["event_days"]
-    if not 0 <= days <= 90:
-        from qbd_fix.errors import UsageError
-
-        raise UsageError("--event-days must be between 0 and 90")
+    max_mib = _bounded("collect-logs", "MaxFileMiB", kw["max_file_mib"], "--max-file-mib")
+    days = _bounded("collect-logs", "EventDays", kw["event_days"], "--event-days")
     dest = kw.get("dest")
     return Invocation(
         {"NoRedact": kw["no_redact"], "MaxFileMiB": max_mib, "EventDays": days},

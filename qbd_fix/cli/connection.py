@@ -280,6 +280,23 @@ def _check_auth_library(auth: Auth) -> None:
         )
 
 
+_CONVENTIONAL_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+def shown_variable(name: str) -> str:
+    """A password variable's name for a message, unless it may be the password itself.
+
+    Variable names are written in capitals by convention; anything else in
+    ``--password-env`` or an inventory's ``password_env`` may be a password typed
+    in the wrong place, and is not echoed.
+    """
+    if _CONVENTIONAL_NAME.match(name):
+        return name
+    return (
+        "named by --password-env or password_env (not shown: not in capitals, it may be a password)"
+    )
+
+
 def check(options: ConnectionOptions) -> str:
     """Check the options fit together (no password needed yet); returns the bare host."""
     if options.host is None:
@@ -301,14 +318,15 @@ def check(options: ConnectionOptions) -> str:
     host = host_name(options.host)
     auth = options.auth
     if options.port is not None and not 1 <= options.port <= 65535:
-        raise UsageError(f"--port {options.port} is not between 1 and 65535")
+        raise UsageError("--port is not between 1 and 65535")
     if not 0 < options.connect_timeout <= 600:
         raise UsageError("--connect-timeout must be more than 0 and at most 600 seconds")
     if not 1 <= options.operation_timeout <= 3600:
         raise UsageError("--operation-timeout must be between 1 and 3600 seconds")
     if not _ENV_NAME.match(options.password_env):
         raise UsageError(
-            f"--password-env {options.password_env!r} is not an environment variable name"
+            "--password-env is not an environment variable name (not shown: it may be a password)",
+            hint="give the name of the variable that holds the password, e.g. QBD_FIX_PASSWORD",
         )
     if auth is Auth.basic and not options.ssl:
         raise UsageError(
@@ -362,7 +380,8 @@ def read_password(options: ConnectionOptions, host: str) -> str | None:
         if entered:
             return entered
     raise UsageError(
-        f"no password for {options.username}: set the environment variable {options.password_env}",
+        f"no password for {options.username}: set the environment variable "
+        f"{shown_variable(options.password_env)}",
         hint="or run in a terminal to be asked; the password is never taken on the command line",
     )
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from qbd_fix.doctor.command import Shell
     from qbd_fix.doctor.report import DoctorReport
+    from qbd_fix.mismatch import Mismatch
     from qbd_fix.runners.base import RunOutcome
 
 #: The shared run options that make sense for a read-only command.
@@ -143,7 +144,7 @@ def run_doctor(
         output.json_document(report_document(report, outcome, debug=run.debug))
     else:
         console = output.stdout_console()
-        render_report(report, console)
+        render_report(report, console, outcome)
         if run.debug:
             _render_streams(outcome, console)
     return report.exit_code
@@ -156,27 +157,49 @@ def report_document(
     doc = report.to_dict()
     if outcome is not None:
         doc["duration_s"] = round(outcome.duration, 3)
+        found = _mismatch(outcome)
+        doc["mismatch"] = found.to_dict() if found else None
         if debug:
             doc["facts"] = outcome.result.data.get("facts")
             doc["streams"] = {"output": outcome.streams.output, "errors": outcome.streams.errors}
     return doc
 
 
-def render_report(report: DoctorReport, console: Console) -> None:
-    """The findings as a table: topic, status, evidence, fix."""
+def _mismatch(outcome: RunOutcome) -> Mismatch | None:
+    from qbd_fix.doctor import DOCTOR
+    from qbd_fix.mismatch import mismatch
+
+    return mismatch(outcome.result, remediation=DOCTOR.name, host=outcome.target)
+
+
+def render_report(
+    report: DoctorReport, console: Console, outcome: RunOutcome | None = None
+) -> None:
+    """The findings as a table: topic, status, evidence, fix.
+
+    What the PC reported (names, paths, log lines) is shown through
+    :func:`~qbd_fix.text.visible` as plain ``Text``: no escape sequence or markup
+    from the PC takes effect. Fix lines never hold such characters (see
+    :func:`~qbd_fix.doctor.command.unquotable`); the notes say what was left out.
+    """
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
+    from qbd_fix.text import visible
+
     counts = report.to_dict()["counts"]
     headline = Text()
     headline.append("qbd-fix doctor", style="bold")
-    headline.append(f" on {report.computer}: ")
+    headline.append(f" on {visible(report.computer)}: ")
     headline.append(f"{counts['fail']} fail", style=STATUS_STYLE["fail"] if counts["fail"] else "")
     headline.append(", ")
     headline.append(f"{counts['warn']} warn", style=STATUS_STYLE["warn"] if counts["warn"] else "")
     headline.append(f", {counts['ok']} ok")
     console.print(headline)
+    found = _mismatch(outcome) if outcome is not None else None
+    if found:
+        console.print(Text(f"warning: {found.describe()}", style="bold yellow"), soft_wrap=True)
 
     table = Table(
         box=box.SIMPLE_HEAD, show_header=True, header_style="bold", show_lines=True, expand=True
@@ -187,28 +210,46 @@ def render_report(report: DoctorReport, console: Console) -> None:
     table.add_column("fix", ratio=3, overflow="fold")
     for finding in report.findings:
         status = finding.status.value
-        topic = Text(finding.topic)
-        topic.append(f"\n[{finding.id}]", style="dim")
+        topic = Text(visible(finding.topic))
+        topic.append(f"\n[{visible(finding.id)}]", style="dim")
+        fix = Text(
+            "\n".join(_fix_lines(finding.fix)) or "—", style="bold" if finding.fix else "dim"
+        )
+        for line in finding.fix_notes:  # built with visible() already: not escaped twice
+            fix.append(f"\n{line}", style="yellow")
         table.add_row(
             topic,
             Text(status.upper(), style=STATUS_STYLE[status]),
-            Text("\n".join(f"• {line}" for line in finding.evidence)),
-            Text(finding.fix or "—", style="bold" if finding.fix else "dim"),
+            Text("\n".join(f"• {visible(line)}" for line in finding.evidence)),
+            fix,
         )
     console.print(table)
     fixes = [f for f in report.findings if f.fix and f.status.value != "ok"]
     if fixes:
         console.print(Text("To fix (copy a line as it is):", style="bold"))
-        lines = [line for f in fixes for line in (f.fix or "").splitlines()]
+        lines = [line for f in fixes for line in _fix_lines(f.fix)]
         for line in dict.fromkeys(lines):
             console.print(Text(f"  {line}"), soft_wrap=True)
+        notes = [note for f in fixes for note in f.fix_notes]
+        for note in dict.fromkeys(notes):
+            console.print(Text(f"  note: {note}", style="yellow"), soft_wrap=True)
     for problem in report.probe_errors:
-        console.print(Text(f"note: a probe failed: {problem}", style="dim"))
+        console.print(Text(f"note: a probe failed: {visible(problem)}", style="dim"))
+
+
+def _fix_lines(fix: str | None) -> list[str]:
+    """One command a line; each made visible-safe (a no-op: fix lines hold no such character)."""
+    from qbd_fix.text import visible
+
+    return [visible(line) for line in (fix or "").split("\n") if line]
 
 
 def _render_streams(outcome: RunOutcome, console: Console) -> None:
     from rich.text import Text
 
+    from qbd_fix.text import visible_lines
+
     for name, lines in (("error", outcome.streams.errors), ("verbose", outcome.streams.verbose)):
         for line in lines:
-            console.print(Text(f"{name}: {line}", style="dim"))
+            for piece in visible_lines(line):
+                console.print(Text(f"{name}: {piece}", style="dim"))

@@ -364,8 +364,11 @@ def read_passwords(settings: Sequence[ConnectionOptions]) -> dict[str, str | Non
     if not missing:
         return passwords
     if not interactive():
+        from qbd_fix.cli.connection import shown_variable
+
         listed = ", ".join(
-            f"{name} ({count} PC{'s' if count > 1 else ''})" for name, count in missing.items()
+            f"{shown_variable(name)} ({count} PC{'s' if count > 1 else ''})"
+            for name, count in missing.items()
         )
         raise UsageError(
             f"no password: set the environment variable(s) {listed}",
@@ -494,6 +497,7 @@ def run_fleet_command(
     from qbd_fix.fleet import open_report
     from qbd_fix.fleet.audit import redact, secret_parameter_names
     from qbd_fix.fleet.doctor import doctor_judge, judged
+    from qbd_fix.fleet.report import host_document, identity
     from qbd_fix.fleet.scheduler import FleetRun
     from qbd_fix.runners.remote import RemoteRunner
 
@@ -533,7 +537,7 @@ def run_fleet_command(
 
     def sink(report: HostReport) -> None:
         files.submit(record, report)
-        light = report if run.json else dataclasses.replace(report, result=None)
+        light = report if run.json else dataclasses.replace(report, result=identity(report))
         finished.append((order.get((report.host.casefold(), report.port), len(order)), light))
 
     secrets = [p.password for p in connections.values() if p.password]
@@ -568,7 +572,7 @@ def run_fleet_command(
     reports = [report for _, report in sorted(finished, key=lambda item: item[0])]
     if run.json:
         output.json_document(
-            {"hosts": [r.to_dict() for r in reports], "summary": summary.to_dict()}
+            {"hosts": [host_document(r) for r in reports], "summary": summary.to_dict()}
         )
         output.note(count_line(summary))
     else:

@@ -12,6 +12,9 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from qbd_fix.mismatch import mismatch_in
+from qbd_fix.text import visible
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -188,11 +191,13 @@ class FleetProgress:
             else:
                 self.write(
                     f"[{event.done}/{event.total}] {_label(report)}: {STATUS_LABEL[status]} "
-                    f"({report.duration:.1f} s) {report.summary}\n"
+                    f"({report.duration:.1f} s) {_summary(report)}\n"
                 )
         elif event.kind is EventKind.RETRYING:
             reason = event.error.message if event.error else "not reachable"
-            text = f"{event.host}: retry {event.attempt - 1} in {event.delay:.1f} s ({reason})"
+            text = visible(
+                f"{event.host}: retry {event.attempt - 1} in {event.delay:.1f} s ({reason})"
+            )
             self._say(f"[dim]{escape(text)}[/]", text)
         elif event.kind is EventKind.STOPPING:
             if event.stop_level >= 2:
@@ -209,31 +214,71 @@ class FleetProgress:
 
 def _label(report: HostReport) -> str:
     if report.port is None:
-        return report.host
+        return visible(report.host)
     host = f"[{report.host}]" if ":" in report.host else report.host
-    return f"{host}:{report.port}"
+    return visible(f"{host}:{report.port}")
+
+
+def _summary(report: HostReport) -> str:
+    """The one-line summary, flagged when the PC answered for another fix or another PC."""
+    found = mismatch_in(report.result, remediation=report.remediation, host=report.host)
+    summary = visible(report.summary)
+    return f"[{found.describe()}] {summary}" if found else summary
+
+
+#: Columns of the final table take three cells between them (a blank rule, padding) and one at each edge.
+_PADDING = 3 * 4 + 2
+#: The narrowest a client or summary column gets before the summary is cut to nothing.
+_MIN_CLIENT, _MIN_SUMMARY, _MAX_CLIENT = 6, 10, 30
 
 
 def render_table(reports: Sequence[HostReport], console: Console) -> None:
-    """The final table: host, client, status, one-line summary, duration."""
+    """The final table: host, client, status, one-line summary, duration.
+
+    Host, status and time always show whole; the summary (then the client)
+    gives way on a narrow terminal, cut with an ellipsis.
+    """
     from rich import box
+    from rich.cells import cell_len
     from rich.table import Table
     from rich.text import Text
 
+    rows = [
+        (
+            _label(report),
+            visible(report.client_name) if report.client_name else "—",
+            STATUS_LABEL[report.status.value],
+            _summary(report),
+            f"{report.duration:.1f} s",
+            report,
+        )
+        for report in reports
+    ]
+
+    def widest(index: int, header: str) -> int:
+        return max([cell_len(header), *(cell_len(str(row[index])) for row in rows)])
+
+    host_w, status_w, time_w = widest(0, "host"), widest(2, "status"), widest(4, "time")
+    client_w = min(widest(1, "client"), _MAX_CLIENT)
+    room = console.width - host_w - status_w - time_w - _PADDING
+    if room - client_w < _MIN_SUMMARY:
+        client_w = max(min(client_w, room - _MIN_SUMMARY), min(client_w, _MIN_CLIENT))
+    summary_w = max(room - client_w, 1)
+
     table = Table(box=box.SIMPLE_HEAD, show_header=True, header_style="bold", pad_edge=False)
-    table.add_column("host", no_wrap=True)
-    table.add_column("client", overflow="ellipsis", max_width=30, no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("summary", overflow="ellipsis", no_wrap=True, ratio=1)
-    table.add_column("time", justify="right", no_wrap=True)
-    for report in reports:
+    table.add_column("host", no_wrap=True, min_width=host_w)
+    table.add_column("client", overflow="ellipsis", no_wrap=True, max_width=client_w)
+    table.add_column("status", no_wrap=True, min_width=status_w)
+    table.add_column("summary", overflow="ellipsis", no_wrap=True, max_width=summary_w)
+    table.add_column("time", justify="right", no_wrap=True, min_width=time_w)
+    for label, client, status_label, summary, duration, report in rows:
         status = report.status.value
         table.add_row(
-            Text(_label(report)),
-            Text(report.client_name or "—", style="" if report.client_name else "dim"),
-            Text(STATUS_LABEL[status], style=STATUS_STYLE[status]),
-            Text(report.summary),
-            Text(f"{report.duration:.1f} s"),
+            Text(label),
+            Text(client, style="" if report.client_name else "dim"),
+            Text(status_label, style=STATUS_STYLE[status]),
+            Text(summary),
+            Text(duration),
         )
     console.print(table)
 

@@ -6,13 +6,16 @@ Results go to stdout; errors, prompts and notes to stderr, so ``--json`` and
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import TYPE_CHECKING, Any
+
+from qbd_fix.mismatch import mismatch
+from qbd_fix.text import json_text, visible, visible_lines
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from qbd_fix.mismatch import Mismatch
     from qbd_fix.remediations.base import Remediation
     from qbd_fix.runners.base import RunOutcome
 
@@ -37,18 +40,26 @@ def stderr_console() -> Console:
 
 
 def error(message: str, hint: str | None = None) -> None:
-    """One line for the error, one for the hint: no traceback."""
+    """One line for the error, one for the hint: no traceback.
+
+    Messages may quote a PC (a PowerShell error, a WSMan fault): shown visible-safe.
+    """
+    from rich.text import Text
+
     console = stderr_console()
-    console.print(f"[bold red]error:[/] {_escape(message)}", soft_wrap=True)
+    console.print(Text.assemble(("error:", "bold red"), " ", visible(message)), soft_wrap=True)
     if hint:
-        console.print(f"[dim]hint:[/] {_escape(hint)}", soft_wrap=True)
+        console.print(Text.assemble(("hint:", "dim"), " ", visible(hint)), soft_wrap=True)
 
 
 def note(message: str) -> None:
-    stderr_console().print(_escape(message), soft_wrap=True)
+    from rich.text import Text
+
+    stderr_console().print(Text(visible(message)), soft_wrap=True)
 
 
 def _escape(text: str) -> str:
+    """Rich markup for text of our own (the catalogue): brackets shown as they are."""
     from rich.markup import escape
 
     return escape(text)
@@ -66,12 +77,23 @@ def script(text: str) -> None:
 
 
 def json_document(document: Any) -> None:
-    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    """JSON on stdout: Unicode names stay readable, control and format characters are escaped."""
+    sys.stdout.write(json_text(document, indent=2) + "\n")
 
 
-def outcome_document(outcome: RunOutcome, *, debug: bool = False) -> dict[str, Any]:
+def _mismatch(outcome: RunOutcome, remediation: str | None) -> Mismatch | None:
+    asked = remediation or outcome.result.remediation
+    return mismatch(outcome.result, remediation=asked, host=outcome.target)
+
+
+def outcome_document(
+    outcome: RunOutcome, *, debug: bool = False, remediation: str | None = None
+) -> dict[str, Any]:
+    """The ``--json`` document; ``mismatch`` says what the result named that was not asked."""
     doc: dict[str, Any] = {"target": outcome.target, "duration_s": round(outcome.duration, 3)}
     doc.update(outcome.result.to_dict())
+    found = _mismatch(outcome, remediation)
+    doc["mismatch"] = found.to_dict() if found else None
     if debug:
         streams = outcome.streams
         doc["streams"] = {
@@ -84,46 +106,70 @@ def outcome_document(outcome: RunOutcome, *, debug: bool = False) -> dict[str, A
     return doc
 
 
-def outcome(outcome: RunOutcome, *, debug: bool = False) -> None:
-    """A human summary of one run: status, checks, actions, messages."""
+def outcome(outcome: RunOutcome, *, debug: bool = False, remediation: str | None = None) -> None:
+    """A human summary of one run: status, checks, actions, messages.
+
+    Everything the PC wrote is shown through :func:`visible` as plain ``Text``,
+    so neither a terminal sequence nor Rich markup from the PC takes effect.
+    """
     from rich.table import Table
+    from rich.text import Text
 
     console = stdout_console()
     result = outcome.result
     style = STATUS_STYLE.get(result.status.value, "white")
     console.print(
-        f"[bold]{_escape(result.remediation)}[/] on [bold]{_escape(result.computer or outcome.target)}[/]: "
-        f"[bold {style}]{result.status.value.upper()}[/] [dim]({outcome.duration:.1f} s)[/]"
+        Text.assemble(
+            (visible(result.remediation), "bold"),
+            " on ",
+            (visible(result.computer or outcome.target), "bold"),
+            ": ",
+            (result.status.value.upper(), f"bold {style}"),
+            (f" ({outcome.duration:.1f} s)", "dim"),
+        )
     )
+    found = _mismatch(outcome, remediation)
+    if found:
+        console.print(Text(f"warning: {found.describe()}", style="bold yellow"), soft_wrap=True)
     if result.data.get("what_if"):
-        console.print("[yellow]What-if run: nothing was changed.[/]")
+        console.print(Text("What-if run: nothing was changed.", style="yellow"))
     if result.checks:
         table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
         table.add_column("", width=1)
         table.add_column("check")
         table.add_column("evidence", overflow="fold")
         for check in result.checks:
-            mark = "[green]✓[/]" if check.passed else "[red]✗[/]"
-            table.add_row(mark, _escape(check.name), _escape(check.evidence))
+            mark = Text("✓", style="green") if check.passed else Text("✗", style="red")
+            table.add_row(mark, Text(visible(check.name)), Text(visible(check.evidence)))
         console.print(table)
     for action in result.actions:
-        verb = "[cyan]done[/]" if action.performed else "[yellow]would[/]"
-        console.print(f"  {verb}  {_escape(action.description)}")
+        verb = Text("done", style="cyan") if action.performed else Text("would", style="yellow")
+        console.print(Text.assemble("  ", verb, "  ", visible(action.description)))
     for message in result.messages:
-        console.print(f"• {_escape(message)}")
+        console.print(Text(f"• {visible(message)}"))
     bundle = result.data.get("bundle")
     if isinstance(bundle, dict) and bundle.get("local_path"):
         # Never wrapped: the path is there to be copied.
-        console.print(f"Log bundle: [bold]{_escape(str(bundle['local_path']))}[/]", soft_wrap=True)
+        console.print(
+            Text.assemble("Log bundle: ", (visible(bundle["local_path"]), "bold")), soft_wrap=True
+        )
     if debug:
-        for name, lines in (
-            ("error", outcome.streams.errors),
-            ("warning", outcome.streams.warnings),
-            ("verbose", outcome.streams.verbose),
-            ("information", outcome.streams.information),
-        ):
-            for line in lines:
-                console.print(f"[dim]{name}:[/] {_escape(line)}")
+        debug_streams(outcome, console)
+
+
+def debug_streams(outcome: RunOutcome, console: Console) -> None:
+    """``--debug``: each stream line, split at line breaks, every piece after its stream's name."""
+    from rich.text import Text
+
+    for name, lines in (
+        ("error", outcome.streams.errors),
+        ("warning", outcome.streams.warnings),
+        ("verbose", outcome.streams.verbose),
+        ("information", outcome.streams.information),
+    ):
+        for line in lines:
+            for piece in visible_lines(line):
+                console.print(Text.assemble((f"{name}:", "dim"), " ", piece))
 
 
 def catalogue(remediations: list[Remediation]) -> None:

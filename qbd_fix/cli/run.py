@@ -21,6 +21,7 @@ from qbd_fix.remediations.base import Remediation
 from qbd_fix.runners import local
 from qbd_fix.runners.base import Runner
 from qbd_fix.script.engine import Script
+from qbd_fix.text import visible
 
 
 def script_destination(requested: str, script: Script) -> Path:
@@ -35,8 +36,14 @@ def script_destination(requested: str, script: Script) -> Path:
 
 
 def write_script(script: Script, requested: str) -> Path:
-    path = script_destination(requested, script)
-    write_atomic(path, [script.file_bytes()])
+    """Write the ``.ps1``; a path that cannot be written is a usage error, not a crash."""
+    path = Path(requested)
+    try:
+        path = script_destination(requested, script)
+        write_atomic(path, [script.file_bytes()])
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UsageError(f"--output: cannot write {visible(str(path))}: {reason}") from None
     return path
 
 
@@ -45,6 +52,8 @@ def preview(script: Script, run: RunOptions) -> bool:
 
     Returns True when the command is done: a dry-run stops the pipeline here.
     """
+    if run.output is not None and not run.output.strip():
+        raise UsageError("--output is empty: give a file or folder for the script")
     if run.output and not run.dry_run:
         raise UsageError("--output goes with --dry-run (it is where the script is written)")
     if not run.dry_run:
@@ -137,7 +146,9 @@ def run_remediation(
         audit, target=runner.target, script=script, what_if=run.what_if, outcome=outcome
     )
     if run.json:
-        output.json_document(output.outcome_document(outcome, debug=run.debug))
+        output.json_document(
+            output.outcome_document(outcome, debug=run.debug, remediation=remediation.name)
+        )
     else:
-        output.outcome(outcome, debug=run.debug)
+        output.outcome(outcome, debug=run.debug, remediation=remediation.name)
     return int(outcome.result.status.exit_code)

@@ -5,6 +5,12 @@ unchanged, so each value is quoted for the shell it will be pasted into:
 POSIX shells (``shlex.quote``), PowerShell (a verbatim string, every one of its
 five single-quote characters doubled) or cmd.exe (the C runtime's quoting,
 then ``^`` before each character cmd itself would act on).
+
+Some values cannot be pasted safely at all: a line break ends the line (in
+cmd the rest becomes a command of its own), NUL cannot be an argument, and
+control or invisible characters would reach the terminal raw or differ from
+what the admin sees. Such a value comes from a PC, never from the admin: the
+fix line shows a placeholder instead, and says why (:func:`unquotable`).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from qbd_fix.script.quote import ps_string
+from qbd_fix.text import describe, unsafe_chars, visible
 
 Shell = Literal["posix", "powershell", "cmd"]
 SHELLS: tuple[Shell, ...] = ("posix", "powershell", "cmd")
@@ -80,6 +87,28 @@ def quote_cmd(value: str) -> str:
     return "".join("^" + ch if ch in _CMD_META else ch for ch in "".join(quoted))
 
 
+def unquotable(value: str, shell: Shell) -> str | None:
+    """Why *value* cannot go into a command line pasted into *shell*, or None when it can."""
+    bad = unsafe_chars(value)
+    if bad:
+        return f"holds {describe(bad[0])}"
+    if shell == "powershell":
+        # Windows PowerShell 5.1 rebuilds a program's command line without escaping
+        # quotes: '"' would split the value into arguments of the attacker's choosing.
+        if '"' in value:
+            return "holds a double quote, which Windows PowerShell 5.1 does not pass intact"
+        if value.endswith("\\"):
+            return "ends with a backslash, which Windows PowerShell 5.1 does not pass intact"
+        if not value:
+            return "is empty, and Windows PowerShell 5.1 drops an empty argument"
+    return None
+
+
+def placeholder_for(flag: str) -> Placeholder:
+    """``--client-name`` -> ``<CLIENT_NAME>``."""
+    return Placeholder(flag.removeprefix("--").upper().replace("-", "_"))
+
+
 _QUOTERS = {"posix": quote_posix, "powershell": quote_powershell, "cmd": quote_cmd}
 
 
@@ -96,12 +125,15 @@ def fix_command(
     *,
     host: str | None = None,
     shell: Shell = "posix",
+    notes: list[str] | None = None,
 ) -> str:
     """``qbd-fix <subcommand> [--host H] --option value ...`` quoted for *shell*.
 
     *options* are ``(flag, value)`` pairs, ``value`` None for a switch. Flags are
     the program's own constants; every value is quoted, even one that looks like
     a flag (the option before it takes it as its value), except placeholders.
+    A value that cannot be pasted safely (:func:`unquotable`) is replaced by a
+    placeholder, and why goes to *notes*.
     """
     words = [PROGRAM, subcommand]
     pairs: list[tuple[str, Arg | None]] = [("--host", host)] if host else []
@@ -112,5 +144,16 @@ def fix_command(
         if isinstance(value, Placeholder):
             words.append(str(value))
         elif value is not None:
-            words.append(quote(value, shell))
+            reason = unquotable(value, shell)
+            if reason is None:
+                words.append(quote(value, shell))
+                continue
+            stand_in = placeholder_for(flag)
+            words.append(str(stand_in))
+            if notes is not None:
+                notes.append(
+                    f"The {flag.removeprefix('--').replace('-', ' ')} {reason}, so it cannot be "
+                    f"pasted safely into {shell}: run the command by hand with it in place of "
+                    f"{stand_in} (it reads '{visible(value)}')."
+                )
     return " ".join(words)

@@ -1,19 +1,45 @@
 """The facts the doctor script gathers, as typed Python objects.
 
-Parsing is forgiving on purpose: Windows PowerShell 5.1 writes an empty array
-as ``null`` and may unroll a one-item array into the item, a probe that failed
-leaves ``null``, and an older script may lack a field. Every reader here turns
-those into empty lists, ``None`` or ``False`` instead of raising, so one odd PC
-never stops a diagnosis.
+The script and this module share one contract, ``facts.schema.json`` beside
+this file: every list is a flat array, every probe that could not run is
+``null`` and named in ``errors``. A document that breaks it (a list inside a
+list, a missing field) is refused with the path that broke, rather than read
+as "nothing found", which would turn into a wrong diagnosis. Within the
+contract, readers still turn ``null`` into empty lists, ``None`` or ``False``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 from qbd_fix.errors import ResultError
+
+SCHEMA_VERSION = 2
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    """The facts document's JSON Schema (``qbd_fix/doctor/facts.schema.json``)."""
+    text = resources.files("qbd_fix.doctor").joinpath("facts.schema.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def validate(doc: Any) -> None:
+    """Raise :class:`ResultError` naming the first place where *doc* breaks the schema."""
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(schema())
+    problem = next(iter(sorted(validator.iter_errors(doc), key=lambda e: list(e.path))), None)
+    if problem is not None:
+        where = "/".join(str(part) for part in problem.absolute_path) or "(top)"
+        message = problem.message if len(problem.message) <= 120 else problem.message[:117] + "..."
+        raise ResultError(f"the facts document does not match its schema at {where}: {message}")
 
 
 def as_list(value: Any) -> list[Any]:
@@ -144,6 +170,7 @@ class Process:
     pid: int | None = None
     path: str = ""
     user: str = ""
+    user_sid: str | None = None
     company_file: str | None = None
 
     @classmethod
@@ -153,11 +180,29 @@ class Process:
             pid=_opt_int(doc.get("pid")),
             path=_str(doc.get("path")),
             user=_str(doc.get("user")),
+            user_sid=_opt_str(doc.get("user_sid")),
             company_file=_opt_str(doc.get("company_file")),
         )
 
     def is_named(self, *names: str) -> bool:
         return self.name.lower() in {n.lower() for n in names}
+
+
+@dataclass(frozen=True)
+class User:
+    """A user at a desktop of the PC (an owner of explorer.exe)."""
+
+    account: str
+    sid: str
+    is_admin: bool | None = None  # None: could not tell (membership through a domain group)
+
+    @classmethod
+    def parse(cls, doc: Mapping[str, Any]) -> User:
+        return cls(
+            account=_str(doc.get("account")),
+            sid=_str(doc.get("sid")),
+            is_admin=_opt_bool(doc.get("is_admin")),
+        )
 
 
 @dataclass(frozen=True)
@@ -404,7 +449,7 @@ class Facts:
     defender: Defender | None = None  # None: no Defender module
     policy_events: list[PolicyEvent] = field(default_factory=list)
     network: list[Reachability] = field(default_factory=list)
-    users: list[str] = field(default_factory=list)
+    users: list[User] = field(default_factory=list)
     reboot_pending: bool = False
     reboot_reasons: list[str] = field(default_factory=list)
     log_tail_kib: int = 256
@@ -416,6 +461,12 @@ class Facts:
         """Build facts from ``data.facts`` of the script's result."""
         if not isinstance(doc, Mapping):
             raise ResultError("the doctor script's result has no facts object")
+        if doc.get("schema") != SCHEMA_VERSION:
+            raise ResultError(
+                f"the facts document is version {doc.get('schema')!r}; this qbd-fix reads "
+                f"version {SCHEMA_VERSION} (render the doctor script again with this version)"
+            )
+        validate(doc)
         antivirus = doc.get("antivirus")
         defender = doc.get("defender")
         reboot = _map(doc.get("reboot"))
@@ -430,13 +481,13 @@ class Facts:
             uninstall=[UninstallEntry.parse(u) for u in _dicts(doc.get("uninstall"))],
             logs=[LogFacts.parse(entry) for entry in _dicts(doc.get("logs"))],
             antivirus=None
-            if antivirus is None and ("antivirus" not in doc or _probe_failed(doc, "antivirus"))
+            if antivirus is None
             else [AntivirusProduct.parse(a) for a in _dicts(antivirus)],
             webroot=Webroot.parse(doc.get("webroot")),
             defender=None if defender is None else Defender.parse(defender),
             policy_events=[PolicyEvent.parse(e) for e in _dicts(doc.get("policy"))],
             network=[Reachability.parse(n) for n in _dicts(doc.get("network"))],
-            users=[_str(u) for u in as_list(doc.get("users")) if u],
+            users=[User.parse(u) for u in _dicts(doc.get("users"))],
             reboot_pending=bool(reboot.get("pending")),
             reboot_reasons=[_str(r) for r in as_list(reboot.get("reasons")) if r],
             log_tail_kib=_opt_int(doc.get("log_tail_kib")) or 256,
@@ -474,7 +525,3 @@ class Facts:
 def same_name(a: str, b: str) -> bool:
     """Client names compare as Windows compares task and folder names: case-insensitively."""
     return a.casefold() == b.casefold()
-
-
-def _probe_failed(doc: Mapping[str, Any], probe: str) -> bool:
-    return any(_str(e).startswith(f"{probe}:") for e in as_list(doc.get("errors")))

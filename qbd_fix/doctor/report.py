@@ -22,6 +22,8 @@ class Finding:
     status: FindingStatus
     evidence: list[str] = field(default_factory=list)
     fix: str | None = None
+    #: Why a value the PC reported is a placeholder in the fix (it cannot be pasted safely).
+    fix_notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -30,6 +32,7 @@ class Finding:
             "status": self.status.value,
             "evidence": list(self.evidence),
             "fix": self.fix,
+            "fix_notes": list(self.fix_notes),
         }
 
 

@@ -8,8 +8,9 @@ quoted for the shell it will be pasted into.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from qbd_fix.doctor.command import Arg, Placeholder, Shell, default_shell, fix_command
 from qbd_fix.doctor.facts import Facts, Install, LogFacts, Task, same_name
@@ -63,8 +64,11 @@ class Context:
     host: str | None = None
     shell: Shell = "posix"
 
+    #: Why values were left out of the current rule's fixes (see :func:`fix_command`).
+    notes: list[str] = field(default_factory=list)
+
     def fix(self, subcommand: str, *options: tuple[str, Arg | None]) -> str:
-        return fix_command(subcommand, options, host=self.host, shell=self.shell)
+        return fix_command(subcommand, options, host=self.host, shell=self.shell, notes=self.notes)
 
     def clients(self) -> list[str]:
         """Legacy clients to judge: the one asked for, or all found."""
@@ -602,4 +606,11 @@ def evaluate(
 ) -> list[Finding]:
     """Every finding, in the order the report shows them."""
     ctx = Context(facts, client_name=client_name, host=host, shell=shell or default_shell())
-    return [rule(ctx) for rule in RULES]
+    findings = []
+    for rule in RULES:
+        ctx.notes.clear()
+        finding = rule(ctx)
+        if ctx.notes:
+            finding = dataclasses.replace(finding, fix_notes=list(dict.fromkeys(ctx.notes)))
+        findings.append(finding)
+    return findings

@@ -22,11 +22,28 @@ DOCTOR = Remediation(
     template="doctor_facts.ps1.j2",
     parameters=(
         ScriptParameter(
-            "LogTailKiB", "int", 256, "How much of each log to read, from its end (KiB)"
+            "LogTailKiB",
+            "int",
+            256,
+            "How much of each log to read, from its end (KiB)",
+            minimum=1,
+            maximum=16384,
         ),
-        ScriptParameter("EventDays", "int", 7, "Days of AppLocker and SRP events to look through"),
         ScriptParameter(
-            "ConnectTimeoutMs", "int", 3000, "How long to wait for each Codat host on port 443 (ms)"
+            "EventDays",
+            "int",
+            7,
+            "Days of AppLocker and SRP events to look through",
+            minimum=0,
+            maximum=90,
+        ),
+        ScriptParameter(
+            "ConnectTimeoutMs",
+            "int",
+            3000,
+            "How long to wait for each Codat host on port 443 (ms)",
+            minimum=100,
+            maximum=60000,
         ),
     ),
 )

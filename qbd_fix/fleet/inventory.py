@@ -108,7 +108,7 @@ def _has_control(value: str) -> bool:
 
 
 def _port(value: object) -> int | None:
-    bad = ValueError(f"bad port {value!r}: expected a number between 1 and 65535")
+    bad = ValueError("bad port (not shown): expected a number between 1 and 65535")
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     number: object = value
@@ -168,7 +168,7 @@ def _client_name(value: object) -> str | None:
 def _password_env(value: object) -> str | None:
     text = _text(value, "password_env")
     if text is not None and not _ENV_NAME.match(text):
-        raise ValueError(f"password_env {text!r} is not an environment variable name")
+        raise ValueError("password_env is not an environment variable name (not shown)")
     return text
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import abc
 import csv
 import datetime as _dt
-import json
 import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -31,6 +30,8 @@ from qbd_fix.fleet.scheduler import (
     HostStatus,
     fleet_exit_code,
 )
+from qbd_fix.mismatch import mismatch_in
+from qbd_fix.text import json_text, visible
 
 CSV_COLUMNS = (
     "host",
@@ -47,6 +48,7 @@ CSV_COLUMNS = (
     "remediation",
     "script_sha256",
     "result_json",
+    "mismatch",
 )
 #: Spreadsheet programs run cells starting with these as formulas.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -61,6 +63,22 @@ def _redact_deep(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_redact_deep(v) for v in value]
     return value
+
+
+def host_document(report: HostReport) -> dict[str, Any]:
+    """One PC's row for JSON: the report, and what its result named that was not asked."""
+    doc = report.to_dict()
+    found = mismatch_in(report.result, remediation=report.remediation, host=report.host)
+    doc["mismatch"] = found.to_dict() if found else None
+    return doc
+
+
+def identity(report: HostReport) -> dict[str, Any] | None:
+    """Of a result, only what names the fix and the PC: enough to flag a mismatch later
+    while the table waits for the run to end, without holding every PC's whole result."""
+    if report.result is None:
+        return None
+    return {key: report.result.get(key) for key in ("remediation", "computer")}
 
 
 def not_run_report(target: Target, *, remediation: str = "", what_if: bool = False) -> HostReport:
@@ -193,21 +211,22 @@ class JsonReport(ReportWriter):
 
     def _begin(self) -> None:
         self._first = True
-        run = json.dumps(self.run, ensure_ascii=False, default=str)
+        run = json_text(self.run)
         self._file.write(f'{{"run": {run},\n"hosts": [')
 
     def _row(self, report: HostReport) -> None:
         self._file.write("\n" if self._first else ",\n")
         self._first = False
-        self._file.write(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
+        self._file.write(json_text(host_document(report)))
 
     def _end(self, summary: dict[str, Any]) -> None:
-        self._file.write(f'\n],\n"summary": {json.dumps(summary, ensure_ascii=False)}}}\n')
+        self._file.write(f'\n],\n"summary": {json_text(summary)}}}\n')
 
 
 def _cell(value: object) -> str:
-    """Text for one CSV cell; a leading formula character is defused with an apostrophe."""
-    text = "" if value is None else str(value)
+    """Text for one CSV cell: visible-safe (a PC's escapes and line breaks shown escaped),
+    and a leading formula character defused with an apostrophe."""
+    text = visible(value)
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
@@ -223,6 +242,7 @@ class CsvReport(ReportWriter):
 
     def _row(self, report: HostReport) -> None:
         error = report.error
+        found = mismatch_in(report.result, remediation=report.remediation, host=report.host)
         self._csv.writerow(
             [
                 _cell(report.host),
@@ -238,7 +258,8 @@ class CsvReport(ReportWriter):
                 _cell(error.message if error else ""),
                 _cell(report.remediation),
                 report.script_sha256,
-                json.dumps(report.result, ensure_ascii=False) if report.result is not None else "",
+                json_text(report.result) if report.result is not None else "",
+                _cell(found.describe()) if found else "",
             ]
         )
 

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from qbd_fix.script.params import ParamValue, ScriptParameter
+from qbd_fix.script.params import NO_CONTROL, ParamValue, ScriptParameter
+from qbd_fix.validation import MAX_CLIENT_NAME
+
+
+def client_name_parameter(help_text: str) -> ScriptParameter:
+    """``-ClientName``: optional text of at most :data:`MAX_CLIENT_NAME` characters, no
+    control characters (quotes, ampersands and any letters are fine)."""
+    return ScriptParameter(
+        "ClientName",
+        "string",
+        "",
+        help_text,
+        pattern=NO_CONTROL,
+        pattern_text="text without control characters",
+        max_length=MAX_CLIENT_NAME,
+    )
+
 
 if TYPE_CHECKING:
     from qbd_fix.script.engine import Script
@@ -27,6 +43,9 @@ class Remediation:
     may_change: tuple[str, ...]
     template: str
     parameters: tuple[ScriptParameter, ...] = ()
+    #: Seconds the whole script may take with these values: the sum of its longest waits
+    #: and a margin for the rest. Every wait in the script draws from it.
+    time_budget: Callable[[Mapping[str, ParamValue]], int] = lambda _values: 300
 
     @property
     def read_only(self) -> bool:
@@ -36,4 +55,7 @@ class Remediation:
         """Render the script with *values* (PowerShell parameter name -> value)."""
         from qbd_fix.script.engine import render
 
-        return render(self.template, self.name, self.parameters, values)
+        bound = {p.name: p.default for p in self.parameters} | dict(values or {})
+        return render(
+            self.template, self.name, self.parameters, values, budget=self.time_budget(bound)
+        )

@@ -11,7 +11,7 @@ only reads: the zip is a temporary file (built and removed again under
 from __future__ import annotations
 
 from qbd_fix.remediations.base import Remediation
-from qbd_fix.script.params import ScriptParameter
+from qbd_fix.script.params import NO_CONTROL, ScriptParameter
 
 COLLECT_LOGS = Remediation(
     name="collect-logs",
@@ -35,18 +35,26 @@ COLLECT_LOGS = Remediation(
             "int",
             20,
             "Keep at most this many MiB of each log (the newest part)",
+            minimum=1,
+            maximum=2048,
         ),
         ScriptParameter(
             "EventDays",
             "int",
             7,
             "How many days of Application-log errors to include",
+            minimum=0,
+            maximum=90,
         ),
         ScriptParameter(
             "OutputDirectory",
             "string",
             "",
             "Folder on the PC for the zip; empty: the system temporary folder",
+            pattern=NO_CONTROL,
+            pattern_text="a folder path without control characters",
         ),
     ),
+    # Reading and zipping logs of up to MaxFileMiB each, with room for a slow disk.
+    time_budget=lambda values: 600 + 2 * int(values["MaxFileMiB"]),
 )

@@ -13,9 +13,9 @@ uninstall, install and check the Company ID, one step at a time.
 
 from __future__ import annotations
 
-from qbd_fix.remediations.base import Remediation
-from qbd_fix.script.params import ScriptParameter
-from qbd_fix.signers import SHA256_PATTERN
+from qbd_fix.remediations.base import Remediation, client_name_parameter
+from qbd_fix.script.params import GUID_PATTERN, ScriptParameter
+from qbd_fix.signers import installer_sha256_parameter
 
 REINSTALL_CONNECTOR = Remediation(
     name="reinstall-connector",
@@ -41,17 +41,16 @@ REINSTALL_CONNECTOR = Remediation(
             "",
             "Connector installer: an https URL or a path on this PC",
         ),
-        ScriptParameter(
-            "ClientName",
-            "string",
-            "",
-            "Codat client name of the connector to reinstall; empty: the only one found",
+        client_name_parameter(
+            "Codat client name of the connector to reinstall; empty: the only one found"
         ),
         ScriptParameter(
             "CompanyId",
             "string",
             "",
             "Expected Codat Company ID (GUID); must match link.json or nothing is changed",
+            pattern=GUID_PATTERN,
+            pattern_text="a GUID such as 8a210b68-6988-11ed-a1eb-0242ac120002",
         ),
         ScriptParameter(
             "Force",
@@ -64,14 +63,10 @@ REINSTALL_CONNECTOR = Remediation(
             "int",
             600,
             "How long to wait for the uninstaller and the installer",
+            minimum=1,
+            maximum=3600,
         ),
-        ScriptParameter(
-            "InstallerSha256",
-            "string",
-            "",
-            "SHA-256 the installer must have; empty: it must carry a valid Codat or Intuit signature",
-            pattern=SHA256_PATTERN,
-        ),
+        installer_sha256_parameter(),
         ScriptParameter(
             "CodatSideDone",
             "switch",
@@ -85,4 +80,7 @@ REINSTALL_CONNECTOR = Remediation(
             "'QuickBooks Connector' was removed from QuickBooks' Integrated Applications (no installer starts before)",
         ),
     ),
+    # The uninstaller's, the installer's and the link's waits, and ten minutes for the download
+    # and checks.
+    time_budget=lambda values: 3 * int(values["InstallTimeoutSeconds"]) + 600,
 )

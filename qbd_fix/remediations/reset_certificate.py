@@ -13,9 +13,9 @@ for a user who is an administrator.
 
 from __future__ import annotations
 
-from qbd_fix.remediations.base import Remediation
+from qbd_fix.remediations.base import Remediation, client_name_parameter
 from qbd_fix.script.params import ScriptParameter
-from qbd_fix.signers import SHA256_PATTERN
+from qbd_fix.signers import installer_sha256_parameter
 
 RESET_CERTIFICATE = Remediation(
     name="reset-certificate",
@@ -33,11 +33,8 @@ RESET_CERTIFICATE = Remediation(
     ),
     template="reset_certificate.ps1.j2",
     parameters=(
-        ScriptParameter(
-            "ClientName",
-            "string",
-            "",
-            "Codat client name, to pick its installer; empty: any connector installer",
+        client_name_parameter(
+            "Codat client name, to pick its installer; empty: any connector installer"
         ),
         ScriptParameter(
             "LaunchInstaller",
@@ -56,14 +53,10 @@ RESET_CERTIFICATE = Remediation(
             "int",
             256,
             "How much of the end of qbsdklog.txt to read for SDK error codes",
+            minimum=1,
+            maximum=16384,
         ),
-        ScriptParameter(
-            "InstallerSha256",
-            "string",
-            "",
-            "SHA-256 the installer must have; empty: it must carry a valid Codat or Intuit signature",
-            pattern=SHA256_PATTERN,
-        ),
+        installer_sha256_parameter(),
         ScriptParameter(
             "GrantRemoved",
             "switch",

@@ -9,7 +9,7 @@ WinRM: the tasks run as the logged-on user, not in session 0.
 
 from __future__ import annotations
 
-from qbd_fix.remediations.base import Remediation
+from qbd_fix.remediations.base import Remediation, client_name_parameter
 from qbd_fix.script.params import ScriptParameter
 
 RESTART_TASKS = Remediation(
@@ -27,17 +27,16 @@ RESTART_TASKS = Remediation(
     ),
     template="restart_tasks.ps1.j2",
     parameters=(
-        ScriptParameter(
-            "ClientName",
-            "string",
-            "",
-            "Codat client name in the task names; empty: discover the one pair of tasks",
+        client_name_parameter(
+            "Codat client name in the task names; empty: discover the one pair of tasks"
         ),
         ScriptParameter(
             "TaskTimeoutSeconds",
             "int",
             60,
             "How long to wait for each task (and the tray process) to start",
+            minimum=1,
+            maximum=600,
         ),
         ScriptParameter(
             "RestartIfUnhealthy",
@@ -46,4 +45,6 @@ RESTART_TASKS = Remediation(
             "Restart the PC when the tray process is still missing afterwards",
         ),
     ),
+    # Two task waits, the tray's own wait and a minute for everything else.
+    time_budget=lambda values: 3 * int(values["TaskTimeoutSeconds"]) + 60,
 )

@@ -37,7 +37,8 @@ def find_powershell() -> str | None:
 class LocalRunner(Runner):
     """Runs scripts with the PowerShell found on PATH."""
 
-    def __init__(self, executable: str | None = None, *, timeout: float = 900.0) -> None:
+    def __init__(self, executable: str | None = None, *, timeout: float | None = None) -> None:
+        """*timeout* None: each script's own budget plus a margin (``Script.runner_timeout``)."""
         found = executable or find_powershell()
         if not found:
             raise ScriptFailedError(
@@ -56,6 +57,7 @@ class LocalRunner(Runner):
 
     def run(self, script: Script, *, what_if: bool = False) -> RunOutcome:
         started = time.monotonic()
+        timeout = script.runner_timeout if self.timeout is None else self.timeout
         with tempfile.TemporaryDirectory(prefix="qbd-fix-") as folder:
             path = Path(folder) / f"{script.name}.ps1"
             path.write_bytes(script.file_bytes())
@@ -63,13 +65,13 @@ class LocalRunner(Runner):
                 completed = subprocess.run(
                     self.command(path, what_if=what_if),
                     capture_output=True,
-                    timeout=self.timeout,
+                    timeout=timeout,
                     check=False,
                     stdin=subprocess.DEVNULL,
                 )
             except subprocess.TimeoutExpired:
                 raise RunTimeoutError(
-                    f"the script ran longer than {self.timeout:.0f} s and was stopped"
+                    f"the script ran longer than {timeout:.0f} s and was stopped"
                 ) from None
             except OSError as exc:
                 raise ScriptFailedError(

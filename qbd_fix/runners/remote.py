@@ -397,7 +397,7 @@ class RemoteRunner(Runner):
         self,
         connection: RemoteConnection,
         *,
-        run_timeout: float = 3600.0,
+        run_timeout: float | None = None,
         chunk_size: int = transfer.CHUNK_SIZE,
         chunk_retries: int = transfer.CHUNK_RETRIES,
     ) -> None:
@@ -464,6 +464,7 @@ class RemoteRunner(Runner):
         from pypsrp.powershell import PowerShell
 
         pool = self._open()
+        began = time.monotonic()
         with self._boundary(doing):
             ps = PowerShell(pool)
             ps.add_script(text)
@@ -477,7 +478,7 @@ class RemoteRunner(Runner):
                     except Exception as exc:
                         log.debug("stopping the pipeline: %s", type(exc).__name__)
                     raise RunTimeoutError(
-                        f"the script ran longer than {self.run_timeout:.0f} s on {self.target} and was stopped"
+                        f"the script ran longer than {deadline - began:.0f} s on {self.target} and was stopped"
                     )
                 ps.poll_invoke()
             return list(ps.output), ps.streams, bool(ps.had_errors)
@@ -487,11 +488,13 @@ class RemoteRunner(Runner):
         parameters: dict[str, ParamValue] = dict(script.parameters)
         if what_if:
             parameters["WhatIf"] = True
+        # None: the script's own budget plus a margin, so its waits end before this one.
+        timeout = script.runner_timeout if self.run_timeout is None else self.run_timeout
         output, raw, had_errors = self.invoke(
             script.text,
             parameters,
             doing=f"running {script.name}",
-            deadline=started + self.run_timeout,
+            deadline=started + timeout,
         )
         errors = [describe_error(record) for record in raw.error]
         streams = Streams(

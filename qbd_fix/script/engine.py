@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
-from qbd_fix.script.params import ParamValue, ScriptParameter
+from qbd_fix.script.params import (
+    BUDGET_PARAMETER,
+    RUNNER_MARGIN_SECONDS,
+    ParamValue,
+    ScriptParameter,
+    budget_parameter,
+)
 from qbd_fix.script.quote import ps_literal, ps_ordered_table, ps_string
 from qbd_fix.sdk_codes import SDK_CODES
 from qbd_fix.signers import EXPECTED_SIGNERS
@@ -49,6 +55,14 @@ class Script:
         """Digest of the script text as sent (audit trails record it); computed once, since a
         fleet run shares one script between many PCs and asks for it for each."""
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+    @property
+    def runner_timeout(self) -> float:
+        """How long a runner waits: the script's own budget and a margin, so the script
+        stops its waits and reports before the runner would cut it off mid-change."""
+        budget = self.parameters.get(BUDGET_PARAMETER)
+        seconds = budget if isinstance(budget, int) and not isinstance(budget, bool) else 3600
+        return float(seconds + RUNNER_MARGIN_SECONDS)
 
 
 def _only_code(value: object) -> object:
@@ -84,6 +98,29 @@ def environment() -> Environment:
     return env
 
 
+def validate_attributes(parameter: ScriptParameter) -> list[str]:
+    """The ``Validate*`` attributes that hold *parameter*'s bounds in the script itself.
+
+    .NET's ``$`` also matches before a final line break, so the pattern's closing
+    ``$`` is written as ``\\z``. Optional text (an empty default) stays optional:
+    the pattern also accepts the empty string.
+    """
+    attributes = []
+    if parameter.minimum is not None or parameter.maximum is not None:
+        attributes.append(f"[ValidateRange({parameter.minimum}, {parameter.maximum})]")
+    if parameter.max_length is not None:
+        attributes.append(f"[ValidateLength(0, {parameter.max_length})]")
+    if parameter.choices:
+        choices = ", ".join(ps_string(choice) for choice in parameter.choices)
+        attributes.append(f"[ValidateSet({choices})]")
+    if parameter.pattern:
+        pattern = parameter.pattern[:-1] + "\\z"
+        if parameter.default == "":
+            pattern = "^\\z|" + pattern
+        attributes.append(f"[ValidatePattern({ps_string(pattern)})]")
+    return attributes
+
+
 def param_block(parameters: Sequence[ScriptParameter], values: Mapping[str, ParamValue]) -> PsCode:
     """Write the ``[CmdletBinding()] param(...)`` block with values as quoted defaults.
 
@@ -94,8 +131,7 @@ def param_block(parameters: Sequence[ScriptParameter], values: Mapping[str, Para
     for index, parameter in enumerate(parameters):
         value = values.get(parameter.name, parameter.default)
         lines.append(f"    # {parameter.help}")
-        if parameter.pattern:
-            lines.append(f"    [ValidatePattern({ps_string(parameter.pattern)})]")
+        lines.extend(f"    {attribute}" for attribute in validate_attributes(parameter))
         declaration = f"    {_PS_TYPES[parameter.kind]} ${parameter.name}"
         if parameter.kind != "switch" or value:
             declaration += f" = {ps_literal(value)}"
@@ -111,9 +147,16 @@ def render(
     name: str,
     parameters: Sequence[ScriptParameter],
     values: Mapping[str, ParamValue] | None = None,
+    *,
+    budget: int | None = None,
 ) -> Script:
-    """Render *template* for remediation *name* with *values* bound to *parameters*."""
+    """Render *template* for remediation *name* with *values* bound to *parameters*.
+
+    With *budget* (seconds), the script also takes ``-TimeBudgetSeconds`` with that default.
+    """
     values = dict(values or {})
+    if budget is not None:
+        parameters = (*parameters, budget_parameter(budget))
     known = {p.name: p for p in parameters}
     unknown = sorted(set(values) - set(known))
     if unknown:

@@ -1,7 +1,14 @@
-"""Typed script parameters, kept apart from the engine so the catalogue imports no Jinja."""
+"""Typed script parameters, kept apart from the engine so the catalogue imports no Jinja.
+
+A parameter carries its own bounds (range, pattern, choices, length). The CLI
+checks a value against them before rendering, and the engine writes them into
+the ``param()`` block as ``Validate*`` attributes, so a standalone script
+refuses what the CLI refuses.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -9,6 +16,15 @@ ParamKind = Literal["string", "switch", "int"]
 ParamValue = str | bool | int
 
 _PY_TYPES: dict[str, type] = {"string": str, "switch": bool, "int": int}
+
+#: Text without control characters: both .NET and Python read this pattern the same way.
+NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+#: A GUID in its 8-4-4-4-12 form (a Codat Company ID).
+GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+
+class BoundError(ValueError):
+    """A value outside a parameter's bounds; the message says which bound."""
 
 
 @dataclass(frozen=True)
@@ -20,18 +36,29 @@ class ScriptParameter:
     default: ParamValue
     help: str
     secret: bool = False
-    #: A regular expression a given string must match, written into the ``param()`` block as
-    #: ``[ValidatePattern()]`` so PowerShell refuses a bad value wherever the script runs. The
-    #: CLI checks values first, with a one-line message; rendering does not, so a default the
-    #: pattern refuses stays a plain literal (PowerShell never validates defaults).
-    pattern: str = ""
+    minimum: int | None = None
+    maximum: int | None = None
+    #: A regular expression in the common subset of .NET and Python syntax, anchored with
+    #: ``^...$``; matched case-insensitively, as ``ValidatePattern`` matches.
+    pattern: str | None = None
+    #: What the pattern means, for error messages ("a GUID").
+    pattern_text: str = ""
+    max_length: int | None = None
+    choices: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
             raise ValueError(f"parameter name {self.name!r} is not an identifier")
-        if self.pattern and self.kind != "string":
-            raise ValueError(f"{self.name}: only string parameters take a pattern")
+        if (self.minimum is None) != (self.maximum is None):
+            raise ValueError(f"{self.name}: a range needs both ends")
+        if self.minimum is not None and self.kind != "int":
+            raise ValueError(f"{self.name}: only int parameters take a range")
+        if (self.pattern or self.max_length or self.choices) and self.kind != "string":
+            raise ValueError(f"{self.name}: only string parameters take a pattern or choices")
+        if self.pattern and not (self.pattern.startswith("^") and self.pattern.endswith("$")):
+            raise ValueError(f"{self.name}: the pattern must be anchored with ^ and $")
         self.check(self.default)
+        self.check_bounds(self.default)
 
     def check(self, value: object) -> ParamValue:
         """Refuse values of the wrong type: a bool is not an int here."""
@@ -39,3 +66,40 @@ class ScriptParameter:
         if type(value) is not expected:
             raise TypeError(f"{self.name} takes {self.kind}, not {type(value).__name__}")
         return value  # type: ignore[return-value]
+
+    def check_bounds(self, value: ParamValue) -> None:
+        """Raise :class:`BoundError` when *value* breaks a bound. An empty string is the
+        "not given" value of optional text parameters and always passes."""
+        if isinstance(value, bool):
+            return
+        if isinstance(value, int):
+            low, high = self.minimum, self.maximum
+            if (low is not None and value < low) or (high is not None and value > high):
+                raise BoundError(f"must be between {low} and {high}")
+            return
+        if value == "":
+            return
+        if self.max_length is not None and len(value) > self.max_length:
+            raise BoundError(f"is {len(value)} characters; the limit is {self.max_length}")
+        if self.choices and value not in self.choices:
+            raise BoundError(f"must be one of {', '.join(self.choices)}")
+        if self.pattern and not re.fullmatch(self.pattern, value, re.IGNORECASE):
+            raise BoundError(f"must be {self.pattern_text or 'in the form ' + self.pattern}")
+
+
+#: Every script's total time budget: each wait inside draws from it, and runners wait a
+#: margin longer, so a script ends on its own (with a result) before anything kills it.
+BUDGET_PARAMETER = "TimeBudgetSeconds"
+RUNNER_MARGIN_SECONDS = 120
+
+
+def budget_parameter(seconds: int) -> ScriptParameter:
+    """The ``-TimeBudgetSeconds`` parameter every script takes, defaulting to *seconds*."""
+    return ScriptParameter(
+        BUDGET_PARAMETER,
+        "int",
+        seconds,
+        "Total time this script may take; every wait stops when it is used up",
+        minimum=30,
+        maximum=86400,
+    )

@@ -250,7 +250,7 @@ class Shell:
         ):
             for message in messages:
                 record = cls(Message=message)
-                record.PSObject.to_string = message  # else pypsrp shows None for the record
+                record.PSObject.to_string = clixml_text(message)  # else pypsrp shows None
                 pipe.prepare_message(record, message_type=mtype)
         for data in answer.information:
             pipe.write_information(data, "FakeWinRMHost")
@@ -345,8 +345,20 @@ def _error_record(message: str, error_id: str, category: ErrorCategory) -> Error
         CategoryInfo=ErrorCategoryInfo(Category=category, Reason="FakeWinRMHostError"),
         FullyQualifiedErrorId=error_id,
     )
-    record.PSObject.to_string = message
+    record.PSObject.to_string = clixml_text(message)
     return record
+
+
+def clixml_text(text: str) -> str:
+    """A ToString value as PowerShell writes it: control characters as ``_xHHHH_``.
+
+    psrpcore writes ToString raw, and raw C0 characters are not XML; PowerShell
+    encodes them (as psrpcore already does for string properties), so a hostile
+    message arrives at the client the way it would from Windows.
+    """
+    return "".join(
+        f"_x{ord(ch):04X}_" if ord(ch) < 0x20 and ch not in "\t\n\r" else ch for ch in text
+    )
 
 
 def deadline_after(seconds: float) -> float:

@@ -3,7 +3,8 @@
 Remediations may change state only inside an ``Invoke-QbdChange -Change { ... }`` block, so that
 -WhatIf/-Confirm hold and every action is recorded: :func:`unguarded_state_changes` finds the
 changes that are not. The doctor changes nothing at all: :func:`reachable_state_changes` finds
-any change its top level can reach, a call of ``Invoke-QbdChange`` included. One definition of
+any change its top level can reach, a call of ``Invoke-QbdChange`` included, and
+:func:`all_state_changes` any change written anywhere in it, called or not. One definition of
 "a state change" serves both, so a rule added here holds for every script.
 
 A state change is any of:
@@ -40,6 +41,7 @@ __all__ = [
     "FILE_SYSTEM_METHODS",
     "NOT_CHANGES",
     "StateChange",
+    "all_state_changes",
     "changing_functions",
     "command_name",
     "context_of",
@@ -392,3 +394,11 @@ def reachable_state_changes(text: str, *, not_changes: Collection[str] = ()) -> 
         for c in script.changes(read_only=True, not_changes=not_changes)
         if c.function is None or c.function in reachable
     ]
+
+
+def all_state_changes(text: str, *, not_changes: Collection[str] = ()) -> list[str]:
+    """Read-only mode over the whole text: every state change written anywhere, in functions
+    the script never calls too (an include brings them along, and a later edit may call one)."""
+    script = _read(text)
+    _check_exemptions(script, not_changes)
+    return [str(c) for c in script.changes(read_only=True, not_changes=not_changes)]

@@ -92,10 +92,8 @@ _COMMON_LOWER = frozenset(p.lower() for p in COMMON_PARAMETERS)
 #: since the parameter names then cannot be checked statically.
 SPLAT_MARKER = "@splat"
 
-#: The reference lives in the shared folder beside the repository (``../shared``), when present.
-REFERENCE_PATH = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "winps51_commands.json"
-)
+#: The repository's trimmed copy of the reference (``tools/trim_winps51_reference.py``).
+REFERENCE_PATH = Path(__file__).resolve().parent / "winps51_commands.json"
 
 # A numeric range such as 1..5 or -3..0x10 that tree-sitter-pwsh mistakes for a command name.
 _RANGE_AS_COMMAND = re.compile(r"^-?(0x[0-9a-f]+|\d+)\.\.-?(0x[0-9a-f]+|\d+)$", re.IGNORECASE)
@@ -559,10 +557,7 @@ class ReferenceCommands:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> ReferenceCommands:
-        """Load the JSON (keys ``modules`` and ``aliases``); default: ``../shared/reference``.
-
-        Callers check :data:`REFERENCE_PATH` exists first and skip when it does not.
-        """
+        """Load the JSON (keys ``modules`` and ``aliases``); default: :data:`REFERENCE_PATH`."""
         if path is None:
             path = REFERENCE_PATH
         data = json.loads(Path(path).read_text(encoding="utf-8"))

@@ -3,9 +3,15 @@ param(
     # Keep link.json values as they are (they may include secrets)
     [switch] $NoRedact,
     # Keep at most this many MiB of each log (the newest part)
+    [ValidateRange(1, 2048)]
     [int] $MaxFileMiB = 1,
     # How many days of Application-log errors to include
+    [ValidateRange(0, 90)]
     [int] $EventDays = 0,
     # Folder on the PC for the zip; empty: the system temporary folder
-    [string] $OutputDirectory = ''
+    [ValidatePattern('^\z|^[^\x00-\x1f\x7f]*\z')]
+    [string] $OutputDirectory = '',
+    # Total time this script may take; every wait stops when it is used up
+    [ValidateRange(30, 86400)]
+    [int] $TimeBudgetSeconds = 602
 )

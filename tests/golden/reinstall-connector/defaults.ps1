@@ -24,25 +24,79 @@ param(
     # Connector installer: an https URL or a path on this PC
     [string] $Installer = '',
     # Codat client name of the connector to reinstall; empty: the only one found
+    [ValidateLength(0, 200)]
+    [ValidatePattern('^\z|^[^\x00-\x1f\x7f]*\z')]
     [string] $ClientName = '',
     # Expected Codat Company ID (GUID); must match link.json or nothing is changed
+    [ValidatePattern('^\z|^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\z')]
     [string] $CompanyId = '',
     # Go on without a Company ID confirmed by link.json (none found, or none to match -CompanyId)
     [switch] $Force,
     # How long to wait for the uninstaller and the installer
+    [ValidateRange(1, 3600)]
     [int] $InstallTimeoutSeconds = 600,
     # SHA-256 the installer must have; empty: it must carry a valid Codat or Intuit signature
-    [ValidatePattern('^([0-9A-Fa-f]{64})?$')]
+    [ValidatePattern('^\z|^[0-9a-f]{64}\z')]
     [string] $InstallerSha256 = '',
     # The connection was switched to ongoing sync in the Codat Portal (nothing is uninstalled before)
     [switch] $CodatSideDone,
     # 'QuickBooks Connector' was removed from QuickBooks' Integrated Applications (no installer starts before)
-    [switch] $GrantRemoved
+    [switch] $GrantRemoved,
+    # Total time this script may take; every wait stops when it is used up
+    [ValidateRange(30, 86400)]
+    [int] $TimeBudgetSeconds = 2400
 )
 
 Set-StrictMode -Version 3.0
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
+if ($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage') {
+    # Constrained Language Mode (AppLocker or WDAC script enforcement) blocks the .NET calls
+    # below: say so in the one JSON result rather than failing on the first of them.
+    $languageMode = [string]$ExecutionContext.SessionState.LanguageMode
+    $refusal = @{
+        remediation = 'reinstall-connector'
+        computer    = $env:COMPUTERNAME
+        status      = 'failed'
+        checks      = @(@{ name = 'language-mode'; passed = $false; evidence = $languageMode })
+        actions     = @()
+        messages    = @(('PowerShell runs in {0} here (AppLocker or WDAC script enforcement), and this script needs FullLanguage. Nothing was changed. Allow the script (sign it, or add a policy rule for it), then run it again.' -f $languageMode))
+        data        = @{ language_mode = $languageMode; what_if = [bool]$WhatIfPreference }
+    }
+    ConvertTo-Json -InputObject $refusal -Depth 4 -Compress
+    if ($PSCommandPath) { exit 1 }
+    return
+}
+if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environment]::Is64BitProcess) {
+    # A 32-bit host (Intune's default, some RMM agents) sees Program Files (x86) as
+    # $env:ProgramFiles and the WOW6432Node view as HKLM:\SOFTWARE: run again in the 64-bit one.
+    # The values given on the command line travel as JSON data in an environment variable,
+    # never as command text.
+    $nativeHost = Join-Path -Path $env:WINDIR -ChildPath 'sysnative\WindowsPowerShell\v1.0\powershell.exe'
+    if (Test-Path -LiteralPath $nativeHost -PathType Leaf) {
+        $passed = @{}
+        foreach ($name in @($PSBoundParameters.Keys)) {
+            if ($name -ne 'WhatIf' -and $name -ne 'Confirm') { $passed[$name] = $PSBoundParameters[$name] }
+        }
+        $env:QBD_FIX_PARAMETERS = ConvertTo-Json -InputObject $passed -Compress
+        $relaunchArguments = @('-NoLogo', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', $PSCommandPath)
+        if ($WhatIfPreference) { $relaunchArguments += '-WhatIf' }
+        & $nativeHost @relaunchArguments
+        exit $LASTEXITCODE
+    }
+}
+if ($env:QBD_FIX_PARAMETERS) {
+    # Started again by the block above, in the 64-bit host: take back the values given. Only
+    # this script's own parameters are set, and their Validate attributes check each value.
+    $relaunchedWith = ConvertFrom-Json -InputObject $env:QBD_FIX_PARAMETERS
+    [Environment]::SetEnvironmentVariable('QBD_FIX_PARAMETERS', $null)
+    foreach ($property in @($relaunchedWith.PSObject.Properties)) {
+        if ($MyInvocation.MyCommand.Parameters.ContainsKey($property.Name)) {
+            $ExecutionContext.SessionState.PSVariable.Set($property.Name, $property.Value)
+        }
+    }
+}
+$script:QbdDeadline = (Get-Date).AddSeconds($TimeBudgetSeconds)
 try {
     # powershell.exe writes stdout in the OEM code page; non-ASCII names would arrive garbled.
     [Console]::OutputEncoding = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false
@@ -87,9 +141,12 @@ function Add-QbdCheck {
 function Add-QbdAction {
     param(
         [Parameter(Mandatory = $true)] [string] $Description,
-        [Parameter(Mandatory = $true)] [bool] $Performed
+        [Parameter(Mandatory = $true)] [bool] $Performed,
+        [string] $Failure = ''
     )
-    $null = $script:QbdResult.actions.Add([ordered]@{ description = $Description; performed = $Performed })
+    $action = [ordered]@{ description = $Description; performed = $Performed }
+    if ($Failure) { $action.failure = $Failure }
+    $null = $script:QbdResult.actions.Add($action)
 }
 
 function Add-QbdMessage {
@@ -115,15 +172,27 @@ function Invoke-QbdChange {
         [Parameter(Mandatory = $true)] [string] $Action,
         [Parameter(Mandatory = $true)] [scriptblock] $Change
     )
+    # A change that fails throws (recorded as not performed, then the run stops); one that
+    # handles its own failure returns $false as its last output and is recorded as not performed.
     $description = '{0}: {1}' -f $Action, $Target
-    if ($script:QbdCmdlet.ShouldProcess($Target, $Action)) {
-        $null = & $Change
-        Add-QbdAction -Description $description -Performed $true
-        Set-QbdStatus -Status 'changed'
-        return $true
+    if (-not $script:QbdCmdlet.ShouldProcess($Target, $Action)) {
+        Add-QbdAction -Description $description -Performed $false
+        return $false
     }
-    Add-QbdAction -Description $description -Performed $false
-    return $false
+    try {
+        $outcome = @(& $Change)
+    } catch {
+        Add-QbdAction -Description $description -Performed $false -Failure $_.Exception.Message
+        throw
+    }
+    if ($outcome.Count -gt 0 -and $outcome[-1] -is [bool] -and -not $outcome[-1]) {
+        Add-QbdAction -Description $description -Performed $false -Failure 'did not complete'
+        Set-QbdStatus -Status 'failed'
+        return $false
+    }
+    Add-QbdAction -Description $description -Performed $true
+    Set-QbdStatus -Status 'changed'
+    return $true
 }
 
 function Get-QbdExitCode {
@@ -135,13 +204,27 @@ function Get-QbdExitCode {
     }
 }
 
+function Get-QbdRemainingSeconds {
+    # What is left of -TimeBudgetSeconds: the runner waits a margin longer, so a script that
+    # keeps to its budget always ends with a result rather than being cut off mid-change.
+    $left = ($script:QbdDeadline - (Get-Date)).TotalSeconds
+    if ($left -le 0) { return 0 }
+    return [int][Math]::Floor($left)
+}
+
 function Wait-QbdCondition {
-    # Start-ScheduledTask and friends return at once: poll, with a deadline.
+    # Start-ScheduledTask and friends return at once: poll, with a deadline. Every wait draws
+    # from the script's time budget, so several waits together cannot outlast it.
     param(
         [Parameter(Mandatory = $true)] [scriptblock] $Condition,
         [Parameter(Mandatory = $true)] [int] $TimeoutSeconds
     )
-    $deadline = (Get-Date).AddSeconds($TimeoutSeconds)
+    $allowed = [Math]::Min($TimeoutSeconds, (Get-QbdRemainingSeconds))
+    if ($allowed -lt $TimeoutSeconds -and -not $script:QbdResult.data.Contains('budget_exhausted')) {
+        Set-QbdData -Name 'budget_exhausted' -Value $true
+        Add-QbdMessage -Message ('The time budget (-TimeBudgetSeconds {0}) ran short: waits were cut to what was left.' -f $TimeBudgetSeconds)
+    }
+    $deadline = (Get-Date).AddSeconds($allowed)
     while ((Get-Date) -lt $deadline) {
         if (& $Condition) { return $true }
         Start-Sleep -Milliseconds 500
@@ -297,26 +380,110 @@ function Write-QbdGeneration {
     Add-QbdCheck -Name 'connector-present' -Passed $true -Evidence ($summary -join '; ')
 }
 
-function Get-QbdInteractiveUser {
-    # Who is at a desktop: the owners of explorer.exe (the console user alone misses RDP users).
-    $explorers = @(Get-CimInstance -ClassName Win32_Process -Filter "Name = 'explorer.exe'" -ErrorAction SilentlyContinue)
-    $owners = foreach ($explorer in $explorers) {
-        # GetOwner only reads, but Invoke-CimMethod honours -WhatIf: without -WhatIf:$false nobody
-        # would seem to be logged on in a -WhatIf run.
-        $owner = Invoke-CimMethod -InputObject $explorer -MethodName GetOwner -WhatIf:$false -Confirm:$false -ErrorAction SilentlyContinue
-        if ($null -eq $owner -or -not $owner.User) { continue }
-        if ($owner.Domain) { '{0}\{1}' -f $owner.Domain, $owner.User } else { [string]$owner.User }
+function Get-QbdProcessOwner {
+    # Who runs a process, by account and SID (an Entra ID user is 'AzureAD\Name', so only the
+    # SID identifies a user safely). GetOwner and GetOwnerSid only read, but Invoke-CimMethod
+    # honours -WhatIf: -WhatIf:$false keeps a -WhatIf run seeing the same users. The process
+    # may end or deny access between listing and asking: $null then.
+    param([Parameter(Mandatory = $true)] [object] $Process)
+    try {
+        $owner = Invoke-CimMethod -InputObject $Process -MethodName GetOwner -WhatIf:$false -Confirm:$false -ErrorAction Stop
+        $ownerSid = Invoke-CimMethod -InputObject $Process -MethodName GetOwnerSid -WhatIf:$false -Confirm:$false -ErrorAction Stop
+    } catch {
+        Write-Verbose -Message ('No owner for process {0}: {1}' -f (Get-QbdProperty -InputObject $Process -Name 'ProcessId'), $_.Exception.Message)
+        return $null
     }
-    @($owners | Select-Object -Unique)
+    $user = [string](Get-QbdProperty -InputObject $owner -Name 'User')
+    $domain = [string](Get-QbdProperty -InputObject $owner -Name 'Domain')
+    $sid = [string](Get-QbdProperty -InputObject $ownerSid -Name 'Sid')
+    if (-not $sid -or -not $user) { return $null }
+    $account = $user
+    if ($domain) { $account = '{0}\{1}' -f $domain, $user }
+    [pscustomobject]@{ account = $account; sid = $sid }
 }
 
-function Start-QbdInUserSession {
-    # WinRM and RMM agents run in session 0, which no user sees. A one-shot scheduled task whose
-    # principal is the interactive user starts the program on that user's desktop instead.
+function Test-QbdLocalAdministrator {
+    # Whether a user is in the local Administrators group (S-1-5-32-544), directly. Membership
+    # through a domain group cannot be resolved without the user's own token: $null (unknown)
+    # when the group holds a group the user is not listed beside.
+    param([Parameter(Mandatory = $true)] [string] $Sid)
+    try {
+        $members = @(Get-LocalGroupMember -SID 'S-1-5-32-544' -ErrorAction Stop)
+    } catch {
+        Write-Verbose -Message ('Administrators group not readable: {0}' -f $_.Exception.Message)
+        return $null
+    }
+    $viaGroup = $false
+    foreach ($member in $members) {
+        if ([string](Get-QbdProperty -InputObject $member -Name 'SID') -eq $Sid) { return $true }
+        if ([string](Get-QbdProperty -InputObject $member -Name 'ObjectClass') -eq 'Group') { $viaGroup = $true }
+    }
+    if ($viaGroup) { return $null }
+    return $false
+}
+
+function Get-QbdInteractiveUser {
+    # Who is at a desktop: the owners of explorer.exe (the console user alone misses RDP users),
+    # one object per user: account, SID and whether the user is a local administrator.
+    $explorers = @(Get-CimInstance -ClassName Win32_Process -Filter "Name = 'explorer.exe'" -ErrorAction SilentlyContinue)
+    $seen = @{}
+    foreach ($explorer in $explorers) {
+        $owner = Get-QbdProcessOwner -Process $explorer
+        if ($null -eq $owner -or $seen.ContainsKey($owner.sid)) { continue }
+        $seen[$owner.sid] = $true
+        [pscustomobject]@{ account = $owner.account; sid = $owner.sid; is_admin = Test-QbdLocalAdministrator -Sid $owner.sid }
+    }
+}
+
+function Get-QbdTaskResultMeaning {
+    # LastTaskResult of a scheduled task, in words. Codes arrive as UInt32 or as a negative Int32.
+    param([Parameter(Mandatory = $true)] [int64] $Code)
+    if ($Code -lt 0) { $Code += 4294967296 }
+    $meanings = @{
+        0          = 'completed successfully'
+        267008     = 'ready (0x41300)'
+        267009     = 'running (0x41301)'
+        267010     = 'the task is disabled (0x41302)'
+        267011     = 'has not run yet (0x41303)'
+        267014     = 'ended by a user (0x41306)'
+        2147750687 = 'an instance is already running (0x8004131F)'
+        2147942402 = 'file not found (0x80070002)'
+        2147942403 = 'path not found (0x80070003)'
+        2147942405 = 'access denied (0x80070005)'
+        2147942667 = 'the start-in folder is not valid (0x8007010B)'
+        2147943140 = 'the program needs elevation and a task cannot show the UAC prompt (0x800702E4)'
+        2147946720 = 'the operator or administrator refused the request, often because the user is not logged on (0x800710E0)'
+        3221225786 = 'the program was closed (0xC000013A)'
+    }
+    if ($meanings.ContainsKey($Code)) { return $meanings[$Code] }
+    return ('exit code or error 0x{0:X8}' -f $Code)
+}
+
+function Get-QbdTaskRun {
+    # The state and last result of a one-shot task, both $null if the task is gone.
+    param([Parameter(Mandatory = $true)] [string] $TaskName)
+    $task = @(Get-ScheduledTask -TaskPath '\' -ErrorAction SilentlyContinue | Where-Object { $_.TaskName -eq $TaskName })
+    if ($task.Count -eq 0) { return [pscustomobject]@{ state = $null; result = $null } }
+    $result = $null
+    try {
+        $result = [int64](Get-ScheduledTaskInfo -InputObject $task[0] -ErrorAction Stop).LastTaskResult
+        if ($result -lt 0) { $result += 4294967296 }
+    } catch {
+        Write-Verbose -Message ('No run information for {0}: {1}' -f $TaskName, $_.Exception.Message)
+    }
+    [pscustomobject]@{ state = [string]$task[0].State; result = $result }
+}
+
+function Invoke-QbdOneShotTask {
+    # Registers a task, starts it, waits as asked, and removes it (removing a task does not stop
+    # the program it started). Only result 0, 0x41301 or State Running mean it ran: file not
+    # found, access denied, 0x800702E4 and 0x800710E0 are results too.
     param(
-        [Parameter(Mandatory = $true)] [string] $UserId,
+        [Parameter(Mandatory = $true)] [object] $Principal,
         [Parameter(Mandatory = $true)] [string] $Execute,
-        [string] $Argument = ''
+        [string] $Argument = '',
+        [Parameter(Mandatory = $true)] [int] $StartSeconds,
+        [int] $FinishSeconds = 0
     )
     $taskName = 'qbd-fix-' + [guid]::NewGuid().ToString('N')
     if ($Argument) {
@@ -324,20 +491,61 @@ function Start-QbdInUserSession {
     } else {
         $taskAction = New-ScheduledTaskAction -Execute $Execute
     }
-    $principal = New-ScheduledTaskPrincipal -UserId $UserId -LogonType Interactive
-    $settings = New-ScheduledTaskSettingsSet -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries
-    $null = Register-ScheduledTask -TaskName $taskName -Action $taskAction -Principal $principal -Settings $settings
+    $settings = New-ScheduledTaskSettingsSet -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries -ExecutionTimeLimit ([TimeSpan]::Zero)
+    $null = Register-ScheduledTask -TaskName $taskName -TaskPath '\' -Action $taskAction -Principal $Principal -Settings $settings
+    $outcome = [pscustomobject]@{ started = $false; finished = $false; task_result = $null; meaning = '' }
     try {
-        Start-ScheduledTask -TaskName $taskName
-        $started = Wait-QbdCondition -TimeoutSeconds 15 -Condition {
-            $info = Get-ScheduledTaskInfo -TaskName $taskName
-            $info.LastTaskResult -ne 267011
+        Start-ScheduledTask -TaskName $taskName -TaskPath '\'
+        $null = Wait-QbdCondition -TimeoutSeconds $StartSeconds -Condition {
+            $run = Get-QbdTaskRun -TaskName $taskName
+            $run.state -eq 'Running' -or ($null -ne $run.result -and $run.result -ne 267011)
         }
-        return $started
+        $run = Get-QbdTaskRun -TaskName $taskName
+        $outcome.task_result = $run.result
+        $outcome.started = ($run.state -eq 'Running' -or $run.result -eq 0 -or $run.result -eq 267009)
+        if ($outcome.started -and $FinishSeconds -gt 0) {
+            $outcome.finished = Wait-QbdCondition -TimeoutSeconds $FinishSeconds -Condition {
+                (Get-QbdTaskRun -TaskName $taskName).state -ne 'Running'
+            }
+            $outcome.task_result = (Get-QbdTaskRun -TaskName $taskName).result
+        }
+        if ($null -ne $outcome.task_result) {
+            $outcome.meaning = Get-QbdTaskResultMeaning -Code $outcome.task_result
+        } else {
+            $outcome.meaning = 'no result recorded'
+        }
     } finally {
-        # Deleting the task does not stop the program it started.
-        Unregister-ScheduledTask -TaskName $taskName -Confirm:$false
+        Unregister-ScheduledTask -TaskName $taskName -TaskPath '\' -Confirm:$false
     }
+    return $outcome
+}
+
+function Start-QbdInUserSession {
+    # WinRM and RMM agents run in session 0, which no user sees. A one-shot task whose principal
+    # is the interactive user (by SID: an Entra ID account name is not a safe key) starts the
+    # program on that user's desktop. Task Scheduler never shows a UAC prompt, so a program that
+    # needs elevation runs only with -RunLevel Highest for a user who is an administrator.
+    param(
+        [Parameter(Mandatory = $true)] [string] $UserSid,
+        [Parameter(Mandatory = $true)] [string] $Execute,
+        [string] $Argument = '',
+        [ValidateSet('Limited', 'Highest')] [string] $RunLevel = 'Limited'
+    )
+    $principal = New-ScheduledTaskPrincipal -UserId $UserSid -LogonType Interactive -RunLevel $RunLevel
+    $outcome = Invoke-QbdOneShotTask -Principal $principal -Execute $Execute -Argument $Argument -StartSeconds 15
+    [pscustomobject]@{ started = $outcome.started; task_result = $outcome.task_result; meaning = $outcome.meaning }
+}
+
+function Start-QbdAsSystem {
+    # A silent installer or uninstaller runs as SYSTEM in a task of its own, so it finishes even
+    # if this session (a WinRM shell) ends first; the task's result is the program's exit code.
+    param(
+        [Parameter(Mandatory = $true)] [string] $Execute,
+        [string] $Argument = '',
+        [Parameter(Mandatory = $true)] [int] $TimeoutSeconds
+    )
+    $principal = New-ScheduledTaskPrincipal -UserId 'S-1-5-18' -LogonType ServiceAccount -RunLevel Highest
+    Invoke-QbdOneShotTask -Principal $principal -Execute $Execute -Argument $Argument -StartSeconds 30 -FinishSeconds $TimeoutSeconds
 }
 
 function Get-QbdSafeName {

@@ -1,5 +1,8 @@
 [CmdletBinding(SupportsShouldProcess = $true)]
 param(
     # Add a Microsoft Defender exclusion for each connector folder (security trade-off)
-    [switch] $DefenderExclusion = $true
+    [switch] $DefenderExclusion = $true,
+    # Total time this script may take; every wait stops when it is used up
+    [ValidateRange(30, 86400)]
+    [int] $TimeBudgetSeconds = 300
 )

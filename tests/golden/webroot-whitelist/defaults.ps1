@@ -16,12 +16,62 @@
 [CmdletBinding(SupportsShouldProcess = $true)]
 param(
     # Add a Microsoft Defender exclusion for each connector folder (security trade-off)
-    [switch] $DefenderExclusion
+    [switch] $DefenderExclusion,
+    # Total time this script may take; every wait stops when it is used up
+    [ValidateRange(30, 86400)]
+    [int] $TimeBudgetSeconds = 300
 )
 
 Set-StrictMode -Version 3.0
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
+if ($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage') {
+    # Constrained Language Mode (AppLocker or WDAC script enforcement) blocks the .NET calls
+    # below: say so in the one JSON result rather than failing on the first of them.
+    $languageMode = [string]$ExecutionContext.SessionState.LanguageMode
+    $refusal = @{
+        remediation = 'webroot-whitelist'
+        computer    = $env:COMPUTERNAME
+        status      = 'failed'
+        checks      = @(@{ name = 'language-mode'; passed = $false; evidence = $languageMode })
+        actions     = @()
+        messages    = @(('PowerShell runs in {0} here (AppLocker or WDAC script enforcement), and this script needs FullLanguage. Nothing was changed. Allow the script (sign it, or add a policy rule for it), then run it again.' -f $languageMode))
+        data        = @{ language_mode = $languageMode; what_if = [bool]$WhatIfPreference }
+    }
+    ConvertTo-Json -InputObject $refusal -Depth 4 -Compress
+    if ($PSCommandPath) { exit 1 }
+    return
+}
+if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environment]::Is64BitProcess) {
+    # A 32-bit host (Intune's default, some RMM agents) sees Program Files (x86) as
+    # $env:ProgramFiles and the WOW6432Node view as HKLM:\SOFTWARE: run again in the 64-bit one.
+    # The values given on the command line travel as JSON data in an environment variable,
+    # never as command text.
+    $nativeHost = Join-Path -Path $env:WINDIR -ChildPath 'sysnative\WindowsPowerShell\v1.0\powershell.exe'
+    if (Test-Path -LiteralPath $nativeHost -PathType Leaf) {
+        $passed = @{}
+        foreach ($name in @($PSBoundParameters.Keys)) {
+            if ($name -ne 'WhatIf' -and $name -ne 'Confirm') { $passed[$name] = $PSBoundParameters[$name] }
+        }
+        $env:QBD_FIX_PARAMETERS = ConvertTo-Json -InputObject $passed -Compress
+        $relaunchArguments = @('-NoLogo', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', $PSCommandPath)
+        if ($WhatIfPreference) { $relaunchArguments += '-WhatIf' }
+        & $nativeHost @relaunchArguments
+        exit $LASTEXITCODE
+    }
+}
+if ($env:QBD_FIX_PARAMETERS) {
+    # Started again by the block above, in the 64-bit host: take back the values given. Only
+    # this script's own parameters are set, and their Validate attributes check each value.
+    $relaunchedWith = ConvertFrom-Json -InputObject $env:QBD_FIX_PARAMETERS
+    [Environment]::SetEnvironmentVariable('QBD_FIX_PARAMETERS', $null)
+    foreach ($property in @($relaunchedWith.PSObject.Properties)) {
+        if ($MyInvocation.MyCommand.Parameters.ContainsKey($property.Name)) {
+            $ExecutionContext.SessionState.PSVariable.Set($property.Name, $property.Value)
+        }
+    }
+}
+$script:QbdDeadline = (Get-Date).AddSeconds($TimeBudgetSeconds)
 try {
     # powershell.exe writes stdout in the OEM code page; non-ASCII names would arrive garbled.
     [Console]::OutputEncoding = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false
@@ -66,9 +116,12 @@ function Add-QbdCheck {
 function Add-QbdAction {
     param(
         [Parameter(Mandatory = $true)] [string] $Description,
-        [Parameter(Mandatory = $true)] [bool] $Performed
+        [Parameter(Mandatory = $true)] [bool] $Performed,
+        [string] $Failure = ''
     )
-    $null = $script:QbdResult.actions.Add([ordered]@{ description = $Description; performed = $Performed })
+    $action = [ordered]@{ description = $Description; performed = $Performed }
+    if ($Failure) { $action.failure = $Failure }
+    $null = $script:QbdResult.actions.Add($action)
 }
 
 function Add-QbdMessage {
@@ -94,15 +147,27 @@ function Invoke-QbdChange {
         [Parameter(Mandatory = $true)] [string] $Action,
         [Parameter(Mandatory = $true)] [scriptblock] $Change
     )
+    # A change that fails throws (recorded as not performed, then the run stops); one that
+    # handles its own failure returns $false as its last output and is recorded as not performed.
     $description = '{0}: {1}' -f $Action, $Target
-    if ($script:QbdCmdlet.ShouldProcess($Target, $Action)) {
-        $null = & $Change
-        Add-QbdAction -Description $description -Performed $true
-        Set-QbdStatus -Status 'changed'
-        return $true
+    if (-not $script:QbdCmdlet.ShouldProcess($Target, $Action)) {
+        Add-QbdAction -Description $description -Performed $false
+        return $false
     }
-    Add-QbdAction -Description $description -Performed $false
-    return $false
+    try {
+        $outcome = @(& $Change)
+    } catch {
+        Add-QbdAction -Description $description -Performed $false -Failure $_.Exception.Message
+        throw
+    }
+    if ($outcome.Count -gt 0 -and $outcome[-1] -is [bool] -and -not $outcome[-1]) {
+        Add-QbdAction -Description $description -Performed $false -Failure 'did not complete'
+        Set-QbdStatus -Status 'failed'
+        return $false
+    }
+    Add-QbdAction -Description $description -Performed $true
+    Set-QbdStatus -Status 'changed'
+    return $true
 }
 
 function Get-QbdExitCode {
@@ -114,13 +179,27 @@ function Get-QbdExitCode {
     }
 }
 
+function Get-QbdRemainingSeconds {
+    # What is left of -TimeBudgetSeconds: the runner waits a margin longer, so a script that
+    # keeps to its budget always ends with a result rather than being cut off mid-change.
+    $left = ($script:QbdDeadline - (Get-Date)).TotalSeconds
+    if ($left -le 0) { return 0 }
+    return [int][Math]::Floor($left)
+}
+
 function Wait-QbdCondition {
-    # Start-ScheduledTask and friends return at once: poll, with a deadline.
+    # Start-ScheduledTask and friends return at once: poll, with a deadline. Every wait draws
+    # from the script's time budget, so several waits together cannot outlast it.
     param(
         [Parameter(Mandatory = $true)] [scriptblock] $Condition,
         [Parameter(Mandatory = $true)] [int] $TimeoutSeconds
     )
-    $deadline = (Get-Date).AddSeconds($TimeoutSeconds)
+    $allowed = [Math]::Min($TimeoutSeconds, (Get-QbdRemainingSeconds))
+    if ($allowed -lt $TimeoutSeconds -and -not $script:QbdResult.data.Contains('budget_exhausted')) {
+        Set-QbdData -Name 'budget_exhausted' -Value $true
+        Add-QbdMessage -Message ('The time budget (-TimeBudgetSeconds {0}) ran short: waits were cut to what was left.' -f $TimeBudgetSeconds)
+    }
+    $deadline = (Get-Date).AddSeconds($allowed)
     while ((Get-Date) -lt $deadline) {
         if (& $Condition) { return $true }
         Start-Sleep -Milliseconds 500
