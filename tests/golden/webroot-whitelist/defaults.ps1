@@ -53,7 +53,7 @@ if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environ
         foreach ($name in @($PSBoundParameters.Keys)) {
             if ($name -ne 'WhatIf' -and $name -ne 'Confirm') { $passed[$name] = $PSBoundParameters[$name] }
         }
-        $env:QBD_FIX_PARAMETERS = ConvertTo-Json -InputObject $passed -Compress
+        $env:QBD_FIX_PARAMETERS = ConvertTo-Json -InputObject $passed -Depth 2 -Compress
         $relaunchArguments = @('-NoLogo', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', $PSCommandPath)
         if ($WhatIfPreference) { $relaunchArguments += '-WhatIf' }
         & $nativeHost @relaunchArguments
@@ -177,34 +177,6 @@ function Get-QbdExitCode {
         'needs_user_action' { return 3 }
         default { return 0 }
     }
-}
-
-function Get-QbdRemainingSeconds {
-    # What is left of -TimeBudgetSeconds: the runner waits a margin longer, so a script that
-    # keeps to its budget always ends with a result rather than being cut off mid-change.
-    $left = ($script:QbdDeadline - (Get-Date)).TotalSeconds
-    if ($left -le 0) { return 0 }
-    return [int][Math]::Floor($left)
-}
-
-function Wait-QbdCondition {
-    # Start-ScheduledTask and friends return at once: poll, with a deadline. Every wait draws
-    # from the script's time budget, so several waits together cannot outlast it.
-    param(
-        [Parameter(Mandatory = $true)] [scriptblock] $Condition,
-        [Parameter(Mandatory = $true)] [int] $TimeoutSeconds
-    )
-    $allowed = [Math]::Min($TimeoutSeconds, (Get-QbdRemainingSeconds))
-    if ($allowed -lt $TimeoutSeconds -and -not $script:QbdResult.data.Contains('budget_exhausted')) {
-        Set-QbdData -Name 'budget_exhausted' -Value $true
-        Add-QbdMessage -Message ('The time budget (-TimeBudgetSeconds {0}) ran short: waits were cut to what was left.' -f $TimeBudgetSeconds)
-    }
-    $deadline = (Get-Date).AddSeconds($allowed)
-    while ((Get-Date) -lt $deadline) {
-        if (& $Condition) { return $true }
-        Start-Sleep -Milliseconds 500
-    }
-    return [bool](& $Condition)
 }
 
 function Get-QbdProperty {
