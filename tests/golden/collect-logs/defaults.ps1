@@ -297,6 +297,28 @@ function Write-QbdGeneration {
     Add-QbdCheck -Name 'connector-present' -Passed $true -Evidence ($summary -join '; ')
 }
 
+function Get-QbdProcessOwner {
+    # Who runs a process, by account and SID (an Entra ID user is 'AzureAD\Name', so only the
+    # SID identifies a user safely). GetOwner and GetOwnerSid only read, but Invoke-CimMethod
+    # honours -WhatIf: -WhatIf:$false keeps a -WhatIf run seeing the same users. The process
+    # may end or deny access between listing and asking: $null then.
+    param([Parameter(Mandatory = $true)] [object] $Process)
+    try {
+        $owner = Invoke-CimMethod -InputObject $Process -MethodName GetOwner -WhatIf:$false -Confirm:$false -ErrorAction Stop
+        $ownerSid = Invoke-CimMethod -InputObject $Process -MethodName GetOwnerSid -WhatIf:$false -Confirm:$false -ErrorAction Stop
+    } catch {
+        Write-Verbose -Message ('No owner for process {0}: {1}' -f (Get-QbdProperty -InputObject $Process -Name 'ProcessId'), $_.Exception.Message)
+        return $null
+    }
+    $user = [string](Get-QbdProperty -InputObject $owner -Name 'User')
+    $domain = [string](Get-QbdProperty -InputObject $owner -Name 'Domain')
+    $sid = [string](Get-QbdProperty -InputObject $ownerSid -Name 'Sid')
+    if (-not $sid -or -not $user) { return $null }
+    $account = $user
+    if ($domain) { $account = '{0}\{1}' -f $domain, $user }
+    [pscustomobject]@{ account = $account; sid = $sid }
+}
+
 function Get-QbdSafeName {
     # Client, computer and task names may hold characters no file name can: replace them with a
     # constant class, and keep the name short.
@@ -558,11 +580,10 @@ function Add-QbdConnectorFiles {
 }
 
 function Get-QbdOwnerName {
-    param([object] $Process)
-    $owner = Invoke-CimMethod -InputObject $Process -MethodName GetOwner -WhatIf:$false -Confirm:$false -ErrorAction SilentlyContinue
-    if ($null -eq $owner -or -not $owner.User) { return '' }
-    if ($owner.Domain) { return '{0}\{1}' -f $owner.Domain, $owner.User }
-    return [string]$owner.User
+    param([Parameter(Mandatory = $true)] [object] $Process)
+    $owner = Get-QbdProcessOwner -Process $Process
+    if ($null -eq $owner) { return '' }
+    return $owner.account
 }
 
 function Get-QbdUtcText {
@@ -836,6 +857,10 @@ function Invoke-QbdRemediation {
     }
     Set-QbdData -Name 'bundle' -Value $bundle
     Add-QbdMessage -Message ('Collected {0} into {1} ({2} bytes).' -f $summary, $bundle.path, $bundle.size)
+    if (-not $OutputDirectory -and [System.Security.Principal.WindowsIdentity]::GetCurrent().User.Value -eq 'S-1-5-18') {
+        # Under an RMM agent, SYSTEM's temporary folder is C:\Windows\Temp (or SystemTemp): say so.
+        Add-QbdMessage -Message ('Run as SYSTEM: the zip is in the system''s temporary folder, {0}. Copy it from there and delete it afterwards, or give -OutputDirectory (for example C:\ProgramData\qbd-fix\logs) to choose the folder.' -f $outputRoot)
+    }
 }
 
 try {

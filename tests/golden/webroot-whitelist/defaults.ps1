@@ -472,7 +472,17 @@ function Write-QbdWebrootGuidance {
 
 function Invoke-QbdDefenderExclusion {
     param([object[]] $Folder, [object] $Defender, [object] $Antivirus, [object] $Webroot)
-    $Folder = @($Folder | Where-Object { $null -ne $_ })
+    # Only the folders the troubleshooting page names: a user's AppData\Local\Codat and a legacy
+    # connector's Program Files folder. Intuit's Web Connector folder is not Codat's to exclude.
+    $eligible = @($Folder | Where-Object {
+            $null -ne $_ -and (
+                ($_.generation -eq 'per-user' -and $_.path -match '\\AppData\\Local\\Codat$') -or
+                ($_.generation -eq 'legacy' -and $_.path -match '\\QuickBooks-connector$'))
+        })
+    foreach ($item in @($Folder | Where-Object { $null -ne $_ -and $eligible -notcontains $_ })) {
+        Add-QbdMessage -Message ('{0} is not a Codat connector folder the troubleshooting page names: no Defender exclusion for it.' -f $item.path)
+    }
+    $Folder = $eligible
     Add-QbdMessage -Message 'Defender exclusion requested. Risk: Defender stops scanning the excluded folders, and per-user folders under C:\Users are writable by the user, so malware placed there is not scanned (Microsoft advises against excluding user-writable folders). Security tools flag Add-MpPreference and Defender event 5007 (settings changed); tamper protection may block the change.'
     $report = [ordered]@{ requested = $true; skipped = $null; added = @(); already = @(); verified = $null }
     Set-QbdData -Name 'defender_exclusions' -Value $report
@@ -522,6 +532,7 @@ function Invoke-QbdDefenderExclusion {
                 Add-MpPreference -ExclusionPath $exclusionPath -ErrorAction Stop
             } catch {
                 $null = $errors.Add(('{0}: {1}' -f $exclusionPath, $_.Exception.Message))
+                return $false
             }
         }
         if ($performed) { $report.added += $exclusionPath }
