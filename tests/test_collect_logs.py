@@ -109,10 +109,13 @@ def test_collects_what_the_seed_lists() -> None:
         assert name in text
     events = function_body(text, "Get-QbdEvent")
     assert "Get-WinEvent -FilterHashtable $query" in events
+    # Filtered by provider in the query itself: a busy Application log is large.
     assert (
-        "LogName = 'Application'; Level = @(1, 2, 3); StartTime = (Get-Date).AddDays(-$EventDays)"
+        "@{ LogName = 'Application'; ProviderName = $provider; Level = @(1, 2, 3); StartTime = $since }"
         in events
     )
+    for provider in ("'Application Error'", "'.NET Runtime'", "'MsiInstaller'", "'QBWebConnector'"):
+        assert provider in events
     assert "$found.Count -ge 500" in events
     facts = function_body(text, "Get-QbdFacts")
     for process in ("QBW32.exe", "QBW.exe", "QBWebConnector.exe", "QuickbooksDesktop%"):

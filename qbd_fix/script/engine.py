@@ -10,6 +10,7 @@ to print a value fails to render instead of producing an injectable script.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -142,6 +143,29 @@ def param_block(parameters: Sequence[ScriptParameter], values: Mapping[str, Para
     return PsCode("\n".join(lines))
 
 
+#: A function the templates define: ``function Name {`` at the start of a line, its body
+#: indented, its closing brace alone at the start of a line.
+_FUNCTION = re.compile(r"^function ([A-Za-z][\w-]*) \{\n.*?^\}\n(?:\n)?", re.MULTILINE | re.DOTALL)
+
+
+def prune_unused_functions(text: str) -> str:
+    """Drop every function the rest of the script never names, until none is left.
+
+    Includes are libraries shared by several scripts; a script carries only the helpers it
+    calls, so a read-only script holds no change helper it could reach by mistake, and a
+    reader sees only what runs. A name in a comment counts as a use: keeping too much is safe.
+    """
+    while True:
+        for match in _FUNCTION.finditer(text):
+            name = match.group(1)
+            rest = text[: match.start()] + text[match.end() :]
+            if not re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", rest, re.IGNORECASE):
+                text = rest
+                break
+        else:
+            return text
+
+
 def render(
     template: str,
     name: str,
@@ -170,4 +194,5 @@ def render(
             remediation_name=PsCode(ps_string(name)),
         )
     )
+    text = prune_unused_functions(text)
     return Script(name=name, text=text, parameters=bound)

@@ -65,7 +65,7 @@ if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environ
         foreach ($name in @($PSBoundParameters.Keys)) {
             if ($name -ne 'WhatIf' -and $name -ne 'Confirm') { $passed[$name] = $PSBoundParameters[$name] }
         }
-        $env:QBD_FIX_PARAMETERS = ConvertTo-Json -InputObject $passed -Compress
+        $env:QBD_FIX_PARAMETERS = ConvertTo-Json -InputObject $passed -Depth 2 -Compress
         $relaunchArguments = @('-NoLogo', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', $PSCommandPath)
         if ($WhatIfPreference) { $relaunchArguments += '-WhatIf' }
         & $nativeHost @relaunchArguments
@@ -125,17 +125,6 @@ function Add-QbdCheck {
     $null = $script:QbdResult.checks.Add([ordered]@{ name = $Name; passed = $Passed; evidence = $Evidence })
 }
 
-function Add-QbdAction {
-    param(
-        [Parameter(Mandatory = $true)] [string] $Description,
-        [Parameter(Mandatory = $true)] [bool] $Performed,
-        [string] $Failure = ''
-    )
-    $action = [ordered]@{ description = $Description; performed = $Performed }
-    if ($Failure) { $action.failure = $Failure }
-    $null = $script:QbdResult.actions.Add($action)
-}
-
 function Add-QbdMessage {
     param(
         [Parameter(Mandatory = $true)] [string] $Message
@@ -151,37 +140,6 @@ function Set-QbdData {
     $script:QbdResult.data[$Name] = $Value
 }
 
-function Invoke-QbdChange {
-    # Every state-changing step goes through here, so -WhatIf and -Confirm hold everywhere
-    # and the result lists what was done, or what would have been done.
-    param(
-        [Parameter(Mandatory = $true)] [string] $Target,
-        [Parameter(Mandatory = $true)] [string] $Action,
-        [Parameter(Mandatory = $true)] [scriptblock] $Change
-    )
-    # A change that fails throws (recorded as not performed, then the run stops); one that
-    # handles its own failure returns $false as its last output and is recorded as not performed.
-    $description = '{0}: {1}' -f $Action, $Target
-    if (-not $script:QbdCmdlet.ShouldProcess($Target, $Action)) {
-        Add-QbdAction -Description $description -Performed $false
-        return $false
-    }
-    try {
-        $outcome = @(& $Change)
-    } catch {
-        Add-QbdAction -Description $description -Performed $false -Failure $_.Exception.Message
-        throw
-    }
-    if ($outcome.Count -gt 0 -and $outcome[-1] -is [bool] -and -not $outcome[-1]) {
-        Add-QbdAction -Description $description -Performed $false -Failure 'did not complete'
-        Set-QbdStatus -Status 'failed'
-        return $false
-    }
-    Add-QbdAction -Description $description -Performed $true
-    Set-QbdStatus -Status 'changed'
-    return $true
-}
-
 function Get-QbdExitCode {
     # RMM tools read the exit code: 0 ok or changed, 1 failed, 3 needs a person.
     switch ([string]$script:QbdResult.status) {
@@ -189,34 +147,6 @@ function Get-QbdExitCode {
         'needs_user_action' { return 3 }
         default { return 0 }
     }
-}
-
-function Get-QbdRemainingSeconds {
-    # What is left of -TimeBudgetSeconds: the runner waits a margin longer, so a script that
-    # keeps to its budget always ends with a result rather than being cut off mid-change.
-    $left = ($script:QbdDeadline - (Get-Date)).TotalSeconds
-    if ($left -le 0) { return 0 }
-    return [int][Math]::Floor($left)
-}
-
-function Wait-QbdCondition {
-    # Start-ScheduledTask and friends return at once: poll, with a deadline. Every wait draws
-    # from the script's time budget, so several waits together cannot outlast it.
-    param(
-        [Parameter(Mandatory = $true)] [scriptblock] $Condition,
-        [Parameter(Mandatory = $true)] [int] $TimeoutSeconds
-    )
-    $allowed = [Math]::Min($TimeoutSeconds, (Get-QbdRemainingSeconds))
-    if ($allowed -lt $TimeoutSeconds -and -not $script:QbdResult.data.Contains('budget_exhausted')) {
-        Set-QbdData -Name 'budget_exhausted' -Value $true
-        Add-QbdMessage -Message ('The time budget (-TimeBudgetSeconds {0}) ran short: waits were cut to what was left.' -f $TimeBudgetSeconds)
-    }
-    $deadline = (Get-Date).AddSeconds($allowed)
-    while ((Get-Date) -lt $deadline) {
-        if (& $Condition) { return $true }
-        Start-Sleep -Milliseconds 500
-    }
-    return [bool](& $Condition)
 }
 
 function Get-QbdProperty {
@@ -365,6 +295,28 @@ function Write-QbdGeneration {
         '{0} at {1}' -f $label, $item.path
     }
     Add-QbdCheck -Name 'connector-present' -Passed $true -Evidence ($summary -join '; ')
+}
+
+function Get-QbdProcessOwner {
+    # Who runs a process, by account and SID (an Entra ID user is 'AzureAD\Name', so only the
+    # SID identifies a user safely). GetOwner and GetOwnerSid only read, but Invoke-CimMethod
+    # honours -WhatIf: -WhatIf:$false keeps a -WhatIf run seeing the same users. The process
+    # may end or deny access between listing and asking: $null then.
+    param([Parameter(Mandatory = $true)] [object] $Process)
+    try {
+        $owner = Invoke-CimMethod -InputObject $Process -MethodName GetOwner -WhatIf:$false -Confirm:$false -ErrorAction Stop
+        $ownerSid = Invoke-CimMethod -InputObject $Process -MethodName GetOwnerSid -WhatIf:$false -Confirm:$false -ErrorAction Stop
+    } catch {
+        Write-Verbose -Message ('No owner for process {0}: {1}' -f (Get-QbdProperty -InputObject $Process -Name 'ProcessId'), $_.Exception.Message)
+        return $null
+    }
+    $user = [string](Get-QbdProperty -InputObject $owner -Name 'User')
+    $domain = [string](Get-QbdProperty -InputObject $owner -Name 'Domain')
+    $sid = [string](Get-QbdProperty -InputObject $ownerSid -Name 'Sid')
+    if (-not $sid -or -not $user) { return $null }
+    $account = $user
+    if ($domain) { $account = '{0}\{1}' -f $domain, $user }
+    [pscustomobject]@{ account = $account; sid = $sid }
 }
 
 function Get-QbdSafeName {
@@ -628,11 +580,10 @@ function Add-QbdConnectorFiles {
 }
 
 function Get-QbdOwnerName {
-    param([object] $Process)
-    $owner = Invoke-CimMethod -InputObject $Process -MethodName GetOwner -WhatIf:$false -Confirm:$false -ErrorAction SilentlyContinue
-    if ($null -eq $owner -or -not $owner.User) { return '' }
-    if ($owner.Domain) { return '{0}\{1}' -f $owner.Domain, $owner.User }
-    return [string]$owner.User
+    param([Parameter(Mandatory = $true)] [object] $Process)
+    $owner = Get-QbdProcessOwner -Process $Process
+    if ($null -eq $owner) { return '' }
+    return $owner.account
 }
 
 function Get-QbdUtcText {
@@ -709,19 +660,23 @@ function Get-QbdFacts {
 
 function Get-QbdEvent {
     # Application-log errors and warnings of the last -EventDays days that concern QuickBooks or the
-    # connector: at most 500, newest first.
+    # connector: at most 500, newest first. The log is filtered by provider in the query (a busy
+    # Application log holds hundreds of thousands of events); a provider this PC lacks is skipped.
     $found = New-Object -TypeName System.Collections.ArrayList
     if ($EventDays -le 0) { return ,$found }
-    $query = @{ LogName = 'Application'; Level = @(1, 2, 3); StartTime = (Get-Date).AddDays(-$EventDays) }
-    try {
-        $records = @(Get-WinEvent -FilterHashtable $query -MaxEvents 20000 -ErrorAction Stop)
-    } catch {
-        if (-not ([string]$_.FullyQualifiedErrorId).StartsWith('NoMatchingEventsFound')) {
-            Add-QbdSkipped -Source 'Application event log' -Reason $_.Exception.Message
+    $providers = @('Application Error', 'Application Hang', '.NET Runtime', 'Windows Error Reporting', 'MsiInstaller', 'QuickBooks', 'QBWebConnector', 'Intuit', 'Codat')
+    $since = (Get-Date).AddDays(-$EventDays)
+    $records = New-Object -TypeName System.Collections.ArrayList
+    foreach ($provider in $providers) {
+        $query = @{ LogName = 'Application'; ProviderName = $provider; Level = @(1, 2, 3); StartTime = $since }
+        try {
+            foreach ($record in @(Get-WinEvent -FilterHashtable $query -MaxEvents 2000 -ErrorAction Stop)) { $null = $records.Add($record) }
+        } catch {
+            # No provider of that name, or no matching events: nothing to report from it.
+            Write-Verbose -Message ('No {0} events read: {1}' -f $provider, $_.Exception.Message)
         }
-        Write-Verbose -Message ('No Application-log events read: {0}' -f $_.Exception.Message)
-        return ,$found
     }
+    $records = @($records | Sort-Object -Property TimeCreated -Descending)
     $words = @('QuickBooks', 'Intuit', 'QBW', 'Codat', 'connector')
     foreach ($record in $records) {
         $provider = [string]$record.ProviderName
@@ -902,6 +857,10 @@ function Invoke-QbdRemediation {
     }
     Set-QbdData -Name 'bundle' -Value $bundle
     Add-QbdMessage -Message ('Collected {0} into {1} ({2} bytes).' -f $summary, $bundle.path, $bundle.size)
+    if (-not $OutputDirectory -and [System.Security.Principal.WindowsIdentity]::GetCurrent().User.Value -eq 'S-1-5-18') {
+        # Under an RMM agent, SYSTEM's temporary folder is C:\Windows\Temp (or SystemTemp): say so.
+        Add-QbdMessage -Message ('Run as SYSTEM: the zip is in the system''s temporary folder, {0}. Copy it from there and delete it afterwards, or give -OutputDirectory (for example C:\ProgramData\qbd-fix\logs) to choose the folder.' -f $outputRoot)
+    }
 }
 
 try {

@@ -78,7 +78,7 @@ if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environ
         foreach ($name in @($PSBoundParameters.Keys)) {
             if ($name -ne 'WhatIf' -and $name -ne 'Confirm') { $passed[$name] = $PSBoundParameters[$name] }
         }
-        $env:QBD_FIX_PARAMETERS = ConvertTo-Json -InputObject $passed -Compress
+        $env:QBD_FIX_PARAMETERS = ConvertTo-Json -InputObject $passed -Depth 2 -Compress
         $relaunchArguments = @('-NoLogo', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', $PSCommandPath)
         if ($WhatIfPreference) { $relaunchArguments += '-WhatIf' }
         & $nativeHost @relaunchArguments
@@ -536,18 +536,6 @@ function Start-QbdInUserSession {
     [pscustomobject]@{ started = $outcome.started; task_result = $outcome.task_result; meaning = $outcome.meaning }
 }
 
-function Start-QbdAsSystem {
-    # A silent installer or uninstaller runs as SYSTEM in a task of its own, so it finishes even
-    # if this session (a WinRM shell) ends first; the task's result is the program's exit code.
-    param(
-        [Parameter(Mandatory = $true)] [string] $Execute,
-        [string] $Argument = '',
-        [Parameter(Mandatory = $true)] [int] $TimeoutSeconds
-    )
-    $principal = New-ScheduledTaskPrincipal -UserId 'S-1-5-18' -LogonType ServiceAccount -RunLevel Highest
-    Invoke-QbdOneShotTask -Principal $principal -Execute $Execute -Argument $Argument -StartSeconds 30 -FinishSeconds $TimeoutSeconds
-}
-
 function Get-QbdSafeName {
     # Client, computer and task names may hold characters no file name can: replace them with a
     # constant class, and keep the name short.
@@ -556,14 +544,6 @@ function Get-QbdSafeName {
     if ($safe.Length -gt $MaxLength) { $safe = $safe.Substring(0, $MaxLength).TrimEnd('. ') }
     if (-not $safe) { return $Fallback }
     return $safe
-}
-
-function Open-QbdSharedFile {
-    # The connector and QuickBooks keep their logs open: read with FileShare ReadWrite (and
-    # Delete, so their log rotation is not blocked while we read).
-    param([string] $Path)
-    $share = [System.IO.FileShare]::ReadWrite -bor [System.IO.FileShare]::Delete
-    return [System.IO.File]::Open($Path, [System.IO.FileMode]::Open, [System.IO.FileAccess]::Read, $share)
 }
 
 function Get-QbdUninstallKey {

@@ -56,7 +56,7 @@ if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environ
         foreach ($name in @($PSBoundParameters.Keys)) {
             if ($name -ne 'WhatIf' -and $name -ne 'Confirm') { $passed[$name] = $PSBoundParameters[$name] }
         }
-        $env:QBD_FIX_PARAMETERS = ConvertTo-Json -InputObject $passed -Compress
+        $env:QBD_FIX_PARAMETERS = ConvertTo-Json -InputObject $passed -Depth 2 -Compress
         $relaunchArguments = @('-NoLogo', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', $PSCommandPath)
         if ($WhatIfPreference) { $relaunchArguments += '-WhatIf' }
         & $nativeHost @relaunchArguments
@@ -435,95 +435,6 @@ function Get-QbdTaskResultMeaning {
     }
     if ($meanings.ContainsKey($Code)) { return $meanings[$Code] }
     return ('exit code or error 0x{0:X8}' -f $Code)
-}
-
-function Get-QbdTaskRun {
-    # The state and last result of a one-shot task, both $null if the task is gone.
-    param([Parameter(Mandatory = $true)] [string] $TaskName)
-    $task = @(Get-ScheduledTask -TaskPath '\' -ErrorAction SilentlyContinue | Where-Object { $_.TaskName -eq $TaskName })
-    if ($task.Count -eq 0) { return [pscustomobject]@{ state = $null; result = $null } }
-    $result = $null
-    try {
-        $result = [int64](Get-ScheduledTaskInfo -InputObject $task[0] -ErrorAction Stop).LastTaskResult
-        if ($result -lt 0) { $result += 4294967296 }
-    } catch {
-        Write-Verbose -Message ('No run information for {0}: {1}' -f $TaskName, $_.Exception.Message)
-    }
-    [pscustomobject]@{ state = [string]$task[0].State; result = $result }
-}
-
-function Invoke-QbdOneShotTask {
-    # Registers a task, starts it, waits as asked, and removes it (removing a task does not stop
-    # the program it started). Only result 0, 0x41301 or State Running mean it ran: file not
-    # found, access denied, 0x800702E4 and 0x800710E0 are results too.
-    param(
-        [Parameter(Mandatory = $true)] [object] $Principal,
-        [Parameter(Mandatory = $true)] [string] $Execute,
-        [string] $Argument = '',
-        [Parameter(Mandatory = $true)] [int] $StartSeconds,
-        [int] $FinishSeconds = 0
-    )
-    $taskName = 'qbd-fix-' + [guid]::NewGuid().ToString('N')
-    if ($Argument) {
-        $taskAction = New-ScheduledTaskAction -Execute $Execute -Argument $Argument
-    } else {
-        $taskAction = New-ScheduledTaskAction -Execute $Execute
-    }
-    $settings = New-ScheduledTaskSettingsSet -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries -ExecutionTimeLimit ([TimeSpan]::Zero)
-    $null = Register-ScheduledTask -TaskName $taskName -TaskPath '\' -Action $taskAction -Principal $Principal -Settings $settings
-    $outcome = [pscustomobject]@{ started = $false; finished = $false; task_result = $null; meaning = '' }
-    try {
-        Start-ScheduledTask -TaskName $taskName -TaskPath '\'
-        $null = Wait-QbdCondition -TimeoutSeconds $StartSeconds -Condition {
-            $run = Get-QbdTaskRun -TaskName $taskName
-            $run.state -eq 'Running' -or ($null -ne $run.result -and $run.result -ne 267011)
-        }
-        $run = Get-QbdTaskRun -TaskName $taskName
-        $outcome.task_result = $run.result
-        $outcome.started = ($run.state -eq 'Running' -or $run.result -eq 0 -or $run.result -eq 267009)
-        if ($outcome.started -and $FinishSeconds -gt 0) {
-            $outcome.finished = Wait-QbdCondition -TimeoutSeconds $FinishSeconds -Condition {
-                (Get-QbdTaskRun -TaskName $taskName).state -ne 'Running'
-            }
-            $outcome.task_result = (Get-QbdTaskRun -TaskName $taskName).result
-        }
-        if ($null -ne $outcome.task_result) {
-            $outcome.meaning = Get-QbdTaskResultMeaning -Code $outcome.task_result
-        } else {
-            $outcome.meaning = 'no result recorded'
-        }
-    } finally {
-        Unregister-ScheduledTask -TaskName $taskName -TaskPath '\' -Confirm:$false
-    }
-    return $outcome
-}
-
-function Start-QbdInUserSession {
-    # WinRM and RMM agents run in session 0, which no user sees. A one-shot task whose principal
-    # is the interactive user (by SID: an Entra ID account name is not a safe key) starts the
-    # program on that user's desktop. Task Scheduler never shows a UAC prompt, so a program that
-    # needs elevation runs only with -RunLevel Highest for a user who is an administrator.
-    param(
-        [Parameter(Mandatory = $true)] [string] $UserSid,
-        [Parameter(Mandatory = $true)] [string] $Execute,
-        [string] $Argument = '',
-        [ValidateSet('Limited', 'Highest')] [string] $RunLevel = 'Limited'
-    )
-    $principal = New-ScheduledTaskPrincipal -UserId $UserSid -LogonType Interactive -RunLevel $RunLevel
-    $outcome = Invoke-QbdOneShotTask -Principal $principal -Execute $Execute -Argument $Argument -StartSeconds 15
-    [pscustomobject]@{ started = $outcome.started; task_result = $outcome.task_result; meaning = $outcome.meaning }
-}
-
-function Start-QbdAsSystem {
-    # A silent installer or uninstaller runs as SYSTEM in a task of its own, so it finishes even
-    # if this session (a WinRM shell) ends first; the task's result is the program's exit code.
-    param(
-        [Parameter(Mandatory = $true)] [string] $Execute,
-        [string] $Argument = '',
-        [Parameter(Mandatory = $true)] [int] $TimeoutSeconds
-    )
-    $principal = New-ScheduledTaskPrincipal -UserId 'S-1-5-18' -LogonType ServiceAccount -RunLevel Highest
-    Invoke-QbdOneShotTask -Principal $principal -Execute $Execute -Argument $Argument -StartSeconds 30 -FinishSeconds $TimeoutSeconds
 }
 
 function Find-QbdTaskPair {

@@ -53,7 +53,7 @@ if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environ
         foreach ($name in @($PSBoundParameters.Keys)) {
             if ($name -ne 'WhatIf' -and $name -ne 'Confirm') { $passed[$name] = $PSBoundParameters[$name] }
         }
-        $env:QBD_FIX_PARAMETERS = ConvertTo-Json -InputObject $passed -Compress
+        $env:QBD_FIX_PARAMETERS = ConvertTo-Json -InputObject $passed -Depth 2 -Compress
         $relaunchArguments = @('-NoLogo', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', $PSCommandPath)
         if ($WhatIfPreference) { $relaunchArguments += '-WhatIf' }
         & $nativeHost @relaunchArguments
@@ -177,34 +177,6 @@ function Get-QbdExitCode {
         'needs_user_action' { return 3 }
         default { return 0 }
     }
-}
-
-function Get-QbdRemainingSeconds {
-    # What is left of -TimeBudgetSeconds: the runner waits a margin longer, so a script that
-    # keeps to its budget always ends with a result rather than being cut off mid-change.
-    $left = ($script:QbdDeadline - (Get-Date)).TotalSeconds
-    if ($left -le 0) { return 0 }
-    return [int][Math]::Floor($left)
-}
-
-function Wait-QbdCondition {
-    # Start-ScheduledTask and friends return at once: poll, with a deadline. Every wait draws
-    # from the script's time budget, so several waits together cannot outlast it.
-    param(
-        [Parameter(Mandatory = $true)] [scriptblock] $Condition,
-        [Parameter(Mandatory = $true)] [int] $TimeoutSeconds
-    )
-    $allowed = [Math]::Min($TimeoutSeconds, (Get-QbdRemainingSeconds))
-    if ($allowed -lt $TimeoutSeconds -and -not $script:QbdResult.data.Contains('budget_exhausted')) {
-        Set-QbdData -Name 'budget_exhausted' -Value $true
-        Add-QbdMessage -Message ('The time budget (-TimeBudgetSeconds {0}) ran short: waits were cut to what was left.' -f $TimeBudgetSeconds)
-    }
-    $deadline = (Get-Date).AddSeconds($allowed)
-    while ((Get-Date) -lt $deadline) {
-        if (& $Condition) { return $true }
-        Start-Sleep -Milliseconds 500
-    }
-    return [bool](& $Condition)
 }
 
 function Get-QbdProperty {
@@ -500,7 +472,17 @@ function Write-QbdWebrootGuidance {
 
 function Invoke-QbdDefenderExclusion {
     param([object[]] $Folder, [object] $Defender, [object] $Antivirus, [object] $Webroot)
-    $Folder = @($Folder | Where-Object { $null -ne $_ })
+    # Only the folders the troubleshooting page names: a user's AppData\Local\Codat and a legacy
+    # connector's Program Files folder. Intuit's Web Connector folder is not Codat's to exclude.
+    $eligible = @($Folder | Where-Object {
+            $null -ne $_ -and (
+                ($_.generation -eq 'per-user' -and $_.path -match '\\AppData\\Local\\Codat$') -or
+                ($_.generation -eq 'legacy' -and $_.path -match '\\QuickBooks-connector$'))
+        })
+    foreach ($item in @($Folder | Where-Object { $null -ne $_ -and $eligible -notcontains $_ })) {
+        Add-QbdMessage -Message ('{0} is not a Codat connector folder the troubleshooting page names: no Defender exclusion for it.' -f $item.path)
+    }
+    $Folder = $eligible
     Add-QbdMessage -Message 'Defender exclusion requested. Risk: Defender stops scanning the excluded folders, and per-user folders under C:\Users are writable by the user, so malware placed there is not scanned (Microsoft advises against excluding user-writable folders). Security tools flag Add-MpPreference and Defender event 5007 (settings changed); tamper protection may block the change.'
     $report = [ordered]@{ requested = $true; skipped = $null; added = @(); already = @(); verified = $null }
     Set-QbdData -Name 'defender_exclusions' -Value $report
@@ -550,6 +532,7 @@ function Invoke-QbdDefenderExclusion {
                 Add-MpPreference -ExclusionPath $exclusionPath -ErrorAction Stop
             } catch {
                 $null = $errors.Add(('{0}: {1}' -f $exclusionPath, $_.Exception.Message))
+                return $false
             }
         }
         if ($performed) { $report.added += $exclusionPath }
