@@ -168,5 +168,5 @@ def test_switches_are_parameters_not_template_branches() -> None:
 
 def test_installer_sha256_is_a_validated_parameter() -> None:
     text = rendered("defaults")
-    assert "[ValidatePattern('^([0-9A-Fa-f]{64})?$')]\n    [string] $InstallerSha256 = ''" in text
+    assert "[ValidatePattern('^\\z|^[0-9a-f]{64}\\z')]\n    [string] $InstallerSha256 = ''" in text
     assert "[switch] $GrantRemoved" in text

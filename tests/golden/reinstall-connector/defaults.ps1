@@ -536,6 +536,18 @@ function Start-QbdInUserSession {
     [pscustomobject]@{ started = $outcome.started; task_result = $outcome.task_result; meaning = $outcome.meaning }
 }
 
+function Start-QbdAsSystem {
+    # A silent installer or uninstaller runs as SYSTEM in a task of its own, so it finishes even
+    # if this session (a WinRM shell) ends first; the task's result is the program's exit code.
+    param(
+        [Parameter(Mandatory = $true)] [string] $Execute,
+        [string] $Argument = '',
+        [Parameter(Mandatory = $true)] [int] $TimeoutSeconds
+    )
+    $principal = New-ScheduledTaskPrincipal -UserId 'S-1-5-18' -LogonType ServiceAccount -RunLevel Highest
+    Invoke-QbdOneShotTask -Principal $principal -Execute $Execute -Argument $Argument -StartSeconds 30 -FinishSeconds $TimeoutSeconds
+}
+
 function Get-QbdSafeName {
     # Client, computer and task names may hold characters no file name can: replace them with a
     # constant class, and keep the name short.

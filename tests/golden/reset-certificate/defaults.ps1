@@ -527,6 +527,18 @@ function Start-QbdInUserSession {
     [pscustomobject]@{ started = $outcome.started; task_result = $outcome.task_result; meaning = $outcome.meaning }
 }
 
+function Start-QbdAsSystem {
+    # A silent installer or uninstaller runs as SYSTEM in a task of its own, so it finishes even
+    # if this session (a WinRM shell) ends first; the task's result is the program's exit code.
+    param(
+        [Parameter(Mandatory = $true)] [string] $Execute,
+        [string] $Argument = '',
+        [Parameter(Mandatory = $true)] [int] $TimeoutSeconds
+    )
+    $principal = New-ScheduledTaskPrincipal -UserId 'S-1-5-18' -LogonType ServiceAccount -RunLevel Highest
+    Invoke-QbdOneShotTask -Principal $principal -Execute $Execute -Argument $Argument -StartSeconds 30 -FinishSeconds $TimeoutSeconds
+}
+
 function Open-QbdSharedFile {
     # The connector and QuickBooks keep their logs open: read with FileShare ReadWrite (and
     # Delete, so their log rotation is not blocked while we read).
@@ -774,15 +786,6 @@ function Get-QbdGrantState {
         state                = $state
         removed              = ($state -ne 'unconfirmed')
     }
-}
-
-function Get-QbdGrantSteps {
-    # The seed's steps to remove the old grant, which must come before the installer starts.
-    @(
-        'On this PC, open QuickBooks Desktop as the QuickBooks Admin user, with the company file the connector uses (switch to single-user mode if QuickBooks asks).',
-        'Go to Edit > Preferences > Integrated Applications > Company Preferences.',
-        'Select the application named ''QuickBooks Connector'' and click Remove, then OK.'
-    )
 }
 
 function Get-QbdInstallerRun {
