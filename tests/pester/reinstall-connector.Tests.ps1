@@ -4,22 +4,9 @@
 BeforeAll {
     . (Join-Path -Path $PSScriptRoot -ChildPath 'Helpers.ps1')
     $script:Path = Join-Path -Path $PSScriptRoot -ChildPath 'out/reinstall-connector.ps1'
-    if ($null -eq (Get-Command -Name 'Get-AuthenticodeSignature' -ErrorAction SilentlyContinue)) {
-        # Windows has it; elsewhere a stand-in lets it be mocked.
-        function global:Get-AuthenticodeSignature {
-            [CmdletBinding()]
-            param([string] $LiteralPath, [string] $FilePath)
-        }
-    }
+    . (Join-Path -Path $PSScriptRoot -ChildPath 'InstallerFakes.ps1')
     Set-FakeMachineMock
-
-    function New-TestSignature {
-        # Shaped like Get-AuthenticodeSignature's result: a status and the signer certificate.
-        param([string] $Status = 'Valid', [string] $Subject = 'CN=Codat Limited, O=Codat Limited, L=London, C=GB')
-        $certificate = $null
-        if ($Subject) { $certificate = [pscustomobject]@{ Subject = $Subject; Thumbprint = '3E1F0A0B0C0D0E0F101112131415161718191A1B' } }
-        return [pscustomobject]@{ Status = $Status; StatusMessage = $Status; SignerCertificate = $certificate; Path = '' }
-    }
+    Set-InstallerFakeMock
 
     function New-TestUninstallerProcess {
         # Shaped like Start-Process -PassThru: an uninstaller that removes its entry when it ends,
@@ -33,12 +20,6 @@ BeforeAll {
             return $true
         }
         return $process
-    }
-
-    function Set-TestAdministrator {
-        # Which logged-on accounts the fake PC counts as administrators.
-        param([Parameter(Mandatory = $true)] [hashtable] $Machine, [string[]] $Account = @())
-        $Machine['Admins'] = @($Account)
     }
 
     function Add-TestConnectorEntry {
@@ -68,7 +49,6 @@ Describe 'reinstall-connector' {
         $installerHash = (Get-FileHash -LiteralPath $installer -Algorithm SHA256).Hash.ToLowerInvariant()
         $backups = Join-Path -Path $machine.ProgramData -ChildPath 'qbd-fix'
         $ready = @{ ClientName = 'Acme Books'; Installer = $installer; CodatSideDone = $true; GrantRemoved = $true }
-        Mock -CommandName Get-AuthenticodeSignature -MockWith { New-TestSignature }
     }
 
     AfterEach {
@@ -304,8 +284,8 @@ Describe 'reinstall-connector' {
         It 'lists every step and performs none under -WhatIf' {
             $null = Add-FakeProcess -Machine $machine -Name 'QuickbooksDesktopUI.exe' -ExecutablePath (Join-Path -Path $install -ChildPath 'QuickbooksDesktopUI.exe') -User 'alice'
             $before = Get-FakeTree -Root $machine.Root
-            # Upper case and braces: the script compares Company IDs in one canonical form.
-            $given = '{' + $companyId.ToUpperInvariant() + '}'
+            # Upper case: the script compares Company IDs in one canonical form.
+            $given = $companyId.ToUpperInvariant()
 
             $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters ($ready + @{ CompanyId = $given; WhatIf = $true })
 
@@ -385,10 +365,7 @@ Describe 'reinstall-connector' {
             @{ Code = '0x800710E0'; Result = [uint32]2147946720 },
             @{ Code = '0x80070002'; Result = [uint32]2147942402 }
         ) {
-            $global:FakeMachine['TaskResult'] = $Result
-            Mock -CommandName Get-ScheduledTaskInfo -RemoveParameterType 'InputObject' -MockWith {
-                [pscustomobject]@{ TaskName = 'qbd-fix'; TaskPath = '\'; LastRunTime = (Get-Date); LastTaskResult = $global:FakeMachine.TaskResult; NextRunTime = $null; NumberOfMissedRuns = [uint32]0 }
-            }
+            Set-TestOneShotResult -Machine $machine -Result $Result
 
             $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $ready
 
@@ -398,17 +375,18 @@ Describe 'reinstall-connector' {
             $started.passed | Should -BeFalse
             $started.evidence | Should -BeLike ('*{0}*' -f $Code)
             $action = @(Get-ResultAction -Result $run.Result -Text 'Run the connector installer')
-            $action | Should -HaveCount 0 -Because 'a start that failed is not recorded as performed'
+            $action | Should -HaveCount 1
+            $action[0].performed | Should -BeFalse -Because 'a start that failed is not recorded as performed'
             (Get-ResultMessage -Result $run.Result -Text 'The installer was not started') | Should -HaveCount 1
             (Get-ResultMessage -Result $run.Result -Text ('SAME Company ID: {0}' -f $companyId)) | Should -HaveCount 1
         }
 
         It 'fails when the new link.json holds another Company ID' {
             $global:FakeMachine['NewLink'] = @{ Path = (Join-Path -Path $install -ChildPath 'link.json'); Text = ('{{"companyId":"{0}"}}' -f $otherId) }
-            Mock -CommandName Register-ScheduledTask -RemoveParameterType 'Action', 'Principal', 'Settings', 'Trigger', 'InputObject' -MockWith {
+            Mock -CommandName New-ScheduledTaskAction -MockWith {
                 # The installer links the connector to another company.
                 $null = Write-FakeFile -Path $global:FakeMachine.NewLink.Path -Text $global:FakeMachine.NewLink.Text
-                [pscustomobject]@{ TaskName = [string]$PesterBoundParameters['TaskName']; TaskPath = '\'; State = 'Ready' }
+                [pscustomobject]@{ Execute = $PesterBoundParameters['Execute'] }
             }
 
             $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $ready

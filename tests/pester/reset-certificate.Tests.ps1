@@ -3,28 +3,9 @@
 BeforeAll {
     . (Join-Path -Path $PSScriptRoot -ChildPath 'Helpers.ps1')
     $script:Path = Join-Path -Path $PSScriptRoot -ChildPath 'out/reset-certificate.ps1'
-    if ($null -eq (Get-Command -Name 'Get-AuthenticodeSignature' -ErrorAction SilentlyContinue)) {
-        # Windows has it; elsewhere a stand-in lets it be mocked.
-        function global:Get-AuthenticodeSignature {
-            [CmdletBinding()]
-            param([string] $LiteralPath, [string] $FilePath)
-        }
-    }
+    . (Join-Path -Path $PSScriptRoot -ChildPath 'InstallerFakes.ps1')
     Set-FakeMachineMock
-
-    function New-TestSignature {
-        # Shaped like Get-AuthenticodeSignature's result: a status and the signer certificate.
-        param([string] $Status = 'Valid', [string] $Subject = 'CN=Codat Limited, O=Codat Limited, L=London, C=GB')
-        $certificate = $null
-        if ($Subject) { $certificate = [pscustomobject]@{ Subject = $Subject; Thumbprint = '3E1F0A0B0C0D0E0F101112131415161718191A1B' } }
-        return [pscustomobject]@{ Status = $Status; StatusMessage = $Status; SignerCertificate = $certificate; Path = '' }
-    }
-
-    function Set-TestAdministrator {
-        # Which logged-on accounts the fake PC counts as administrators.
-        param([Parameter(Mandatory = $true)] [hashtable] $Machine, [string[]] $Account = @())
-        $Machine['Admins'] = @($Account)
-    }
+    Set-InstallerFakeMock
 }
 
 Describe 'reset-certificate' {
@@ -55,7 +36,6 @@ Describe 'reset-certificate' {
             ) -join [Environment]::NewLine
             $null = Write-FakeFile -Path (Join-Path -Path $machine.ProgramData -ChildPath 'Intuit\QuickBooks\qbsdklog.txt') -Text $sdkLog
             Set-TestAdministrator -Machine $machine -Account 'PC\alice'
-            Mock -CommandName Get-AuthenticodeSignature -MockWith { New-TestSignature }
         }
 
         It 'needs a person, names the SDK code and gives the Yes, always step' {
@@ -172,16 +152,16 @@ Describe 'reset-certificate' {
         }
 
         It 'fails, and records no start, when the installer task does not start (0x800702E4)' {
-            Mock -CommandName Get-ScheduledTaskInfo -RemoveParameterType 'InputObject' -MockWith {
-                [pscustomobject]@{ TaskName = 'qbd-fix'; TaskPath = '\'; LastRunTime = (Get-Date); LastTaskResult = [uint32]2147943140; NextRunTime = $null; NumberOfMissedRuns = [uint32]0 }
-            }
+            Set-TestOneShotResult -Machine $machine -Result ([uint32]2147943140)
 
             $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; LaunchInstaller = $true; GrantRemoved = $true }
 
             $run.Result.status | Should -Be 'failed' -Because $run.Json
             $run.Result.data.launched_installer.performed | Should -BeFalse
             $run.Result.data.launched_installer.started | Should -BeFalse
-            @(Get-ResultAction -Result $run.Result -Text 'Start the connector installer') | Should -HaveCount 0
+            $start = @(Get-ResultAction -Result $run.Result -Text 'Start the connector installer')
+            $start | Should -HaveCount 1
+            $start[0].performed | Should -BeFalse
             (Get-ResultMessage -Result $run.Result -Text '0x800702E4') | Should -HaveCount 1
         }
     }
