@@ -332,14 +332,51 @@ Describe 'reinstall-connector' {
             Should -Invoke -CommandName New-ScheduledTaskPrincipal -Times 1 -Exactly -ParameterFilter { [string]$PesterBoundParameters['RunLevel'] -eq 'Highest' }
         }
 
-        It 'fails on a backup failure, uninstalls nothing and does not record the backup as done' {
+        It 'runs the installer on the desktop of the user who runs the tray app when two are signed in' {
+            $bob = Add-FakeUser -Machine $machine -UserName 'bob' -LoggedOn
+            Set-TestAdministrator -Machine $machine -Account 'PC\alice', 'PC\bob'
+            $null = Add-FakeProcess -Machine $machine -Name 'QuickbooksDesktopUI.exe' -ExecutablePath (Join-Path -Path $install -ChildPath 'QuickbooksDesktopUI.exe') -User 'bob'
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters ($ready + @{ WhatIf = $true })
+
+            $run.Result.status | Should -Be 'ok' -Because $run.Json
+            @($run.Result.data.interactive_users) | Should -HaveCount 2
+            $run.Result.data.installer_user | Should -Be 'PC\bob'
+            $run.Result.data.install_run.sid | Should -Be $bob.Sid
+        }
+
+        It 'fails when the backup cannot be made, before anything changes' {
             # A file where the backup folder's parent should be: the folder cannot be created.
             $null = Write-FakeFile -Path (Join-Path -Path $machine.ProgramData -ChildPath 'qbd-fix\backups') -Text 'not a folder'
 
             $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $ready
 
             $run.Result.status | Should -Be 'failed' -Because $run.Json
-            (Get-ResultCheck -Result $run.Result -Name 'backup-verified')[0].passed | Should -BeFalse
+            $run.Result.data.plan_ready | Should -BeFalse
+            (Get-ResultMessage -Result $run.Result -Text 'cannot be created') | Should -HaveCount 1
+            (Get-ResultMessage -Result $run.Result -Text 'Nothing was changed') | Should -Not -BeNullOrEmpty
+            @($run.Result.actions) | Should -HaveCount 0
+            Should -Invoke -CommandName Start-Process -Times 0 -Exactly
+            Should -Invoke -CommandName Stop-ScheduledTask -Times 0 -Exactly
+            Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+        }
+
+        It 'fails when a backup copy does not match what was read, uninstalls nothing and records the backup as not done' {
+            # The copy on disk hashes differently from the bytes read (a failing disk, a filter driver).
+            Mock -CommandName Get-FileHash -ParameterFilter { ([string]$PesterBoundParameters['LiteralPath']).IndexOf('backups', [System.StringComparison]::OrdinalIgnoreCase) -ge 0 } -MockWith {
+                [pscustomobject]@{ Algorithm = 'SHA256'; Hash = ('00' * 32); Path = [string]$PesterBoundParameters['LiteralPath'] }
+            }
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $ready
+
+            $run.Result.status | Should -Be 'failed' -Because $run.Json
+            $run.Result.data.plan_ready | Should -BeTrue
+            $check = (Get-ResultCheck -Result $run.Result -Name 'backup-verified')[0]
+            $check.passed | Should -BeFalse
+            $check.evidence | Should -BeLike '*does not match what was read*'
+            $backup = @(Get-ResultAction -Result $run.Result -Text 'Back up')
+            $backup | Should -HaveCount 1
+            $backup[0].performed | Should -BeFalse
             (Get-ResultMessage -Result $run.Result -Text 'The connector was not uninstalled') | Should -HaveCount 1
             @($run.Result.actions | Where-Object { $_.performed }) | Should -HaveCount 0
             Should -Invoke -CommandName Start-Process -Times 0 -Exactly

@@ -558,6 +558,14 @@ function Get-QbdSafeName {
     return $safe
 }
 
+function Open-QbdSharedFile {
+    # The connector and QuickBooks keep their logs open: read with FileShare ReadWrite (and
+    # Delete, so their log rotation is not blocked while we read).
+    param([string] $Path)
+    $share = [System.IO.FileShare]::ReadWrite -bor [System.IO.FileShare]::Delete
+    return [System.IO.File]::Open($Path, [System.IO.FileMode]::Open, [System.IO.FileAccess]::Read, $share)
+}
+
 function Get-QbdUninstallKey {
     # Apps & features entries: machine-wide (the 64- and 32-bit registry views) and, with
     # -IncludeUserHives, every loaded user hive (per-user installs register there). Each comes
@@ -974,7 +982,7 @@ function Get-QbdUninstallCommand {
         $arguments = @('/x', $productCode, '/qn', '/norestart')
         return [pscustomobject]@{
             kind      = 'msi'
-            file      = Join-Path -Path ([Environment]::SystemDirectory) -ChildPath 'msiexec.exe'
+            file      = [System.IO.Path]::Combine([Environment]::SystemDirectory, 'msiexec.exe')
             arguments = ($arguments -join ' ')
         }
     }
@@ -990,11 +998,11 @@ function Get-QbdUninstallCommand {
 }
 
 function Get-QbdTrayOwner {
-    # With several users logged on, the owner of the running tray app is the connector's user.
+    # With several users logged on, the owner of the running tray app is the connector's user:
+    # their SIDs (an Entra ID account name is not a safe key).
     $owners = foreach ($process in @(Get-CimInstance -ClassName Win32_Process -Filter "Name = 'QuickbooksDesktopUI.exe'" -ErrorAction SilentlyContinue)) {
-        $owner = Invoke-CimMethod -InputObject $process -MethodName GetOwner -WhatIf:$false -Confirm:$false -ErrorAction SilentlyContinue
-        if ($null -eq $owner -or -not $owner.User) { continue }
-        if ($owner.Domain) { '{0}\{1}' -f $owner.Domain, $owner.User } else { [string]$owner.User }
+        $owner = Get-QbdProcessOwner -Process $process
+        if ($null -ne $owner) { $owner.sid }
     }
     @($owners | Select-Object -Unique)
 }
@@ -1341,7 +1349,7 @@ function Select-QbdInstallUser {
     if ($users.Count -eq 1) { return $users[0] }
     if ($users.Count -gt 1) {
         $trayOwners = @(Get-QbdTrayOwner)
-        $running = @($users | Where-Object { $trayOwners -contains $_.account })
+        $running = @($users | Where-Object { $trayOwners -contains $_.sid })
         if ($running.Count -eq 1) { return $running[0] }
     }
     return $null
@@ -1506,6 +1514,21 @@ function Resolve-QbdBackup {
     }
     $Plan.backup_folder = $folder
     $Plan.backup_files = @($files)
+    # Possible? The folder's nearest existing parent must be a folder, and every file readable.
+    $existing = $folder
+    while ($existing -and -not (Test-Path -LiteralPath $existing)) { $existing = Split-Path -Path $existing -Parent }
+    if ($existing -and -not (Test-Path -LiteralPath $existing -PathType Container)) {
+        Write-QbdBlocker -Plan $Plan -Status 'failed' -Message ('The backup folder {0} cannot be created: {1} is a file. Nothing was changed.' -f $folder, $existing)
+        return
+    }
+    foreach ($file in @($files)) {
+        try {
+            $stream = Open-QbdSharedFile -Path $file.source
+            $stream.Dispose()
+        } catch {
+            Write-QbdBlocker -Plan $Plan -Status 'failed' -Message ('{0} cannot be read for the backup: {1}. Nothing was changed.' -f $file.source, $_.Exception.Message)
+        }
+    }
 }
 
 function Get-QbdReinstallPlan {
