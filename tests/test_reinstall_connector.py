@@ -156,7 +156,8 @@ def test_installer_sha256_is_validated_in_the_param_block() -> None:
     text = rendered("defaults")
     block = text.split("Set-StrictMode", 1)[0]
     assert (
-        "    [ValidatePattern('^\\z|^[0-9a-f]{64}\\z')]\n    [string] $InstallerSha256 = ''" in block
+        "    [ValidatePattern('^\\z|^[0-9a-f]{64}\\z')]\n    [string] $InstallerSha256 = ''"
+        in block
     )
     assert check_script(text).ok
     # A default is never validated by PowerShell: a wrong one can only fail the hash comparison.
