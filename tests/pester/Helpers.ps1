@@ -131,6 +131,14 @@ function Test-FakeHostIsWindows {
     return ([System.Environment]::OSVersion.Platform -eq [System.PlatformID]::Win32NT)
 }
 
+function Skip-OffWindows {
+    # For the few cases whose script logic treats '\' as the path separator in text (cutting a
+    # file's path below its folder, "is this path under that folder"): on Linux and macOS every
+    # path the file system returns uses '/', which no fake can change. They run on Windows.
+    param([Parameter(Mandatory = $true)] [string] $Because)
+    if (-not (Test-FakeHostIsWindows)) { Set-ItResult -Skipped -Because $Because }
+}
+
 function Register-FakeCommandStub {
     # Pester mocks only commands that exist. Define a stand-in for each Windows command this host
     # lacks (ScheduledTasks, CIM, Get-WinEvent, Get-Service on Linux; the Defender module on

@@ -64,7 +64,14 @@ Describe 'doctor facts' {
         (@($facts.users) -join '|') | Should -Be 'PC\alice'
         $facts.reboot.pending | Should -BeFalse
         @($facts.network) | Should -HaveCount 2
-        @($facts.errors) | Should -HaveCount 0
+        if (Test-FakeHostIsWindows) {
+            @($facts.errors) | Should -HaveCount 0
+        } else {
+            # The elevation probe asks .NET's WindowsIdentity, which exists only on Windows and
+            # cannot be faked: off Windows it records why, as on a PC where it fails.
+            $facts.elevated | Should -BeNullOrEmpty
+            (@($facts.errors) -join '|') | Should -BeLike 'elevated: *'
+        }
 
         Should -Invoke -CommandName Start-ScheduledTask -Times 0 -Exactly
         Should -Invoke -CommandName Stop-ScheduledTask -Times 0 -Exactly
@@ -97,6 +104,42 @@ Describe 'doctor facts' {
         @($run.Result.data.facts.errors | Where-Object { $_ -like 'antivirus:*' }) | Should -HaveCount 1
         @($run.Result.data.facts.errors | Where-Object { $_ -like 'defender:*' }) | Should -HaveCount 1
         @($run.Result.data.facts.tasks) | Should -HaveCount 2
+    }
+}
+
+Describe 'doctor facts: task states and last results' {
+    BeforeEach {
+        $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
+        Add-FakeSystemProfile -Machine $machine
+        $null = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn
+    }
+
+    AfterEach {
+        Restore-FakeMachine
+    }
+
+    It 'reports each task''s State and LastTaskResult as Task Scheduler gives them' {
+        $running = Add-FakeTask -Machine $machine -Name 'QuickbooksDesktop_Acme Books' -State 'Running'
+        $running.LastTaskResult = Get-FakeTaskResult -Name 'Running'
+        $null = Add-FakeTask -Machine $machine -Name 'QuickbooksDesktopUi_Acme Books' -LastResult 'NeverRan'
+        $null = Add-FakeTask -Machine $machine -Name 'QuickbooksDesktop_Beta Ltd' -LastResult 'NeedsElevation'
+        $null = Add-FakeTask -Machine $machine -Name 'QuickbooksDesktopUi_Beta Ltd' -LastResult 'Refused'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ConnectTimeoutMs = 200 }
+
+        $run.Result.status | Should -Be 'ok' -Because $run.Json
+        # Read through any nesting: the list's own shape is checked in the next Describe.
+        $tasks = @($run.Result.data.facts.tasks | ForEach-Object { $_ } | ForEach-Object { $_ })
+        $byName = @{}
+        foreach ($task in $tasks) { $byName[[string]$task.name] = $task }
+        $byName['QuickbooksDesktop_Acme Books'].state | Should -Be 'Running'
+        $byName['QuickbooksDesktop_Acme Books'].last_result | Should -Be 267009
+        $byName['QuickbooksDesktopUi_Acme Books'].state | Should -Be 'Ready'
+        $byName['QuickbooksDesktopUi_Acme Books'].last_result | Should -Be 267011
+        $byName['QuickbooksDesktopUi_Acme Books'].last_run_time | Should -BeNullOrEmpty
+        $byName['QuickbooksDesktop_Beta Ltd'].last_result | Should -Be 2147942116
+        $byName['QuickbooksDesktop_Beta Ltd'].last_run_time | Should -Not -BeNullOrEmpty
+        $byName['QuickbooksDesktopUi_Beta Ltd'].last_result | Should -Be 2147946720
     }
 }
 
