@@ -12,7 +12,7 @@ function Get-JsonKind {
     # PowerShell 7's ConvertFrom-Json turns ISO 8601 strings into dates; in JSON they are strings.
     if ($Value -is [string] -or $Value -is [datetime]) { return 'string' }
     if ($Value -is [bool]) { return 'boolean' }
-    if ($Value -is [int] -or $Value -is [long] -or $Value -is [double] -or $Value -is [decimal] -or $Value -is [System.Numerics.BigInteger]) { return 'number' }
+    if ($Value -is [int] -or $Value -is [long] -or $Value -is [double] -or $Value -is [decimal]) { return 'number' }
     if ($Value -is [System.Management.Automation.PSCustomObject]) { return 'object' }
     if ($Value -is [System.Collections.IList]) { return 'array' }
     return $Value.GetType().FullName
