@@ -97,7 +97,7 @@ Describe 'reinstall-connector' {
         @($run.Result.data.uninstall) | Should -HaveCount 1
         $run.Result.data.uninstall[0].kind | Should -Be 'quiet'
         (Get-ResultCheck -Result $run.Result -Name 'company-id')[0].passed | Should -BeTrue
-        foreach ($step in @('Back up', 'Stop scheduled task', 'End process', 'Uninstall (quiet uninstaller)', 'Start the connector installer')) {
+        foreach ($step in @('Back up', 'Stop scheduled task', 'Uninstall (quiet uninstaller)', 'Start the connector installer')) {
             $actions = @(Get-ResultAction -Result $run.Result -Text $step)
             $actions.Count | Should -BeGreaterThan 0 -Because ('{0} should be listed' -f $step)
         }
@@ -112,5 +112,22 @@ Describe 'reinstall-connector' {
         Should -Invoke -CommandName Invoke-WebRequest -Times 0 -Exactly
         Test-Path -LiteralPath $backups | Should -BeFalse
         (Get-FakeTree -Root $machine.Root) -join [Environment]::NewLine | Should -Be ($before -join [Environment]::NewLine)
+    }
+
+    It 'lists ending the tray app whose program is in the connector folder under -WhatIf' {
+        Skip-OffWindows -Because 'reinstall-connector tests "is this program under the connector folder" as text ending in \'
+        $install = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson ('{{"companyId":"{0}"}}' -f $companyId)
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books' -State 'Running'
+        $tray = Add-FakeProcess -Machine $machine -Name 'QuickbooksDesktopUI.exe' -ExecutablePath (Join-Path -Path $install -ChildPath 'QuickbooksDesktopUI.exe') -User 'alice'
+        $null = Add-FakeProcess -Machine $machine -Name 'QuickbooksDesktopUI.exe' -ExecutablePath 'C:\Program Files (x86)\Other Client\QuickBooks-connector\QuickbooksDesktopUI.exe' -User 'alice'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; CompanyId = $companyId; Installer = $installer; WhatIf = $true }
+
+        $run.Result.status | Should -Be 'ok' -Because $run.Json
+        $ends = @(Get-ResultAction -Result $run.Result -Text 'End process')
+        $ends | Should -HaveCount 1
+        $ends[0].description | Should -BeLike ('*{0}*' -f $tray.ProcessId)
+        $ends[0].performed | Should -BeFalse
+        Should -Invoke -CommandName Stop-Process -Times 0 -Exactly
     }
 }

@@ -86,6 +86,42 @@ Describe 'reset-certificate' {
         }
     }
 
+    Context 'the installer''s one-shot task on the user''s desktop ends with a Task Scheduler result' {
+        # Start-QbdInUserSession registers a one-shot task and waits for LastTaskResult to leave
+        # 0x41303 (has not run). Only 0 or 0x41301 (running) mean the installer ran; 0x800702E4
+        # (it needs elevation, which a task never prompts for), 0x800710E0 (refused: the user is
+        # not logged on) and 0x80070002 (file not found) mean it did not.
+        BeforeEach {
+            $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
+            Add-FakeSystemProfile -Machine $machine
+            $alice = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn
+            $null = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson '{"companyId":"6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b"}'
+            $null = Write-FakeProgram -Path (Join-Path -Path $alice.Profile -ChildPath 'Downloads\Acme Books-quickbooksdesktop-connector.exe')
+        }
+
+        It 'reports started = <Started> and <Status> when the task ends with <Outcome>' -ForEach @(
+            @{ Outcome = 'Running'; Started = $true; Status = 'needs_user_action' },
+            @{ Outcome = 'Success'; Started = $true; Status = 'needs_user_action' },
+            @{ Outcome = 'NeverRan'; Started = $false; Status = 'failed' },
+            @{ Outcome = 'NeedsElevation'; Started = $false; Status = 'failed' },
+            @{ Outcome = 'Refused'; Started = $false; Status = 'failed' },
+            @{ Outcome = 'FileNotFound'; Started = $false; Status = 'failed' }
+        ) {
+            $machine.OneShotOutcome = $Outcome
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; LaunchInstaller = $true }
+
+            Should -Invoke -CommandName Start-ScheduledTask -Times 1 -Exactly
+            Should -Invoke -CommandName Unregister-ScheduledTask -Times 1 -Exactly
+            @($machine.Tasks | Where-Object { $_.TaskName -like 'qbd-fix-*' }) | Should -HaveCount 0
+            $run.Result.data.launched_installer.started | Should -Be $Started -Because $run.Json
+            $run.Result.status | Should -Be $Status -Because $run.Json
+            if (-not $Started) {
+                (Get-ResultMessage -Result $run.Result -Text 'did not start within 15 s') | Should -HaveCount 1
+            }
+        }
+    }
+
     Context 'nothing installed' {
         BeforeEach {
             $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
