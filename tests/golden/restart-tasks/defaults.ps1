@@ -564,10 +564,10 @@ function Get-QbdTrayProcess {
     # Emits each process found; callers wrap the call in @() (none, one or several).
     param([AllowEmptyString()] [string] $Folder)
     if (-not $Folder) { return }
-    $prefix = $Folder.TrimEnd('\') + '\'
+    $wanted = $Folder.TrimEnd('\', '/')
     foreach ($process in @(Get-CimInstance -ClassName Win32_Process -Filter "Name = 'QuickbooksDesktopUI.exe'" -ErrorAction SilentlyContinue)) {
         $path = [string](Get-QbdProperty -InputObject $process -Name 'ExecutablePath')
-        if ($path -and $path.StartsWith($prefix, [System.StringComparison]::OrdinalIgnoreCase)) { $process }
+        if ($path -and [string]::Equals([System.IO.Path]::GetDirectoryName($path), $wanted, [System.StringComparison]::OrdinalIgnoreCase)) { $process }
     }
 }
 
