@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import unicodedata
 import uuid
 from pathlib import Path, PureWindowsPath
 from urllib.parse import urlsplit
@@ -22,12 +21,18 @@ _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
 _WINDOWS_RESERVED = re.compile(r"^(CON|PRN|AUX|NUL|COM[1-9]|LPT[1-9])(\..*)?$", re.IGNORECASE)
 
 
+#: Unicode categories Cc (C0, DEL, C1) and Cs (lone surrogates) as patterns: a fleet checks
+#: every row's values, and a scan per character through ``unicodedata`` cost seconds there.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _has_control(value: str) -> bool:
-    return any(unicodedata.category(ch) == "Cc" for ch in value)
+    return _CONTROL.search(value) is not None
 
 
 def _has_surrogate(value: str) -> bool:
-    return any(unicodedata.category(ch) == "Cs" for ch in value)
+    return _SURROGATE.search(value) is not None
 
 
 def client_name(value: str) -> str:
@@ -121,6 +126,8 @@ def host_address(value: str) -> str:
     would be taken for a host name. Raises ``ValueError`` naming the problem, so the
     caller can say where the value came from (``--host``, or an inventory's file:line).
     """
+    if _has_control(value) or _has_surrogate(value):
+        raise ValueError(f"{value!r} contains a control character (a line break?)")
     text = value.strip()
     if not text:
         raise ValueError("no PC name or address given")

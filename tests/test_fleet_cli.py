@@ -308,7 +308,31 @@ def test_a_bad_row_names_its_line(tmp_path: Path, lab: Lab) -> None:
     inv = write(tmp_path / "pcs.csv", "host,auth,ssl\npc01,ntlm,false\npc02,basic,false\n")
     ran = cli("restart-tasks", "--inventory", str(inv), "-u", "admin", "--yes")
     assert ran.exit_code == 2
-    assert "pcs.csv:3 (pc02): --auth basic over --no-ssl is refused" in ran.stderr
+    assert "pcs.csv:3 (pc02): auth=basic with ssl=false is refused" in ran.stderr
+    assert "--" not in ran.stderr.splitlines()[0], "a row's settings are named as columns"
+    assert lab.connections == []
+
+
+@pytest.mark.parametrize(
+    ("rows", "flags", "message"),
+    [
+        ("host,auth\npc01,basic\n", ["--no-ssl"], "pcs.csv:2 (pc01): auth=basic with --no-ssl"),
+        ("host,ssl\npc01,false\n", ["--auth", "basic"], "pcs.csv:2 (pc01): --auth basic with ssl=false"),
+        ("host,auth\npc01,ntlm\n", [], "pcs.csv:2 (pc01): auth=ntlm needs a user name: a username column or --username"),
+        ("host,auth\n10.0.0.1,kerberos\n", ["-u", "a"], "pcs.csv:2 (10.0.0.1): auth=kerberos needs the PC's name"),
+        ("host,auth,ssl\npc01,certificate,false\n", [], "pcs.csv:2 (pc01): auth=certificate needs ssl=true"),
+        # the command line alone keeps the flags' wording
+        ("host\npc01\n", ["--no-ssl", "--auth", "basic", "-u", "a"], "pcs.csv:2 (pc01): --auth basic over --no-ssl"),
+    ],
+)  # fmt: skip
+def test_row_errors_name_columns_and_flags_as_given(
+    tmp_path: Path, lab: Lab, rows: str, flags: list[str], message: str
+) -> None:
+    inv = write(tmp_path / "pcs.csv", rows)
+    ran = cli("restart-tasks", "--inventory", str(inv), "--yes", *flags)
+    assert ran.exit_code == 2, ran.output
+    assert message in ran.stderr
+    assert len(ran.stderr.splitlines()) <= 2  # error and hint, no traceback
     assert lab.connections == []
 
 
@@ -327,6 +351,49 @@ def test_duplicates_are_reported(tmp_path: Path, lab: Lab) -> None:
     assert "pcs.csv:4: duplicate host 'PC01' (first at pcs.csv:2)" in ran.stderr
     ran = cli("restart-tasks", "--host", "pc01", "--host", "pc02,PC01", *REMOTE, "--yes")
     assert ran.exit_code == 2 and "given twice" in ran.stderr
+
+
+@pytest.mark.parametrize(
+    ("rows", "flags", "port"),
+    [
+        ("pc01,\npc02,\nPC01,5985\n", ["--no-ssl"], 5985),  # the HTTP default
+        ("pc01,5986\npc02,\npc01,\n", [], 5986),  # the HTTPS default
+        ("pc01,\npc01,6000\n", ["--port", "6000", "--no-ssl"], 6000),  # --port fills blanks
+    ],
+)
+def test_a_blank_port_is_the_default_port(
+    tmp_path: Path, lab: Lab, rows: str, flags: list[str], port: int
+) -> None:
+    inv = write(tmp_path / "pcs.csv", "host,port\n" + rows)
+    ran = cli(
+        "restart-tasks", "--inventory", str(inv), "--auth", "ntlm", "-u", "a", "--yes", *flags
+    )
+    assert ran.exit_code == 2, ran.output
+    assert "duplicate host" in ran.stderr and f"a blank port means {port} here" in ran.stderr
+    assert lab.connections == []
+
+
+def test_a_blank_port_and_another_port_are_two_pcs(tmp_path: Path, lab: Lab) -> None:
+    inv = write(tmp_path / "pcs.csv", "host,port\npc01,\npc01,5986\n")
+    ran = cli("restart-tasks", "--inventory", str(inv), *REMOTE, "--yes")
+    assert ran.exit_code == 0, ran.output
+    assert sorted(c.effective_port for c in lab.connections) == [5985, 5986]
+
+
+@pytest.mark.parametrize("host", ["pc\n01", "pc01\n.corp.example", "pc01\t", "pc01\x1b[2J"])
+def test_a_host_with_a_control_character_is_refused(tmp_path: Path, lab: Lab, host: str) -> None:
+    cell = '"' + host + '"'
+    inv = write(tmp_path / "pcs.csv", f"host,client_name\npc00,A\n{cell},B\n")
+    ran = cli("restart-tasks", "--inventory", str(inv), *REMOTE, "--yes")
+    assert ran.exit_code == 2, ran.output
+    (line,) = ran.stderr.splitlines()
+    assert line.startswith("error: pcs.csv:3: host: ") and "control character" in line
+    assert "\x1b" not in ran.stderr
+    ran = cli("restart-tasks", "--host", f"pc00,{host}", *REMOTE, "--yes")
+    assert ran.exit_code == 2, ran.output
+    (line,) = ran.stderr.splitlines()
+    assert line.startswith("error: --host: ") and "control character" in line
+    assert lab.connections == []
 
 
 # -- confirmation, what-if, output, exit codes ----------------------------------------------------
