@@ -681,7 +681,7 @@ class FleetRun:
                         if not running:
                             break
                     while pending and len(running) < self.concurrency and not self._stop_level:
-                        if self._canary_holds(pending, running):
+                        if self._canary_holds(pending, running) or not pending:
                             break
                         index, target = pending.pop()
                         slot = _Slot(index, target, time.monotonic())
@@ -745,7 +745,7 @@ class FleetRun:
             elif message.kind == "done" and message.report is not None:
                 del running[message.index]
                 if message.index < self.canary and script_error(message.report):
-                    self.summary.canary_failures.append(message.report.host)
+                    self.summary.canary_failures.append(slot.target.label)
                 self._finish(message.report, len(running), slot.script)
         if self.host_timeout is not None:
             now = time.monotonic()
