@@ -675,3 +675,136 @@ def test_the_readme_inventories_load(tmp_path: Path) -> None:
         assert pc31.username == ".\\support"
     assert from_csv[1].tags == ("workgroup", "lab") and from_csv[1].client_name == "O'Brien & Sons"
     assert from_toml[0].username == "CORP\\admin" and from_toml[0].tags == ("vip",)
+
+
+# -- outputs never overwrite inputs ---------------------------------------------------------------
+
+
+def _output_cases(tmp_path: Path) -> list[tuple[list[str], str]]:
+    inv = tmp_path / "pcs.csv"
+    link = tmp_path / "link.csv"
+    link.symlink_to(inv)
+    hard = tmp_path / "hard.json"
+    hard.hardlink_to(inv)
+    return [
+        (["--report", str(inv)], "--report"),
+        (["--report", str(link)], "--report"),  # a symlink to the inventory
+        (["--report", str(hard)], "--report"),  # a hard link: the same inode
+        (["--report", str(tmp_path / "sub" / ".." / "pcs.csv")], "--report"),
+        (["--audit-log", str(inv)], "--audit-log"),
+        (["--report", str(tmp_path / "r.json"), "--audit-log", str(tmp_path / "r.json")], ""),
+    ]
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_an_output_that_is_an_input_is_refused(tmp_path: Path, lab: Lab, case: int) -> None:
+    inv = write(tmp_path / "pcs.csv", "host,client_name\npc01,A\npc02,B\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "r.json").write_text("{}", encoding="utf-8")
+    flags, flag = _output_cases(tmp_path)[case]
+    before = {p: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    ran = cli("restart-tasks", "--inventory", str(inv), *REMOTE, "--yes", *flags)
+    assert ran.exit_code == 2, ran.output
+    error = ran.stderr.splitlines()[0]
+    assert error.startswith(f"error: {flag}") and "is the same file as" in error
+    assert lab.connections == [], "nothing ran"
+    assert {p: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+    assert not list(tmp_path.glob(".*.part"))
+
+
+def test_a_ca_file_is_an_input_too(tmp_path: Path, lab: Lab) -> None:
+    ca = write(tmp_path / "ca.pem", "-----BEGIN CERTIFICATE-----\n")
+    ran = cli("restart-tasks", "--host", "pc01,pc02", "--auth", "ntlm", "-u", "a", "--yes",
+              "--ca-file", str(ca), "--report", str(tmp_path / "ca.pem"))  # fmt: skip
+    assert ran.exit_code == 2 and "--report" in ran.stderr and "--ca-file" in ran.stderr
+    assert ca.read_text() == "-----BEGIN CERTIFICATE-----\n"
+
+
+def test_a_dry_run_script_that_would_replace_an_input_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "scripts"
+    out.mkdir()
+    ca = write(out / "pc01-restart-tasks.ps1", "kept")
+    ran = cli("restart-tasks", "--host", "pc01,pc02", "--ca-file", str(ca), "--dry-run",
+              "--output", str(out))  # fmt: skip
+    assert ran.exit_code == 2 and "--output" in ran.stderr, ran.output
+    assert ca.read_text() == "kept"
+
+
+# -- secrets in URLs, ports in the audit log, the report's exit code -----------------------------
+
+SAS = "sv=2022-11-02&ss=b&sp=r&se=2030-01-01&sig=Zm9vYmFyLXNpZ25hdHVyZQ%3D%3D"
+INSTALLER = f"https://deploy:S3cr3t-Pa55@files.example.com/connector.exe?{SAS}"
+
+
+def test_installer_credentials_are_redacted(tmp_path: Path, lab: Lab, audit_path: Path) -> None:
+    def echo() -> Status:
+        return Status.FAILED
+
+    lab.statuses["pc02"] = echo
+    report = tmp_path / "run.json"
+    csv_report = tmp_path / "run.csv"
+    for path in (report, csv_report):
+        ran = cli("reinstall-connector", "--host", "pc01,pc02", *REMOTE, "--yes",
+                  "--installer", INSTALLER, "--report", str(path))  # fmt: skip
+        assert ran.exit_code == 1, ran.output
+    assert lab.scripts["pc01"].parameters["Installer"] == INSTALLER, "the PC gets the real URL"
+    texts = [report.read_text(encoding="utf-8"), csv_report.read_text(encoding="utf-8-sig"),
+             audit_path.read_text(encoding="utf-8")]  # fmt: skip
+    for text in texts:
+        for secret in ("S3cr3t-Pa55", "Zm9vYmFyLXNpZ25hdHVyZQ", "deploy:"):
+            assert secret not in text
+    doc = json.loads(report.read_text(encoding="utf-8"))
+    assert doc["run"]["parameters"]["Installer"] == (
+        "https://***@files.example.com/connector.exe?sv=2022-11-02&ss=b&sp=r&se=2030-01-01&sig=***"
+    )
+    line = audit_lines(audit_path)[-1]
+    assert line["parameters"]["Installer"] == doc["run"]["parameters"]["Installer"]
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://files.example.com/c.exe", "https://files.example.com/c.exe"),
+        ("https://u:p@h.example/c.exe", "https://***@h.example/c.exe"),
+        ("https://h.example/c.exe?X-Amz-Signature=ab12&X-Amz-Credential=AKIA%2F1&v=2",
+         "https://h.example/c.exe?X-Amz-Signature=***&X-Amz-Credential=***&v=2"),
+        ("https://h.example/c.exe?access_token=eyJhbGciOi&x=1", "https://h.example/c.exe?access_token=***&x=1"),
+        ("https://h.example/c.exe?0123456789abcdefghij", "https://h.example/c.exe?***"),
+        ("C:\\Installers\\connector.exe", "C:\\Installers\\connector.exe"),
+    ],
+)  # fmt: skip
+def test_redact_url(url: str, shown: str) -> None:
+    from qbd_fix.fleet.audit import redact_url
+
+    assert redact_url(url) == shown
+
+
+def test_audit_lines_carry_the_port(tmp_path: Path, lab: Lab, audit_path: Path) -> None:
+    inv = write(tmp_path / "pcs.csv", "host,port,ssl\npc01,,false\npc02,6001,false\npc03,,true\n")
+    ran = cli("restart-tasks", "--inventory", str(inv), "--auth", "ntlm", "-u", "a", "--yes")
+    assert ran.exit_code == 0, ran.output
+    ports = {line["host"]: line["port"] for line in audit_lines(audit_path)}
+    assert ports == {"pc01": 5985, "pc02": 6001, "pc03": 5986}
+    ran = cli("restart-tasks", "--host", "pc04", "--port", "6002", *REMOTE, "--yes")
+    assert ran.exit_code == 0, ran.output
+    assert audit_lines(audit_path)[-1]["port"] == 6002
+
+
+def test_the_report_exit_code_is_the_process_one_after_ctrl_c(
+    lab: Lab, tmp_path: Path, gate: threading.Event
+) -> None:
+    def slow() -> Status:
+        gate.wait(0.6)
+        return Status.OK
+
+    hosts = [f"pc{i:02d}" for i in range(6)]
+    for host in hosts:
+        lab.statuses[host] = slow
+    report = tmp_path / "r.json"
+    thread = _interrupt_when(lambda: lab.in_flight == 2)
+    ran = cli("restart-tasks", "--host", ",".join(hosts), *REMOTE, "--yes", "-j", "2",
+              "--report", str(report), "--json")  # fmt: skip
+    thread.join()
+    assert ran.exit_code == 130, ran.output
+    assert json.loads(report.read_text(encoding="utf-8"))["summary"]["exit_code"] == 130
+    assert json.loads(ran.stdout)["summary"]["exit_code"] == 130
