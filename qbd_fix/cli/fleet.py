@@ -19,7 +19,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -448,27 +448,29 @@ def _needs_password(options: ConnectionOptions) -> bool:
     return options.auth not in (Auth.certificate, Auth.kerberos)
 
 
-def read_passwords(settings: Sequence[ConnectionOptions]) -> dict[str, str | None]:
+def read_passwords(settings: Mapping[ConnectionOptions, int]) -> dict[str, str | None]:
     """Each distinct password variable read once; missing ones asked for once on a terminal,
-    else one error naming them all (nothing has run yet)."""
+    else one error naming them all (nothing has run yet). *settings* counts the PCs of
+    each distinct connection setting."""
     import getpass
 
     from qbd_fix.cli.connection import Auth
 
     users: dict[str, int] = {}
-    for item in settings:
+    needed: dict[str, int] = {}
+    for item, count in settings.items():
         if item.auth is not Auth.certificate:
-            users[item.password_env] = users.get(item.password_env, 0) + 1
+            users[item.password_env] = users.get(item.password_env, 0) + count
+        if _needs_password(item):
+            needed[item.password_env] = needed.get(item.password_env, 0) + count
     passwords: dict[str, str | None] = {}
     missing: dict[str, int] = {}
     for name in users:
         value = os.environ.get(name)
         if value:
             passwords[name] = value
-        elif any(_needs_password(s) and s.password_env == name for s in settings):
-            missing[name] = sum(
-                1 for s in settings if _needs_password(s) and s.password_env == name
-            )
+        elif name in needed:
+            missing[name] = needed[name]
         else:
             passwords[name] = None  # Kerberos only: the ticket cache stands in
     if not missing:
@@ -495,45 +497,77 @@ def read_passwords(settings: Sequence[ConnectionOptions]) -> dict[str, str | Non
     return passwords
 
 
-def build_connections(
-    options: ConnectionOptions, targets: Sequence[Target]
-) -> dict[tuple[str, int | None], RemoteConnection]:
-    """Every PC's checked connection, passwords included, before any PC is contacted."""
-    from qbd_fix.cli import connection as remote
-    from qbd_fix.fleet.scripts import where
+def _shape(target: Target) -> tuple[object, ...]:
+    """What a row sets about its connection, apart from its host: rows alike share one
+    check and one connection template (an inventory of 100,000 PCs has a handful)."""
+    return (target.port, target.ssl, target.auth, target.username, target.password_env)
 
-    settings: list[ConnectionOptions] = []
-    seen: dict[tuple[str, int], Target] = {}
-    for target in targets:
-        item = connection_options(options, target)
-        try:
-            problem = _row_conflict(target, item)
-            if problem is not None:
-                raise problem
-            remote.check(item)
-        except UsageError as exc:
-            raise UsageError(f"{where(target)}: {exc.message}", hint=exc.hint) from None
-        # a blank port and the scheme's default port are one PC, as duplicates are refused
-        port = _default_port(item)
-        first = seen.setdefault((target.host.casefold(), port), target)
-        if first is not target:
-            if target.source == "--host":
-                raise UsageError(f"--host {target.host!r} is given twice")
-            raise UsageError(
-                f"{target.source}: duplicate host {target.label!r} (first at {first.source} "
-                f"as {first.label!r}; a blank port means {port} here)"
+
+class Connections:
+    """Every PC's checked connection settings, passwords read; a PC's
+    :class:`~qbd_fix.runners.remote.RemoteConnection` is made when its turn comes."""
+
+    def __init__(self, options: ConnectionOptions, targets: Sequence[Target]) -> None:
+        from qbd_fix.cli import connection as remote
+        from qbd_fix.fleet.scripts import where
+
+        self.options = options
+        shapes: dict[tuple[object, ...], ConnectionOptions] = {}
+        counts: dict[ConnectionOptions, int] = {}
+        seen: dict[tuple[str, int], Target] = {}
+        for target in targets:
+            shape = _shape(target)
+            item = shapes.get(shape)
+            try:
+                if item is None:  # the first row of its kind: checked in full
+                    item = shapes[shape] = connection_options(options, target)
+                    problem = _row_conflict(target, item)
+                    if problem is not None:
+                        raise problem
+                    remote.check(item)
+                elif item.auth.value == "kerberos":  # a name, not an address, on every row
+                    problem = _row_conflict(target, item)
+                    if problem is not None:
+                        raise problem
+                    self._kerberos_name(target, item)
+            except UsageError as exc:
+                raise UsageError(f"{where(target)}: {exc.message}", hint=exc.hint) from None
+            counts[item] = counts.get(item, 0) + 1
+            # a blank port and the scheme's default port are one PC, as duplicates are refused
+            port = _default_port(item)
+            first = seen.setdefault((target.host.casefold(), port), target)
+            if first is not target:
+                if target.source == "--host":
+                    raise UsageError(f"--host {target.host!r} is given twice")
+                raise UsageError(
+                    f"{target.source}: duplicate host {target.label!r} (first at "
+                    f"{first.source} as {first.label!r}; a blank port means {port} here)"
+                )
+        self._shapes = shapes
+        self.passwords = read_passwords(counts)
+        self._templates: dict[tuple[object, ...], RemoteConnection] = {}
+        for shape, item in shapes.items():
+            self._templates[shape] = remote.connection(
+                item, password=self.passwords.get(item.password_env), read=False
             )
-        settings.append(item)
-    passwords = read_passwords(settings)
-    connections: dict[tuple[str, int | None], RemoteConnection] = {}
-    for target, item in zip(targets, settings, strict=True):
-        try:
-            connections[target.key] = remote.connection(
-                item, password=passwords.get(item.password_env), read=False
-            )
-        except UsageError as exc:
-            raise UsageError(f"{where(target)}: {exc.message}", hint=exc.hint) from None
-    return connections
+
+    @staticmethod
+    def _kerberos_name(target: Target, item: ConnectionOptions) -> None:
+        from qbd_fix.cli import connection as remote
+
+        remote.check(dataclasses.replace(item, host=target.host))
+
+    def __call__(self, target: Target) -> RemoteConnection:
+        """This PC's connection: its row's template with its own host."""
+        return dataclasses.replace(self._templates[_shape(target)], host=target.host)
+
+    def port(self, target: Target) -> int:
+        """The port this PC is reached on (the scheme's default when none is given)."""
+        return _default_port(self._shapes[_shape(target)])
+
+    @property
+    def secrets(self) -> list[str]:
+        return [value for value in self.passwords.values() if value]
 
 
 # -- the run ----------------------------------------------------------------------------------
@@ -591,7 +625,7 @@ class Plan:
 
     targets: list[Target]
     book: ScriptBook
-    connections: dict[tuple[str, int | None], RemoteConnection]
+    connections: Connections
 
 
 def preflight(
@@ -611,7 +645,7 @@ def preflight(
     book = ScriptBook(remediation, invocation.values)
     for target in targets:
         book.check(target)
-    return Plan(targets, book, build_connections(connection, targets))
+    return Plan(targets, book, Connections(connection, targets))
 
 
 def _inputs_and_outputs(
@@ -685,7 +719,7 @@ def run_fleet_command(
     from qbd_fix.runners.remote import RemoteRunner
 
     def make_runner(target: Target) -> Runner:
-        runner: Runner = RemoteRunner(connections[target.key])
+        runner: Runner = RemoteRunner(connections(target))
         if doctor is not None:
             runner = judged(runner, doctor_judge(target, doctor))
         return runner
@@ -718,7 +752,7 @@ def run_fleet_command(
         if report.status.value != "not_run":
             target = by_key.get((report.host.casefold(), report.port))
             script = book(target) if target is not None else None
-            port = connections[target.key].effective_port if target is not None else None
+            port = connections.port(target) if target is not None else None
             audit.record_report(report, script, port=port)
 
     def sink(report: HostReport) -> None:
@@ -726,7 +760,7 @@ def run_fleet_command(
         light = report if run.json else dataclasses.replace(report, result=None)
         finished.append((order.get((report.host.casefold(), report.port), len(order)), light))
 
-    secrets = [p.password for p in connections.values() if p.password]
+    secrets = connections.secrets
     secrets += url_secrets(invocation.values)
     options: dict[str, Any] = {}
     if fleet.retries is not None:

@@ -222,12 +222,32 @@ _PARSERS: dict[str, Any] = {
 }
 
 
-def _settings(raw: Mapping[str, object], where: str) -> dict[str, Any]:
-    """Check every setting of one row or table; the first problem is reported with *where*."""
+#: Columns whose values repeat down a sheet (a few groups, ports, auth kinds): parsed once.
+_REPEATING = frozenset({"port", "auth", "ssl", "group", "tags", "username", "password_env"})
+
+
+def _settings(
+    raw: Mapping[str, object], where: str, memo: dict[tuple[str, str], Any] | None = None
+) -> dict[str, Any]:
+    """Check every setting of one row or table; the first problem is reported with *where*.
+
+    A blank cell is left out (the field's default means "not set"); with *memo*,
+    a value seen before in a repeating column is not parsed again.
+    """
     values: dict[str, Any] = {}
     for name, value in raw.items():
+        if isinstance(value, str):
+            if not value or value.isspace():
+                continue
+            if memo is not None and name in _REPEATING:
+                known = memo.get((name, value), memo)
+                if known is not memo:
+                    values[name] = known
+                    continue
         try:
-            values[name] = _PARSERS[name](value)
+            values[name] = parsed = _PARSERS[name](value)
+            if memo is not None and name in _REPEATING and isinstance(value, str):
+                memo[(name, value)] = parsed
         except ValueError as exc:
             # the column is named unless the message starts with it already
             said = str(exc)
@@ -286,8 +306,8 @@ def load_csv(path: Path, text: str | None = None) -> list[Target]:
     """
     text = _read_text(path) if text is None else text.lstrip("\ufeff")
     name = path.name
-    first = next(
-        (line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")),
+    first = next(  # lazily: the whole file split into lines is a list as long as the file
+        (line for line in io.StringIO(text) if line.strip() and not line.lstrip().startswith("#")),
         "",
     )
     delimiter = ";" if ";" in first and "," not in first else ","
@@ -295,6 +315,7 @@ def load_csv(path: Path, text: str | None = None) -> list[Target]:
     header: list[str] | None = None
     header_line = 0
     targets: list[Target] = []
+    memo: dict[tuple[str, str], Any] = {}
     while True:
         line = reader.line_num + 1
         try:
@@ -323,7 +344,7 @@ def load_csv(path: Path, text: str | None = None) -> list[Target]:
         raw = {h: cell for h, cell in zip(header, row, strict=False) if h}
         if not raw.get("host", "").strip():
             raise UsageError(f"{where}: empty host")
-        values = _settings(raw, where)
+        values = _settings(raw, where, memo)
         targets.append(Target(source=where, **values))
     if header is None:
         raise UsageError(f"{name}: no header row (expected e.g. host,client_name,group)")
