@@ -745,18 +745,17 @@ def run_fleet_command(
     finished: list[tuple[int, HostReport]] = []
     files = Background()
 
-    def record(report: HostReport) -> None:
+    def write(report: HostReport, script: Script | None) -> None:
         """On the writer thread: the report row, and the audit line of a PC that was tried."""
         if report_file is not None:
             report_file.write(report)
         if report.status.value != "not_run":
             target = by_key.get((report.host.casefold(), report.port))
-            script = book(target) if target is not None else None
             port = connections.port(target) if target is not None else None
             audit.record_report(report, script, port=port)
 
-    def sink(report: HostReport) -> None:
-        files.submit(record, report)
+    def record(report: HostReport, script: Script | None) -> None:
+        files.submit(write, report, script)
         light = report if run.json else dataclasses.replace(report, result=None)
         finished.append((order.get((report.host.casefold(), report.port), len(order)), light))
 
@@ -777,7 +776,7 @@ def run_fleet_command(
             what_if=run.what_if,
             dest=invocation.dest,
             on_event=progress,
-            sink=sink,
+            record=record,
             secrets=secrets,
             canary=fleet.canary or 0,
             **options,

@@ -373,6 +373,7 @@ class FleetRun:
         audit: AuditLog | None = None,
         secrets: Iterable[str] = (),
         canary: int = 0,
+        record: Callable[[HostReport, Script | None], None] | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -393,6 +394,9 @@ class FleetRun:
         self.dest = dest
         self.on_event = on_event
         self.sink = sink
+        #: like *sink*, with the script the PC was sent (None if it never got one), so that
+        #: an audit line needs no second render
+        self.record = record
         self.audit = audit
         #: PCs (by inventory index) that run before any other; 0 means no canary
         self.canary = min(canary, len(targets))
@@ -630,6 +634,8 @@ class FleetRun:
             self._runs += 1
         if self.sink is not None:
             self.sink(report)
+        if self.record is not None:
+            self.record(report, script)
         if self.audit is not None and report.status is not HostStatus.NOT_RUN:
             self.audit.record_report(report, script)
         self._emit(EventKind.FINISHED, report.host, running, report=report)

@@ -68,14 +68,14 @@ class ScriptBook:
     def __call__(self, target: Target) -> Script:
         values = self.values_for(target)
         key = tuple(sorted(values.items()))
+        # rendered under the lock: PCs starting at once with one set of values wait for one
+        # render instead of each rendering the same script (threads share one GIL anyway)
         with self._lock:
             script = self._cache.get(key)
             if script is not None:
                 self._cache.move_to_end(key)
                 return script
-        script = self.remediation.render(values)  # outside the lock: workers render in parallel
-        with self._lock:
-            self._cache[key] = script
+            script = self._cache[key] = self.remediation.render(values)
             while len(self._cache) > self.CACHE_SIZE:
                 self._cache.popitem(last=False)
         return script
