@@ -808,3 +808,34 @@ def test_the_report_exit_code_is_the_process_one_after_ctrl_c(
     assert ran.exit_code == 130, ran.output
     assert json.loads(report.read_text(encoding="utf-8"))["summary"]["exit_code"] == 130
     assert json.loads(ran.stdout)["summary"]["exit_code"] == 130
+
+
+def test_preflight_renders_nothing_and_scripts_stay_few(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qbd_fix.cli.commands import Invocation
+    from qbd_fix.cli.connection import Auth, ConnectionOptions
+    from qbd_fix.remediations import get
+    from qbd_fix.remediations.base import Remediation
+
+    rows = "\n".join(f"pc{i:03d},Client {i}" for i in range(300))
+    inv = write(tmp_path / "pcs.csv", f"host,client_name\n{rows}\n")
+    renders: list[object] = []
+    original = Remediation.render
+    monkeypatch.setattr(
+        Remediation, "render", lambda self, values=None: renders.append(1) or original(self, values)
+    )
+    monkeypatch.setenv("QBD_FIX_PASSWORD", PASSWORD)
+    plan = fleet_cli.preflight(
+        get("restart-tasks"),
+        Invocation({"ClientName": "Default"}),
+        ConnectionOptions(username="a", auth=Auth.ntlm, ssl=False),
+        fleet_cli.FleetOptions(inventory=str(inv)),
+        client="Default",
+    )
+    assert len(plan.targets) == 300 and renders == [], "the pre-flight checks values only"
+    scripts = [plan.book(t) for t in plan.targets]
+    assert len({s.parameters["ClientName"] for s in scripts}) == 300
+    assert len(plan.book._cache) <= plan.book.CACHE_SIZE, "a bounded cache, not one per PC"
+    assert plan.connections(plan.targets[7]).host == "pc007"
+    assert plan.connections.port(plan.targets[7]) == 5985
