@@ -17,7 +17,10 @@ from qbd_fix.errors import UsageError
 
 MAX_CLIENT_NAME = 200
 _WINDOWS_BAD_PATH_CHARS = set('<>"|?*')
-_HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
+#: A host name: labels of 1-63 letters, digits, hyphens (not first or last) and underscores,
+#: separated by dots; one match per name, as a fleet checks every row.
+_HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(?:\.(?!-)[A-Za-z0-9_-]{1,63}(?<!-))*")
+_DIGITS_AND_DOTS = re.compile(r"[0-9.]+")
 _WINDOWS_RESERVED = re.compile(r"^(CON|PRN|AUX|NUL|COM[1-9]|LPT[1-9])(\..*)?$", re.IGNORECASE)
 
 
@@ -148,11 +151,11 @@ def host_address(value: str) -> str:
     if bracketed:
         raise ValueError(f"{value!r}: only IPv6 addresses go in brackets")
     name = inner.rstrip(".")
-    if re.fullmatch(r"[0-9.]+", name):
+    if _DIGITS_AND_DOTS.fullmatch(name):
         try:
             return str(ipaddress.IPv4Address(name))
         except ValueError:
             raise ValueError(f"{value!r} is not a valid IPv4 address") from None
-    if len(name) > 253 or not all(_HOST_LABEL.match(label) for label in name.split(".")):
+    if len(name) > 253 or not _HOST_NAME.fullmatch(name):
         raise ValueError(f"{value!r} is not a valid host name (letters, digits, hyphens and dots)")
     return name

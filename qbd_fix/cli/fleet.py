@@ -1,7 +1,7 @@
 """Fleet runs from the command line: many PCs, one remediation, one confirmation.
 
 Several ``--host`` values, an ``--inventory`` file or any fleet-only option
-(``--limit``, ``--report``, ``--host-timeout``, ``--retries``) switch a command
+(``--limit``, ``--report``, ``--host-timeout``, ``--retries``, ``--canary``) switch a command
 from the one-PC flow to this one. The library (:mod:`qbd_fix.fleet`) does the
 scheduling and each PC's script; this module turns options into targets and
 connections and checks everything that can be checked before the first PC is
