@@ -52,6 +52,7 @@ RESULT = json.dumps(
 )
 README = ROOT / "benchmarks" / "README.md"
 HEADING = "## Fleet"
+BIG_HEADING = "## Big fleets"
 
 
 def raise_fd_limit() -> int:
@@ -81,16 +82,28 @@ def peak_rss_mib() -> float:
 # -- the hosts (server process) -----------------------------------------------------------
 
 
-def serve(count: int, latency: float) -> None:
-    """Start *count* hosts, print their ports, then answer 'stats' and 'quit' on stdin."""
+def serve(count: int, latency: float, script_seconds: float, receive_wait: float) -> None:
+    """Start *count* hosts, print their ports, then answer 'stats' and 'quit' on stdin.
+
+    Each script "runs" *script_seconds* before it answers; a Receive waits up to
+    *receive_wait* for output, as a real WinRM service holds it up to the client's
+    OperationTimeout.
+    """
     from tests.loopback import Answer, FakeWinRMHost
 
     raise_fd_limit()
     hosts = []
     for _ in range(count):
-        host = FakeWinRMHost(username=USER, password=PASSWORD, auth=("ntlm",), latency=latency)
-        host.default_answer = Answer(output=["ok"])  # whatever Ansible sends
-        host.answer(MARKER, Answer(output=[RESULT]))
+        host = FakeWinRMHost(
+            username=USER,
+            password=PASSWORD,
+            auth=("ntlm",),
+            latency=latency,
+            receive_wait=receive_wait,
+        )
+        # whatever Ansible sends takes as long as the script
+        host.default_answer = Answer(output=["ok"], delay=script_seconds)
+        host.answer(MARKER, Answer(output=[RESULT], delay=script_seconds))
         hosts.append(host.start())
     print(json.dumps([h.port for h in hosts]), flush=True)
     for line in sys.stdin:
@@ -110,34 +123,69 @@ def serve(count: int, latency: float) -> None:
 
 
 class Hosts:
-    """The server process, seen from the orchestrator."""
+    """The server processes (hosts split evenly between them), seen from the orchestrator."""
 
-    def __init__(self, count: int, latency: float) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(count), "--latency", str(latency)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        self.ports: list[int] = json.loads(self.proc.stdout.readline())
+    def __init__(
+        self,
+        count: int,
+        latency: float,
+        *,
+        processes: int = 1,
+        script_seconds: float = 0.0,
+        receive_wait: float = 1.0,
+    ) -> None:
+        shares = [
+            count // processes + (1 if i < count % processes else 0) for i in range(processes)
+        ]
+        self.procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    __file__,
+                    "--serve",
+                    str(share),
+                    "--latency",
+                    str(latency),
+                    "--script-seconds",
+                    str(script_seconds),
+                    "--receive-wait",
+                    str(receive_wait),
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for share in shares
+            if share
+        ]
+        self.ports: list[int] = []
+        for proc in self.procs:
+            assert proc.stdout is not None
+            self.ports += json.loads(proc.stdout.readline())
 
     def stats(self) -> dict[str, Any]:
-        assert self.proc.stdin is not None
-        assert self.proc.stdout is not None
-        self.proc.stdin.write("stats\n")
-        self.proc.stdin.flush()
-        doc: dict[str, Any] = json.loads(self.proc.stdout.readline())
-        return doc
+        """Requests per host, host errors and CPU seconds, summed over the server processes."""
+        total: dict[str, Any] = {"requests": [], "errors": 0, "cpu": 0.0}
+        for proc in self.procs:
+            assert proc.stdin is not None
+            assert proc.stdout is not None
+            proc.stdin.write("stats\n")
+            proc.stdin.flush()
+            doc = json.loads(proc.stdout.readline())
+            total["requests"] += doc["requests"]
+            total["errors"] += doc["errors"]
+            total["cpu"] += doc["cpu"]
+        return total
 
     def close(self) -> None:
-        assert self.proc.stdin is not None
-        try:
-            self.proc.stdin.write("quit\n")
-            self.proc.stdin.flush()
-            self.proc.wait(timeout=30)
-        except (OSError, subprocess.TimeoutExpired):
-            self.proc.kill()
+        for proc in self.procs:
+            assert proc.stdin is not None
+            try:
+                proc.stdin.write("quit\n")
+                proc.stdin.flush()
+                proc.wait(timeout=30)
+            except (OSError, subprocess.TimeoutExpired):
+                proc.kill()
 
 
 # -- the clients (one process per case) ---------------------------------------------------
@@ -440,16 +488,53 @@ def markdown(rows: list[Row], latency: float, repeat: int, notes: list[str]) -> 
     return "\n".join(lines) + "\n"
 
 
-def write_readme(table: str) -> None:
-    """Replace (or add) the "## Fleet" section of benchmarks/README.md, leaving others alone."""
+def write_readme(table: str, heading: str = HEADING) -> None:
+    """Replace (or add) one section of benchmarks/README.md, leaving the others alone."""
     text = README.read_text(encoding="utf-8") if README.exists() else "# Benchmarks\n"
-    section = f"{HEADING}\n\n{table}"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
+    section = f"{heading}\n\n{table}"
+    pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
     if pattern.search(text):
         text = pattern.sub(lambda _m: section + "\n", text, count=1)
     else:
         text = text.rstrip("\n") + "\n\n" + section
     README.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def big_markdown(rows: list[Row], args: argparse.Namespace, notes: list[str]) -> str:
+    """The table of a run with long scripts (``--script-seconds``)."""
+    intro = (
+        f"`python benchmarks/bench_fleet.py --script-seconds {args.script_seconds:g} --sizes "
+        f"{args.sizes} --concurrency {args.concurrency} --server-procs {args.server_procs}"
+        + (f" --ansible-forks {args.ansible_forks}" if args.ansible_forks else "")
+        + f"`: `restart-tasks` on N loopback WinRM hosts whose script takes "
+        f"{args.script_seconds:g} s, split over {args.server_procs} server processes apart "
+        f"from the client measured; NTLM with message encryption over HTTP, "
+        f"{args.latency * 1000:g} ms added per request; a Receive is held up to "
+        f"{args.receive_wait:g} s, as WinRM holds it up to the OperationTimeout. "
+        f"Ideal = N / j x script time; ratio = wall / ideal. {os.cpu_count()} CPU cores shared "
+        "by the client, the hosts and other users of the machine."
+    )
+    lines = [
+        *textwrap.wrap(intro, width=96),
+        "",
+        "| N | -j / forks | tool | wall (s) | ideal (s) | ratio | vs bare | peak RSS (MiB) | "
+        "HTTP req/host | client CPU ms/host |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    bare = {(r.hosts, r.concurrency): r.rate for r in rows if r.tool == "bare pypsrp"}
+    for r in rows:
+        base = bare.get((r.hosts, r.concurrency))
+        versus = f"{r.rate / base:.0%}" if base else "—"
+        failed = "" if r.ok == r.hosts else f" ({r.hosts - r.ok} not ok)"
+        lines.append(
+            f"| {r.hosts} | {r.concurrency} | {r.tool}{failed} | {r.wall:.2f} | {r.ideal:.2f} | "
+            f"{r.ratio:.2f} | {versus} | {r.rss:.0f} | {r.requests:.1f} | "
+            f"{r.client_cpu * 1000 / r.hosts:.1f} |"
+        )
+    lines.append("")
+    for item in notes:
+        lines += textwrap.wrap(item, width=96, initial_indent="- ", subsequent_indent="  ")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -466,6 +551,24 @@ def main() -> None:
         "--repeat", type=int, default=2, help="runs of qbd-fix and the bare pool; the best counts"
     )
     parser.add_argument(
+        "--script-seconds",
+        type=float,
+        default=0.0,
+        help="how long each host's script runs (a big-fleet run: its own README section)",
+    )
+    parser.add_argument(
+        "--receive-wait", type=float, default=1.0, help="longest hold of a Receive on a host"
+    )
+    parser.add_argument(
+        "--server-procs", type=int, default=1, help="processes the fake hosts are split over"
+    )
+    parser.add_argument(
+        "--ansible-forks", type=int, default=0, help="Ansible's -f (default: each -j)"
+    )
+    parser.add_argument(
+        "--tools", default="qbd-fix,bare pypsrp,ansible psrp", help="comma list of tools to run"
+    )
+    parser.add_argument(
         "--no-readme", action="store_true", help="do not touch benchmarks/README.md"
     )
     # internal: the server and client processes
@@ -476,7 +579,7 @@ def main() -> None:
     parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve is not None:
-        serve(args.serve, args.latency)
+        serve(args.serve, args.latency, args.script_seconds, args.receive_wait)
         return
     if args.case is not None:
         client(args.case, args.ports, args.j, args.result)
@@ -486,44 +589,67 @@ def main() -> None:
     sizes = [int(n) for n in args.sizes.split(",") if n]
     levels = [int(j) for j in args.concurrency.split(",") if j]
     ansible_sizes = {int(n) for n in args.ansible_sizes.split(",") if n}
+    wanted = [t.strip() for t in args.tools.split(",") if t.strip()]
+    big = args.script_seconds > 0
     notes = []
     if max(sizes) * 3 > limit:
         notes.append(f"open-file limit {limit} may be too low for {max(sizes)} hosts.")
     has_ansible = ansible_available()
-    if not has_ansible:
+    if not has_ansible and "ansible psrp" in wanted:
         notes.append('Ansible not installed (`pip install -e ".[bench]"`): its rows are skipped.')
     rows: list[Row] = []
+
+    def measure(hosts: Hosts, count: int, level: int, tool: str) -> Row:
+        before = hosts.stats()  # also zeroes the counters
+        doc = run_case(tool, hosts.ports, level)
+        stats = hosts.stats()
+        per_host = sum(stats["requests"]) / count
+        if big:
+            ideal = count / level * args.script_seconds
+        else:
+            ideal = count / level * per_host * args.latency
+        row = Row(count, level, tool, doc["wall"], count / doc["wall"], doc["rss"], per_host,
+                  ideal, int(doc["ok"]), doc["cpu"], stats["cpu"] - before["cpu"])  # fmt: skip
+        print(json.dumps({**asdict(row), "process_s": round(doc["process"], 2)}),
+              file=sys.stderr, flush=True)  # fmt: skip
+        if stats["errors"]:
+            notes.append(
+                f"{tool}, N={count}, -j {level}: the hosts raised {stats['errors']} errors."
+            )
+        return row
+
     for count in sizes:
-        hosts = Hosts(count, args.latency)
+        hosts = Hosts(count, args.latency, processes=args.server_procs,
+                      script_seconds=args.script_seconds, receive_wait=args.receive_wait)  # fmt: skip
         try:
             for level in levels:
-                tools = ["qbd-fix", "bare pypsrp"]
-                if has_ansible and count in ansible_sizes:
+                tools = [t for t in ("qbd-fix", "bare pypsrp") if t in wanted]
+                with_ansible = has_ansible and count in ansible_sizes and "ansible psrp" in wanted
+                if with_ansible and not args.ansible_forks:
                     tools.append("ansible psrp")
                 best: dict[str, Row] = {}
                 for attempt in range(args.repeat):
                     for tool in tools:
                         if tool == "ansible psrp" and attempt:
                             continue  # slow and far off: once is enough
-                        before = hosts.stats()  # also zeroes the counters
-                        doc = run_case(tool, hosts.ports, level)
-                        stats = hosts.stats()
-                        per_host = sum(stats["requests"]) / count
-                        ideal = count / level * per_host * args.latency
-                        row = Row(count, level, tool, doc["wall"], count / doc["wall"], doc["rss"],
-                                  per_host, ideal, int(doc["ok"]), doc["cpu"],
-                                  stats["cpu"] - before["cpu"])  # fmt: skip
-                        print(json.dumps({**asdict(row), "process_s": round(doc["process"], 2)}),
-                              file=sys.stderr, flush=True)  # fmt: skip
+                        row = measure(hosts, count, level, tool)
                         if tool not in best or row.wall < best[tool].wall:
                             best[tool] = row
                 rows.extend(best[tool] for tool in tools)
+            ansible_now = has_ansible and count in ansible_sizes and "ansible psrp" in wanted
+            if ansible_now and args.ansible_forks:
+                rows.append(measure(hosts, count, args.ansible_forks, "ansible psrp"))
         finally:
             hosts.close()
-    table = markdown(rows, args.latency, args.repeat, notes)
+    if big:
+        table = big_markdown(rows, args, notes)
+        heading = BIG_HEADING
+    else:
+        table = markdown(rows, args.latency, args.repeat, notes)
+        heading = HEADING
     print(table)
     if not args.no_readme:
-        write_readme(table)
+        write_readme(table, heading)
 
 
 if __name__ == "__main__":

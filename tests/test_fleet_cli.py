@@ -308,7 +308,31 @@ def test_a_bad_row_names_its_line(tmp_path: Path, lab: Lab) -> None:
     inv = write(tmp_path / "pcs.csv", "host,auth,ssl\npc01,ntlm,false\npc02,basic,false\n")
     ran = cli("restart-tasks", "--inventory", str(inv), "-u", "admin", "--yes")
     assert ran.exit_code == 2
-    assert "pcs.csv:3 (pc02): --auth basic over --no-ssl is refused" in ran.stderr
+    assert "pcs.csv:3 (pc02): auth=basic with ssl=false is refused" in ran.stderr
+    assert "--" not in ran.stderr.splitlines()[0], "a row's settings are named as columns"
+    assert lab.connections == []
+
+
+@pytest.mark.parametrize(
+    ("rows", "flags", "message"),
+    [
+        ("host,auth\npc01,basic\n", ["--no-ssl"], "pcs.csv:2 (pc01): auth=basic with --no-ssl"),
+        ("host,ssl\npc01,false\n", ["--auth", "basic"], "pcs.csv:2 (pc01): --auth basic with ssl=false"),
+        ("host,auth\npc01,ntlm\n", [], "pcs.csv:2 (pc01): auth=ntlm needs a user name: a username column or --username"),
+        ("host,auth\n10.0.0.1,kerberos\n", ["-u", "a"], "pcs.csv:2 (10.0.0.1): auth=kerberos needs the PC's name"),
+        ("host,auth,ssl\npc01,certificate,false\n", [], "pcs.csv:2 (pc01): auth=certificate needs ssl=true"),
+        # the command line alone keeps the flags' wording
+        ("host\npc01\n", ["--no-ssl", "--auth", "basic", "-u", "a"], "pcs.csv:2 (pc01): --auth basic over --no-ssl"),
+    ],
+)  # fmt: skip
+def test_row_errors_name_columns_and_flags_as_given(
+    tmp_path: Path, lab: Lab, rows: str, flags: list[str], message: str
+) -> None:
+    inv = write(tmp_path / "pcs.csv", rows)
+    ran = cli("restart-tasks", "--inventory", str(inv), "--yes", *flags)
+    assert ran.exit_code == 2, ran.output
+    assert message in ran.stderr
+    assert len(ran.stderr.splitlines()) <= 2  # error and hint, no traceback
     assert lab.connections == []
 
 
@@ -327,6 +351,49 @@ def test_duplicates_are_reported(tmp_path: Path, lab: Lab) -> None:
     assert "pcs.csv:4: duplicate host 'PC01' (first at pcs.csv:2)" in ran.stderr
     ran = cli("restart-tasks", "--host", "pc01", "--host", "pc02,PC01", *REMOTE, "--yes")
     assert ran.exit_code == 2 and "given twice" in ran.stderr
+
+
+@pytest.mark.parametrize(
+    ("rows", "flags", "port"),
+    [
+        ("pc01,\npc02,\nPC01,5985\n", ["--no-ssl"], 5985),  # the HTTP default
+        ("pc01,5986\npc02,\npc01,\n", [], 5986),  # the HTTPS default
+        ("pc01,\npc01,6000\n", ["--port", "6000", "--no-ssl"], 6000),  # --port fills blanks
+    ],
+)
+def test_a_blank_port_is_the_default_port(
+    tmp_path: Path, lab: Lab, rows: str, flags: list[str], port: int
+) -> None:
+    inv = write(tmp_path / "pcs.csv", "host,port\n" + rows)
+    ran = cli(
+        "restart-tasks", "--inventory", str(inv), "--auth", "ntlm", "-u", "a", "--yes", *flags
+    )
+    assert ran.exit_code == 2, ran.output
+    assert "duplicate host" in ran.stderr and f"a blank port means {port} here" in ran.stderr
+    assert lab.connections == []
+
+
+def test_a_blank_port_and_another_port_are_two_pcs(tmp_path: Path, lab: Lab) -> None:
+    inv = write(tmp_path / "pcs.csv", "host,port\npc01,\npc01,5986\n")
+    ran = cli("restart-tasks", "--inventory", str(inv), *REMOTE, "--yes")
+    assert ran.exit_code == 0, ran.output
+    assert sorted(c.effective_port for c in lab.connections) == [5985, 5986]
+
+
+@pytest.mark.parametrize("host", ["pc\n01", "pc01\n.corp.example", "pc01\t", "pc01\x1b[2J"])
+def test_a_host_with_a_control_character_is_refused(tmp_path: Path, lab: Lab, host: str) -> None:
+    cell = '"' + host + '"'
+    inv = write(tmp_path / "pcs.csv", f"host,client_name\npc00,A\n{cell},B\n")
+    ran = cli("restart-tasks", "--inventory", str(inv), *REMOTE, "--yes")
+    assert ran.exit_code == 2, ran.output
+    (line,) = ran.stderr.splitlines()
+    assert line.startswith("error: pcs.csv:3: host: ") and "control character" in line
+    assert "\x1b" not in ran.stderr
+    ran = cli("restart-tasks", "--host", f"pc00,{host}", *REMOTE, "--yes")
+    assert ran.exit_code == 2, ran.output
+    (line,) = ran.stderr.splitlines()
+    assert line.startswith("error: --host: ") and "control character" in line
+    assert lab.connections == []
 
 
 # -- confirmation, what-if, output, exit codes ----------------------------------------------------
@@ -608,3 +675,167 @@ def test_the_readme_inventories_load(tmp_path: Path) -> None:
         assert pc31.username == ".\\support"
     assert from_csv[1].tags == ("workgroup", "lab") and from_csv[1].client_name == "O'Brien & Sons"
     assert from_toml[0].username == "CORP\\admin" and from_toml[0].tags == ("vip",)
+
+
+# -- outputs never overwrite inputs ---------------------------------------------------------------
+
+
+def _output_cases(tmp_path: Path) -> list[tuple[list[str], str]]:
+    inv = tmp_path / "pcs.csv"
+    link = tmp_path / "link.csv"
+    link.symlink_to(inv)
+    hard = tmp_path / "hard.json"
+    hard.hardlink_to(inv)
+    return [
+        (["--report", str(inv)], "--report"),
+        (["--report", str(link)], "--report"),  # a symlink to the inventory
+        (["--report", str(hard)], "--report"),  # a hard link: the same inode
+        (["--report", str(tmp_path / "sub" / ".." / "pcs.csv")], "--report"),
+        (["--audit-log", str(inv)], "--audit-log"),
+        (["--report", str(tmp_path / "r.json"), "--audit-log", str(tmp_path / "r.json")], ""),
+    ]
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_an_output_that_is_an_input_is_refused(tmp_path: Path, lab: Lab, case: int) -> None:
+    inv = write(tmp_path / "pcs.csv", "host,client_name\npc01,A\npc02,B\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "r.json").write_text("{}", encoding="utf-8")
+    flags, flag = _output_cases(tmp_path)[case]
+    before = {p: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    ran = cli("restart-tasks", "--inventory", str(inv), *REMOTE, "--yes", *flags)
+    assert ran.exit_code == 2, ran.output
+    error = ran.stderr.splitlines()[0]
+    assert error.startswith(f"error: {flag}") and "is the same file as" in error
+    assert lab.connections == [], "nothing ran"
+    assert {p: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+    assert not list(tmp_path.glob(".*.part"))
+
+
+def test_a_ca_file_is_an_input_too(tmp_path: Path, lab: Lab) -> None:
+    ca = write(tmp_path / "ca.pem", "-----BEGIN CERTIFICATE-----\n")
+    ran = cli("restart-tasks", "--host", "pc01,pc02", "--auth", "ntlm", "-u", "a", "--yes",
+              "--ca-file", str(ca), "--report", str(tmp_path / "ca.pem"))  # fmt: skip
+    assert ran.exit_code == 2 and "--report" in ran.stderr and "--ca-file" in ran.stderr
+    assert ca.read_text() == "-----BEGIN CERTIFICATE-----\n"
+
+
+def test_a_dry_run_script_that_would_replace_an_input_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "scripts"
+    out.mkdir()
+    ca = write(out / "pc01-restart-tasks.ps1", "kept")
+    ran = cli("restart-tasks", "--host", "pc01,pc02", "--ca-file", str(ca), "--dry-run",
+              "--output", str(out))  # fmt: skip
+    assert ran.exit_code == 2 and "--output" in ran.stderr, ran.output
+    assert ca.read_text() == "kept"
+
+
+# -- secrets in URLs, ports in the audit log, the report's exit code -----------------------------
+
+SAS = "sv=2022-11-02&ss=b&sp=r&se=2030-01-01&sig=Zm9vYmFyLXNpZ25hdHVyZQ%3D%3D"
+INSTALLER = f"https://deploy:S3cr3t-Pa55@files.example.com/connector.exe?{SAS}"
+
+
+def test_installer_credentials_are_redacted(tmp_path: Path, lab: Lab, audit_path: Path) -> None:
+    def echo() -> Status:
+        return Status.FAILED
+
+    lab.statuses["pc02"] = echo
+    report = tmp_path / "run.json"
+    csv_report = tmp_path / "run.csv"
+    for path in (report, csv_report):
+        ran = cli("reinstall-connector", "--host", "pc01,pc02", *REMOTE, "--yes",
+                  "--installer", INSTALLER, "--report", str(path))  # fmt: skip
+        assert ran.exit_code == 1, ran.output
+    assert lab.scripts["pc01"].parameters["Installer"] == INSTALLER, "the PC gets the real URL"
+    texts = [report.read_text(encoding="utf-8"), csv_report.read_text(encoding="utf-8-sig"),
+             audit_path.read_text(encoding="utf-8")]  # fmt: skip
+    for text in texts:
+        for secret in ("S3cr3t-Pa55", "Zm9vYmFyLXNpZ25hdHVyZQ", "deploy:"):
+            assert secret not in text
+    doc = json.loads(report.read_text(encoding="utf-8"))
+    assert doc["run"]["parameters"]["Installer"] == (
+        "https://***@files.example.com/connector.exe?sv=2022-11-02&ss=b&sp=r&se=2030-01-01&sig=***"
+    )
+    line = audit_lines(audit_path)[-1]
+    assert line["parameters"]["Installer"] == doc["run"]["parameters"]["Installer"]
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://files.example.com/c.exe", "https://files.example.com/c.exe"),
+        ("https://u:p@h.example/c.exe", "https://***@h.example/c.exe"),
+        ("https://h.example/c.exe?X-Amz-Signature=ab12&X-Amz-Credential=AKIA%2F1&v=2",
+         "https://h.example/c.exe?X-Amz-Signature=***&X-Amz-Credential=***&v=2"),
+        ("https://h.example/c.exe?access_token=eyJhbGciOi&x=1", "https://h.example/c.exe?access_token=***&x=1"),
+        ("https://h.example/c.exe?0123456789abcdefghij", "https://h.example/c.exe?***"),
+        ("C:\\Installers\\connector.exe", "C:\\Installers\\connector.exe"),
+    ],
+)  # fmt: skip
+def test_redact_url(url: str, shown: str) -> None:
+    from qbd_fix.fleet.audit import redact_url
+
+    assert redact_url(url) == shown
+
+
+def test_audit_lines_carry_the_port(tmp_path: Path, lab: Lab, audit_path: Path) -> None:
+    inv = write(tmp_path / "pcs.csv", "host,port,ssl\npc01,,false\npc02,6001,false\npc03,,true\n")
+    ran = cli("restart-tasks", "--inventory", str(inv), "--auth", "ntlm", "-u", "a", "--yes")
+    assert ran.exit_code == 0, ran.output
+    ports = {line["host"]: line["port"] for line in audit_lines(audit_path)}
+    assert ports == {"pc01": 5985, "pc02": 6001, "pc03": 5986}
+    ran = cli("restart-tasks", "--host", "pc04", "--port", "6002", *REMOTE, "--yes")
+    assert ran.exit_code == 0, ran.output
+    assert audit_lines(audit_path)[-1]["port"] == 6002
+
+
+def test_the_report_exit_code_is_the_process_one_after_ctrl_c(
+    lab: Lab, tmp_path: Path, gate: threading.Event
+) -> None:
+    def slow() -> Status:
+        gate.wait(0.6)
+        return Status.OK
+
+    hosts = [f"pc{i:02d}" for i in range(6)]
+    for host in hosts:
+        lab.statuses[host] = slow
+    report = tmp_path / "r.json"
+    thread = _interrupt_when(lambda: lab.in_flight == 2)
+    ran = cli("restart-tasks", "--host", ",".join(hosts), *REMOTE, "--yes", "-j", "2",
+              "--report", str(report), "--json")  # fmt: skip
+    thread.join()
+    assert ran.exit_code == 130, ran.output
+    assert json.loads(report.read_text(encoding="utf-8"))["summary"]["exit_code"] == 130
+    assert json.loads(ran.stdout)["summary"]["exit_code"] == 130
+
+
+def test_preflight_renders_nothing_and_scripts_stay_few(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qbd_fix.cli.commands import Invocation
+    from qbd_fix.cli.connection import Auth, ConnectionOptions
+    from qbd_fix.remediations import get
+    from qbd_fix.remediations.base import Remediation
+
+    rows = "\n".join(f"pc{i:03d},Client {i}" for i in range(300))
+    inv = write(tmp_path / "pcs.csv", f"host,client_name\n{rows}\n")
+    renders: list[object] = []
+    original = Remediation.render
+    monkeypatch.setattr(
+        Remediation, "render", lambda self, values=None: renders.append(1) or original(self, values)
+    )
+    monkeypatch.setenv("QBD_FIX_PASSWORD", PASSWORD)
+    plan = fleet_cli.preflight(
+        get("restart-tasks"),
+        Invocation({"ClientName": "Default"}),
+        ConnectionOptions(username="a", auth=Auth.ntlm, ssl=False),
+        fleet_cli.FleetOptions(inventory=str(inv)),
+        client="Default",
+    )
+    assert len(plan.targets) == 300 and renders == [], "the pre-flight checks values only"
+    scripts = [plan.book(t) for t in plan.targets]
+    assert len({s.parameters["ClientName"] for s in scripts}) == 300
+    assert len(plan.book._cache) <= plan.book.CACHE_SIZE, "a bounded cache, not one per PC"
+    assert plan.connections(plan.targets[7]).host == "pc007"
+    assert plan.connections.port(plan.targets[7]) == 5985

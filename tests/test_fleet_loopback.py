@@ -294,3 +294,4 @@ def test_ctrl_c_lets_running_pcs_finish(farm: Farm, tmp_path: Path) -> None:
     assert {p for p, s in by_port.items() if s == "not_run"} == set(held) - ran_on
     assert 3 <= len(ran_on) < PLAN["held"]
     assert doc["summary"]["interrupted"] is True
+    assert doc["summary"]["exit_code"] == ran.exit_code

@@ -325,7 +325,7 @@ def test_stop_once_drains_running_hosts_and_skips_the_rest(
     assert sum(lab.calls.values()) == 3
     not_run = [r for r in reports if r.status is HostStatus.NOT_RUN]
     assert all(r.attempts == 0 and r.exit_code == 130 for r in not_run)
-    assert summary.stopped == 1 and summary.exit_code == 1  # type: ignore[attr-defined]
+    assert summary.stopped == 1 and summary.exit_code == 130  # type: ignore[attr-defined]
     assert [e.stop_level for e in events if e.kind is EventKind.STOPPING] == [1]
 
 

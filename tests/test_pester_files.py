@@ -7,13 +7,15 @@ error or a script without tests should fail here, in seconds, instead.
 from __future__ import annotations
 
 import importlib.util
+import json
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from tests.support.pwsh import check_script
+from tests.support.pwsh import REFERENCE_PATH, check_script
 
 PESTER = Path(__file__).resolve().parent / "pester"
 PS_FILES = sorted(PESTER.glob("*.ps1"))
@@ -60,3 +62,34 @@ def test_rendered_scripts_are_bom_crlf_and_parse(tmp_path: Path) -> None:
         assert data.startswith(b"\xef\xbb\xbf")
         assert b"\n" not in data.replace(b"\r\n", b"")
         assert check_script(data[3:].decode("utf-8").replace("\r\n", "\n")).ok, path.name
+
+
+def _stub_table() -> dict[str, list[str]]:
+    """Get-FakeCommandParameter's table in Helpers.ps1: command -> parameter names."""
+    text = (PESTER / "Helpers.ps1").read_text(encoding="utf-8")
+    body = text[text.index("function Get-FakeCommandParameter") :]
+    body = body[: body.index("\n}\n")]
+    rows = re.findall(r"'([A-Za-z]+-[A-Za-z]+)'\s*=\s*@\(([^)]*)\)", body)
+    return {name: re.findall(r"'([A-Za-z]+)'", params) for name, params in rows}
+
+
+def test_fake_command_stand_ins_cover_the_windows_commands_scripts_call() -> None:
+    allowed = (PESTER.parent / "support" / "allowed_commands.txt").read_text(encoding="utf-8")
+    windows_only = {
+        "Get-Service", "Get-CimInstance", "Invoke-CimMethod", "Get-WinEvent",
+        "Get-MpComputerStatus", "Get-MpPreference", "Get-MpThreatDetection", "Add-MpPreference",
+    }  # fmt: skip
+    names = {line.strip() for line in allowed.splitlines() if not line.startswith("#")}
+    wanted = {name for name in names if "ScheduledTask" in name or name in windows_only}
+    assert wanted <= set(_stub_table()), wanted - set(_stub_table())
+
+
+def test_fake_command_stand_ins_have_the_windows_powershell_5_1_parameters() -> None:
+    if not REFERENCE_PATH.exists():
+        pytest.skip(f"Windows PowerShell 5.1 reference not found at {REFERENCE_PATH}")
+    modules = json.loads(REFERENCE_PATH.read_text(encoding="utf-8"))["modules"]
+    reference = {
+        name: spec["params"] for commands in modules.values() for name, spec in commands.items()
+    }
+    for name, params in _stub_table().items():
+        assert sorted(params) == sorted(reference[name]), name

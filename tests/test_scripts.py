@@ -75,7 +75,8 @@ GUARD_EXCEPTIONS: dict[str, dict[str, tuple[str, ...]]] = {
             "[System.IO.File]::WriteAllText((Get-QbdStagingPath -Name 'manifest.json'),"
             " (ConvertTo-Json -InputObject $manifest -Depth 6),"
             " (New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false))",
-            "Remove-Item -LiteralPath $staging -Recurse -Force -WhatIf:$false -Confirm:$false",
+            "Remove-Item -LiteralPath $staging -Recurse -Force -WhatIf:$false -Confirm:$false"
+            " -ErrorAction Stop",
             "Remove-Item -LiteralPath $zipPath -Force -WhatIf:$false -Confirm:$false",
         ),
     },

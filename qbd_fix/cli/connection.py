@@ -242,7 +242,10 @@ def pop_connection_options(kwargs: dict[str, Any]) -> ConnectionOptions:
     """
     values = {p.name: kwargs.pop(p.name) for p in CONNECTION_OPTIONS}
     given = values.pop("host") or []
-    hosts = tuple(item.strip() for value in given for item in value.split(",") if item.strip())
+    # spaces only: a line break or tab in a name is refused by host_name(), not trimmed
+    hosts = tuple(
+        item.strip(" ") for value in given for item in value.split(",") if item.strip(" ")
+    )
     if given and not hosts:
         raise UsageError("--host must not be empty")
     return ConnectionOptions(host=hosts[0] if len(hosts) == 1 else None, hosts=hosts, **values)

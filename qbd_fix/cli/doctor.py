@@ -134,9 +134,23 @@ def run_doctor(
         with runner:
             outcome = runner.run(script)
     except BaseException as exc:
-        fleets.record_single(audit, target=runner.target, script=script, what_if=False, error=exc)
+        fleets.record_single(
+            audit,
+            target=runner.target,
+            port=fleets.audit_port(connection),
+            script=script,
+            what_if=False,
+            error=exc,
+        )
         raise
-    fleets.record_single(audit, target=runner.target, script=script, what_if=False, outcome=outcome)
+    fleets.record_single(
+        audit,
+        target=runner.target,
+        port=fleets.audit_port(connection),
+        script=script,
+        what_if=False,
+        outcome=outcome,
+    )
     report = report_from_result(
         outcome.result, target=outcome.target, client_name=client_name, host=host, shell=shell
     )

@@ -1,7 +1,7 @@
 """Fleet runs from the command line: many PCs, one remediation, one confirmation.
 
 Several ``--host`` values, an ``--inventory`` file or any fleet-only option
-(``--limit``, ``--report``, ``--host-timeout``, ``--retries``) switch a command
+(``--limit``, ``--report``, ``--host-timeout``, ``--retries``, ``--canary``) switch a command
 from the one-PC flow to this one. The library (:mod:`qbd_fix.fleet`) does the
 scheduling and each PC's script; this module turns options into targets and
 connections and checks everything that can be checked before the first PC is
@@ -19,7 +19,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +62,7 @@ class FleetOptions:
     retries: int | None = None
     report: str | None = None
     audit_log: str | None = None
+    canary: int | None = None
 
     def fleet_only_flags(self) -> list[str]:
         """Options that only make sense for a fleet run (they switch one ``--host`` to one)."""
@@ -73,6 +74,7 @@ class FleetOptions:
                 ("--report", self.report is not None),
                 ("--host-timeout", self.host_timeout is not None),
                 ("--retries", self.retries is not None),
+                ("--canary", self.canary is not None),
             )
             if used
         ]
@@ -153,6 +155,20 @@ FLEET_OPTIONS: list[inspect.Parameter] = [
         None,
     ),
     option(
+        "canary",
+        Annotated[
+            int | None,
+            typer.Option(
+                "--canary",
+                metavar="N",
+                help="Run the first N PCs first; if any of them ends in a script error "
+                "(the script itself broke), start no other PC.",
+                rich_help_panel=PANEL,
+            ),
+        ],
+        None,
+    ),
+    option(
         "report",
         Annotated[
             str | None,
@@ -225,10 +241,18 @@ def open_audit(fleet: FleetOptions | None) -> AuditLog:
     return log
 
 
+def audit_port(options: ConnectionOptions | None) -> int | None:
+    """The port a connection uses (the scheme's default when none is given), for audit lines."""
+    if options is None or not options.remote:
+        return None
+    return options.port if options.port is not None else (5986 if options.ssl else 5985)
+
+
 def record_single(
     log: AuditLog,
     *,
     target: str,
+    port: int | None = None,
     script: Script,
     what_if: bool,
     outcome: RunOutcome | None = None,
@@ -240,6 +264,7 @@ def record_single(
         status = outcome.result.status
         log.record(
             host=target,
+            port=port,
             remediation=script.name,
             script=script,
             what_if=what_if,
@@ -256,6 +281,7 @@ def record_single(
         kind, code = "internal", int(ExitCode.FAILED)
     log.record(
         host=target,
+        port=port,
         remediation=script.name,
         script=script,
         what_if=what_if,
@@ -288,10 +314,38 @@ def resolve_targets(connection: ConnectionOptions, fleet: FleetOptions) -> list[
 def _check_numbers(fleet: FleetOptions) -> None:
     if not 1 <= fleet.concurrency <= MAX_CONCURRENCY:
         raise UsageError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}")
+    if fleet.canary is not None and fleet.canary < 1:
+        raise UsageError("--canary must be at least 1 (the number of PCs to try first)")
     if fleet.host_timeout is not None and not 0 < fleet.host_timeout <= 86400:
         raise UsageError("--host-timeout must be more than 0 and at most 86400 seconds")
     if fleet.retries is not None and not 0 <= fleet.retries <= MAX_RETRIES:
         raise UsageError(f"--retries must be between 0 and {MAX_RETRIES}")
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    """Whether two paths name one file (symlinks followed, hard links too: same inode)."""
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them does not exist (yet): not the same file
+        return False
+
+
+def refuse_overlaps(
+    inputs: Sequence[tuple[str, str | None]], outputs: Sequence[tuple[str, str | None]]
+) -> None:
+    """Refuse an output path that is an input file or another output, before anything is
+    written: ``--report pcs.csv`` would replace the inventory it was read from."""
+    given_in = [(flag, Path(value).expanduser()) for flag, value in inputs if value]
+    given_out = [(flag, Path(value).expanduser()) for flag, value in outputs if value]
+    for index, (flag, path) in enumerate(given_out):
+        for other_flag, other in [*given_in, *given_out[:index]]:
+            if _same_file(path, other):
+                what = "an input" if (other_flag, other) in given_in else "another output"
+                raise UsageError(
+                    f"{flag} {str(path)!r} is the same file as {other_flag} {str(other)!r}: "
+                    f"refusing to write over {what}",
+                    hint=f"give {flag} a file of its own",
+                )
 
 
 def dry_run_scripts(targets: Sequence[Target], book: ScriptBook, output: str | None) -> None:
@@ -332,33 +386,91 @@ def connection_options(options: ConnectionOptions, target: Target) -> Connection
     )
 
 
+def _said(target: Target, item: ConnectionOptions, name: str) -> str:
+    """A setting as the user gave it: ``auth=basic`` from an inventory row, else the flag."""
+    from_row = getattr(target, name) is not None
+    if name == "ssl":
+        if from_row:
+            return f"ssl={'true' if item.ssl else 'false'}"
+        return "--ssl" if item.ssl else "--no-ssl"
+    if name == "auth":
+        return f"auth={item.auth.value}" if from_row else f"--auth {item.auth.value}"
+    return name if from_row else f"--{name}"
+
+
+def _row_conflict(target: Target, item: ConnectionOptions) -> UsageError | None:
+    """The settings that do not fit together when an inventory row set one of them, worded
+    with the row's columns (``auth=basic with ssl=false``); flags alone are left to
+    :func:`qbd_fix.cli.connection.check`, which words them as flags."""
+    import ipaddress
+
+    from qbd_fix.cli.connection import Auth
+
+    auth, ssl = _said(target, item, "auth"), _said(target, item, "ssl")
+    by_row = target.auth is not None or target.ssl is not None
+    if item.auth is Auth.basic and not item.ssl and by_row:
+        return UsageError(
+            f"{auth} with {ssl} is refused: Basic sends the password in clear text and WinRM "
+            "cannot encrypt Basic messages",
+            hint="set ssl=true (an HTTPS listener), or auth=negotiate or ntlm, "
+            "which encrypt over HTTP",
+        )
+    if item.auth is Auth.certificate and not item.ssl and by_row:
+        return UsageError(f"{auth} needs ssl=true (client certificates are a TLS feature)")
+    if target.auth is None:
+        return None
+    if item.auth is Auth.certificate and not (item.certificate_pem and item.certificate_key_pem):
+        return UsageError(f"{auth} needs --certificate-pem and --certificate-key-pem")
+    if item.auth is not Auth.certificate and (item.certificate_pem or item.certificate_key_pem):
+        return UsageError(
+            f"--certificate-pem and --certificate-key-pem go with auth=certificate, not {auth}"
+        )
+    if item.auth in (Auth.negotiate, Auth.ntlm, Auth.credssp, Auth.basic) and not item.username:
+        return UsageError(f"{auth} needs a user name: a username column or --username")
+    if item.auth is Auth.kerberos:
+        try:
+            ipaddress.ip_address(target.host)
+        except ValueError:
+            return None
+        return UsageError(
+            f"{auth} needs the PC's name, not an IP address (Kerberos tickets name hosts)"
+        )
+    return None
+
+
+def _default_port(item: ConnectionOptions) -> int:
+    return item.port if item.port is not None else (5986 if item.ssl else 5985)
+
+
 def _needs_password(options: ConnectionOptions) -> bool:
     from qbd_fix.cli.connection import Auth
 
     return options.auth not in (Auth.certificate, Auth.kerberos)
 
 
-def read_passwords(settings: Sequence[ConnectionOptions]) -> dict[str, str | None]:
+def read_passwords(settings: Mapping[ConnectionOptions, int]) -> dict[str, str | None]:
     """Each distinct password variable read once; missing ones asked for once on a terminal,
-    else one error naming them all (nothing has run yet)."""
+    else one error naming them all (nothing has run yet). *settings* counts the PCs of
+    each distinct connection setting."""
     import getpass
 
     from qbd_fix.cli.connection import Auth
 
     users: dict[str, int] = {}
-    for item in settings:
+    needed: dict[str, int] = {}
+    for item, count in settings.items():
         if item.auth is not Auth.certificate:
-            users[item.password_env] = users.get(item.password_env, 0) + 1
+            users[item.password_env] = users.get(item.password_env, 0) + count
+        if _needs_password(item):
+            needed[item.password_env] = needed.get(item.password_env, 0) + count
     passwords: dict[str, str | None] = {}
     missing: dict[str, int] = {}
     for name in users:
         value = os.environ.get(name)
         if value:
             passwords[name] = value
-        elif any(_needs_password(s) and s.password_env == name for s in settings):
-            missing[name] = sum(
-                1 for s in settings if _needs_password(s) and s.password_env == name
-            )
+        elif name in needed:
+            missing[name] = needed[name]
         else:
             passwords[name] = None  # Kerberos only: the ticket cache stands in
     if not missing:
@@ -388,53 +500,105 @@ def read_passwords(settings: Sequence[ConnectionOptions]) -> dict[str, str | Non
     return passwords
 
 
-def build_connections(
-    options: ConnectionOptions, targets: Sequence[Target]
-) -> dict[tuple[str, int | None], RemoteConnection]:
-    """Every PC's checked connection, passwords included, before any PC is contacted."""
-    from qbd_fix.cli import connection as remote
-    from qbd_fix.fleet.scripts import where
+def _shape(target: Target) -> tuple[object, ...]:
+    """What a row sets about its connection, apart from its host: rows alike share one
+    check and one connection template (an inventory of 100,000 PCs has a handful)."""
+    return (target.port, target.ssl, target.auth, target.username, target.password_env)
 
-    settings: list[ConnectionOptions] = []
-    for target in targets:
-        item = connection_options(options, target)
-        try:
-            remote.check(item)
-        except UsageError as exc:
-            raise UsageError(f"{where(target)}: {exc.message}", hint=exc.hint) from None
-        settings.append(item)
-    passwords = read_passwords(settings)
-    connections: dict[tuple[str, int | None], RemoteConnection] = {}
-    for target, item in zip(targets, settings, strict=True):
-        try:
-            connections[target.key] = remote.connection(
-                item, password=passwords.get(item.password_env), read=False
+
+class Connections:
+    """Every PC's checked connection settings, passwords read; a PC's
+    :class:`~qbd_fix.runners.remote.RemoteConnection` is made when its turn comes."""
+
+    def __init__(self, options: ConnectionOptions, targets: Sequence[Target]) -> None:
+        from qbd_fix.cli import connection as remote
+        from qbd_fix.fleet.scripts import where
+
+        self.options = options
+        shapes: dict[tuple[object, ...], ConnectionOptions] = {}
+        counts: dict[ConnectionOptions, int] = {}
+        seen: dict[tuple[str, int], Target] = {}
+        for target in targets:
+            shape = _shape(target)
+            item = shapes.get(shape)
+            try:
+                if item is None:  # the first row of its kind: checked in full
+                    item = shapes[shape] = connection_options(options, target)
+                    problem = _row_conflict(target, item)
+                    if problem is not None:
+                        raise problem
+                    remote.check(item)
+                elif item.auth.value == "kerberos":  # a name, not an address, on every row
+                    problem = _row_conflict(target, item)
+                    if problem is not None:
+                        raise problem
+                    self._kerberos_name(target, item)
+            except UsageError as exc:
+                raise UsageError(f"{where(target)}: {exc.message}", hint=exc.hint) from None
+            counts[item] = counts.get(item, 0) + 1
+            # a blank port and the scheme's default port are one PC, as duplicates are refused
+            port = _default_port(item)
+            first = seen.setdefault((target.host.casefold(), port), target)
+            if first is not target:
+                if target.source == "--host":
+                    raise UsageError(f"--host {target.host!r} is given twice")
+                raise UsageError(
+                    f"{target.source}: duplicate host {target.label!r} (first at "
+                    f"{first.source} as {first.label!r}; a blank port means {port} here)"
+                )
+        self._shapes = shapes
+        self.passwords = read_passwords(counts)
+        self._templates: dict[tuple[object, ...], RemoteConnection] = {}
+        for shape, item in shapes.items():
+            self._templates[shape] = remote.connection(
+                item, password=self.passwords.get(item.password_env), read=False
             )
-        except UsageError as exc:
-            raise UsageError(f"{where(target)}: {exc.message}", hint=exc.hint) from None
-    return connections
+
+    @staticmethod
+    def _kerberos_name(target: Target, item: ConnectionOptions) -> None:
+        from qbd_fix.cli import connection as remote
+
+        remote.check(dataclasses.replace(item, host=target.host))
+
+    def __call__(self, target: Target) -> RemoteConnection:
+        """This PC's connection: its row's template with its own host."""
+        return dataclasses.replace(self._templates[_shape(target)], host=target.host)
+
+    def port(self, target: Target) -> int:
+        """The port this PC is reached on (the scheme's default when none is given)."""
+        return _default_port(self._shapes[_shape(target)])
+
+    @property
+    def secrets(self) -> list[str]:
+        return [value for value in self.passwords.values() if value]
 
 
 # -- the run ----------------------------------------------------------------------------------
 
 
 @contextmanager
-def sigint_stops(fleet_run: FleetRun) -> Iterator[None]:
-    """Ctrl-C during the run: first stop starting PCs, then stop waiting; the old handler
-    comes back afterwards. Only the main thread may set handlers; elsewhere the scheduler's
-    own KeyboardInterrupt handling serves."""
+def stop_signals(fleet_run: FleetRun) -> Iterator[None]:
+    """Ctrl-C during the run: first stop starting PCs, then stop waiting. SIGTERM (a service
+    manager, ``kill``): stop waiting at once, so the report is still written before the
+    process ends. The old handlers come back afterwards. Only the main thread may set
+    handlers; elsewhere the scheduler's own KeyboardInterrupt handling serves."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
-    def handler(signum: int, frame: object) -> None:
+    def on_sigint(signum: int, frame: object) -> None:
         fleet_run.stop()
 
-    previous = signal.signal(signal.SIGINT, handler)
+    def on_sigterm(signum: int, frame: object) -> None:
+        fleet_run.cancel()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    previous_term = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, previous_term)
 
 
 def _confirm(remediation: Remediation, targets: Sequence[Target], dangerous: str | None) -> None:
@@ -458,6 +622,56 @@ def _confirm(remediation: Remediation, targets: Sequence[Target], dangerous: str
         raise typer.Exit(1)
 
 
+@dataclass
+class Plan:
+    """Everything checked before the first PC is contacted."""
+
+    targets: list[Target]
+    book: ScriptBook
+    connections: Connections
+
+
+def preflight(
+    remediation: Remediation,
+    invocation: Invocation,
+    connection: ConnectionOptions,
+    fleet: FleetOptions,
+    *,
+    client: str | None,
+) -> Plan:
+    """The PCs, every PC's values and its checked connection (passwords read): a bad row
+    or a missing password stops the run here. Linear in the PCs, and light: scripts are
+    rendered when a PC's turn comes, not here."""
+    from qbd_fix.fleet.scripts import ScriptBook, with_client
+
+    targets = with_client(resolve_targets(connection, fleet), client)
+    book = ScriptBook(remediation, invocation.values)
+    for target in targets:
+        book.check(target)
+    return Plan(targets, book, Connections(connection, targets))
+
+
+def _inputs_and_outputs(
+    connection: ConnectionOptions, fleet: FleetOptions, run: RunOptions, invocation: Invocation
+) -> tuple[list[tuple[str, str | None]], list[tuple[str, str | None]]]:
+    from qbd_fix.fleet.audit import default_path
+
+    inputs = [
+        ("--inventory", fleet.inventory),
+        ("--ca-file", connection.ca_file),
+        ("--certificate-pem", connection.certificate_pem),
+        ("--certificate-key-pem", connection.certificate_key_pem),
+    ]
+    outputs = [
+        ("--report", fleet.report),
+        ("--dest", str(invocation.dest) if invocation.dest is not None else None),
+        ("--output", run.output),
+    ]
+    if not run.dry_run:
+        outputs.append(("--audit-log", fleet.audit_log or str(default_path())))
+    return inputs, outputs
+
+
 def run_fleet_command(
     remediation: Remediation,
     invocation: Invocation,
@@ -470,39 +684,46 @@ def run_fleet_command(
 ) -> int:
     """One remediation (or the doctor) on every PC of the fleet; returns the exit code."""
     from qbd_fix.cli import output
-    from qbd_fix.fleet.scripts import ScriptBook, with_client
 
     _check_numbers(fleet)
+    inputs, outputs = _inputs_and_outputs(connection, fleet, run, invocation)
+    refuse_overlaps(inputs, outputs)
     client = invocation.values.get("ClientName") if doctor is None else doctor.client_name
-    targets = with_client(resolve_targets(connection, fleet), str(client) if client else None)
-    book = ScriptBook(remediation, invocation.values)
+    client_text = str(client) if client else None
     if run.output and not run.dry_run:
         raise UsageError("--output goes with --dry-run (it is where the scripts are written)")
     if run.dry_run:
-        if fleet.report is not None:
-            raise UsageError("--report goes with a run, not --dry-run")
-        dry_run_scripts(targets, book, run.output)
+        from qbd_fix.fleet.scripts import ScriptBook, script_file_names, with_client
+
+        for flag, used in (("--report", fleet.report), ("--canary", fleet.canary)):
+            if used is not None:
+                raise UsageError(f"{flag} goes with a run, not --dry-run")
+        targets = with_client(resolve_targets(connection, fleet), client_text)
+        if run.output:
+            folder = Path(run.output).expanduser()
+            names = script_file_names(targets, remediation.name)
+            refuse_overlaps(inputs, [("--output", str(folder / name)) for name in names])
+        dry_run_scripts(targets, ScriptBook(remediation, invocation.values), run.output)
         return 0
-    for target in targets:
-        book(target)  # every PC's values checked before any PC is contacted
     if invocation.dest is not None and invocation.dest.suffix.lower() == ".zip":
         raise UsageError(
             "--dest names one .zip file; a fleet run brings home one zip per PC: give a folder"
         )
-    connections = build_connections(connection, targets)
+    plan = preflight(remediation, invocation, connection, fleet, client=client_text)
+    targets, book, connections = plan.targets, plan.book, plan.connections
     if remediation.may_change and not run.what_if and not run.yes:
         _confirm(remediation, targets, dangerous)
     audit = open_audit(fleet)
     from qbd_fix.cli.fleet_view import Background, FleetProgress, count_line, render_table
     from qbd_fix.fleet import open_report
-    from qbd_fix.fleet.audit import redact, secret_parameter_names
+    from qbd_fix.fleet.audit import redact, secret_parameter_names, url_secrets
     from qbd_fix.fleet.doctor import doctor_judge, judged
     from qbd_fix.fleet.report import host_document, identity
     from qbd_fix.fleet.scheduler import FleetRun
     from qbd_fix.runners.remote import RemoteRunner
 
     def make_runner(target: Target) -> Runner:
-        runner: Runner = RemoteRunner(connections[target.key])
+        runner: Runner = RemoteRunner(connections(target))
         if doctor is not None:
             runner = judged(runner, doctor_judge(target, doctor))
         return runner
@@ -518,6 +739,7 @@ def run_fleet_command(
                 "inventory": fleet.inventory,
                 "limit": list(fleet.limit),
                 "concurrency": fleet.concurrency,
+                "canary": fleet.canary,
                 "hosts": len(targets),
             },
             targets=targets,
@@ -527,20 +749,22 @@ def run_fleet_command(
     finished: list[tuple[int, HostReport]] = []
     files = Background()
 
-    def record(report: HostReport) -> None:
+    def write(report: HostReport, script: Script | None) -> None:
         """On the writer thread: the report row, and the audit line of a PC that was tried."""
         if report_file is not None:
             report_file.write(report)
         if report.status.value != "not_run":
             target = by_key.get((report.host.casefold(), report.port))
-            audit.record_report(report, book(target) if target is not None else None)
+            port = connections.port(target) if target is not None else None
+            audit.record_report(report, script, port=port)
 
-    def sink(report: HostReport) -> None:
-        files.submit(record, report)
+    def record(report: HostReport, script: Script | None) -> None:
+        files.submit(write, report, script)
         light = report if run.json else dataclasses.replace(report, result=identity(report))
         finished.append((order.get((report.host.casefold(), report.port), len(order)), light))
 
-    secrets = [p.password for p in connections.values() if p.password]
+    secrets = connections.secrets
+    secrets += url_secrets(invocation.values)
     options: dict[str, Any] = {}
     if fleet.retries is not None:
         options["retries"] = fleet.retries
@@ -556,19 +780,22 @@ def run_fleet_command(
             what_if=run.what_if,
             dest=invocation.dest,
             on_event=progress,
-            sink=sink,
+            record=record,
             secrets=secrets,
+            canary=fleet.canary or 0,
             **options,
         )
-        try:
-            with sigint_stops(fleet_run):
+        # the handlers stay until the report is in place: a SIGTERM now must not leave
+        # a half-written report behind
+        with stop_signals(fleet_run):
+            try:
                 summary = fleet_run.run()
-        finally:
-            files.close()
-            if report_file is not None:
-                path = report_file.close(summary)
-            if files.error is not None:
-                raise QbdFixError(f"writing the report or audit log failed: {files.error}")
+            finally:
+                files.close()
+                if report_file is not None:
+                    path = report_file.close(summary)
+                if files.error is not None:
+                    raise QbdFixError(f"writing the report or audit log failed: {files.error}")
     reports = [report for _, report in sorted(finished, key=lambda item: item[0])]
     if run.json:
         output.json_document(
@@ -579,8 +806,14 @@ def run_fleet_command(
         console = output.stdout_console()
         render_table(reports, console)
         console.print(count_line(summary), highlight=False, markup=False)
+    from qbd_fix.fleet.scheduler import HostStatus
+
+    if summary.canary_failures:
+        failed = summary.canary_failures
+        output.note(
+            f"Canary: {', '.join(failed)} ended in a script error; "
+            f"{summary.counts.get(HostStatus.NOT_RUN, 0)} other PCs were not run."
+        )
     if report_file is not None:
         output.note(f"Report: {path}")
-    if summary.stopped:
-        return int(ExitCode.INTERRUPTED)
     return summary.exit_code

@@ -139,11 +139,21 @@ def run_remediation(
             outcome = jobs.execute(script, runner, what_if=run.what_if, dest=invocation.dest)
     except BaseException as exc:
         fleets.record_single(
-            audit, target=runner.target, script=script, what_if=run.what_if, error=exc
+            audit,
+            target=runner.target,
+            port=fleets.audit_port(connection),
+            script=script,
+            what_if=run.what_if,
+            error=exc,
         )
         raise
     fleets.record_single(
-        audit, target=runner.target, script=script, what_if=run.what_if, outcome=outcome
+        audit,
+        target=runner.target,
+        port=fleets.audit_port(connection),
+        script=script,
+        what_if=run.what_if,
+        outcome=outcome,
     )
     if run.json:
         output.json_document(

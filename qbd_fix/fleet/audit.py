@@ -21,6 +21,7 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 if TYPE_CHECKING:
     from qbd_fix.fleet.scheduler import HostReport
@@ -29,6 +30,69 @@ if TYPE_CHECKING:
 #: Parameter or setting names whose values are never written anywhere.
 SECRET_NAME = re.compile(r"password|passwd|secret|token", re.IGNORECASE)
 REDACTED = "***"
+#: URL query or fragment parameters that carry a credential: SAS signatures (``sig``), AWS and
+#: Google signed URLs (``X-Amz-Signature``, ``X-Amz-Credential``, ``X-Goog-Signature``),
+#: OAuth tokens and API keys.
+SECRET_QUERY_NAME = re.compile(
+    r"sig|signature|token|secret|password|passwd|pwd|key|credential|auth|session|code",
+    re.IGNORECASE,
+)
+#: A bare query item this long (no ``name=``) is taken for a token.
+_TOKEN_LENGTH = 16
+
+
+def _redact_items(text: str, found: list[str]) -> str:
+    items = []
+    for item in text.split("&"):
+        name, sep, value = item.partition("=")
+        if sep and value and SECRET_QUERY_NAME.search(name):
+            found.append(value)
+            item = f"{name}={REDACTED}"
+        elif not sep and len(item) >= _TOKEN_LENGTH:
+            found.append(item)
+            item = REDACTED
+        items.append(item)
+    return "&".join(items)
+
+
+def _split_url(value: str) -> tuple[str, list[str]]:
+    """*value* with its credentials replaced by ``***``, and the credentials found."""
+    found: list[str] = []
+    if "://" not in value:
+        return value, found
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:  # a broken IPv6 literal: not a URL to keep, not one to leak either
+        return REDACTED, [value]
+    if not parts.scheme or not parts.netloc:
+        return value, found
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, netloc = netloc.rsplit("@", 1)
+        found.append(userinfo)
+        found.extend(p for p in userinfo.split(":", 1)[1:] if p)
+        netloc = f"{REDACTED}@{netloc}"
+    query = _redact_items(parts.query, found) if parts.query else ""
+    fragment = _redact_items(parts.fragment, found) if parts.fragment else ""
+    if not found:
+        return value, found
+    return urlunsplit((parts.scheme, netloc, parts.path, query, fragment)), found
+
+
+def redact_url(value: str) -> str:
+    """A URL without its credentials: ``https://user:pass@host/x?sig=...`` becomes
+    ``https://***@host/x?sig=***``. Text that is not a URL comes back as it is."""
+    return _split_url(value)[0]
+
+
+def url_secrets(values: Mapping[str, Any]) -> list[str]:
+    """The credentials inside URL values, for scrubbing text a PC sends back."""
+    found: list[str] = []
+    for value in values.values():
+        if isinstance(value, str):
+            for secret in _split_url(value)[1]:
+                found.extend({secret, unquote(secret)})  # a PC may echo either form
+    return found
 
 
 def default_path() -> Path:
@@ -49,9 +113,14 @@ def secret_parameter_names(remediation: str) -> set[str]:
 def redact(
     values: Mapping[str, Any], secret_names: set[str] | frozenset[str] = frozenset()
 ) -> dict[str, Any]:
-    """A copy of *values* with secret ones replaced by ``***`` (by flag or by name)."""
+    """A copy of *values* with secret ones replaced by ``***`` (by flag or by name), and
+    the credentials inside URLs (an installer link with a SAS signature) too."""
     return {
-        key: REDACTED if (key in secret_names or SECRET_NAME.search(key)) else value
+        key: REDACTED
+        if (key in secret_names or SECRET_NAME.search(key))
+        else redact_url(value)
+        if isinstance(value, str)
+        else value
         for key, value in values.items()
     }
 
@@ -77,6 +146,7 @@ class AuditLog:
         self,
         *,
         host: str,
+        port: int | None = None,
         remediation: str,
         script: Script | None,
         what_if: bool,
@@ -93,6 +163,7 @@ class AuditLog:
             "user": self._user,
             "machine": self._machine,
             "host": host,
+            "port": port,
             "client_name": client_name,
             "remediation": remediation,
             "script_sha256": script.sha256 if script is not None else None,
@@ -105,10 +176,14 @@ class AuditLog:
         self._append(json.dumps(entry, ensure_ascii=False, sort_keys=False) + "\n")
         return entry
 
-    def record_report(self, report: HostReport, script: Script | None) -> dict[str, Any]:
-        """The line for one PC of a fleet run."""
+    def record_report(
+        self, report: HostReport, script: Script | None, *, port: int | None = None
+    ) -> dict[str, Any]:
+        """The line for one PC of a fleet run; *port* is the one connected to, when the
+        report's own is blank (the scheme's default)."""
         return self.record(
             host=report.host,
+            port=report.port if port is None else port,
             remediation=report.remediation,
             script=script,
             what_if=report.what_if,

@@ -14,7 +14,6 @@ import fnmatch
 import io
 import re
 import sys
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +49,9 @@ _FALSE = frozenset({"false", "no", "n", "0", "off"})
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TAG_SPLIT = re.compile(r"[,;]")
 _TOML_HOSTS_HEADER = re.compile(r"^\s*\[\[\s*hosts\s*\]\]")
+#: Unicode categories Cc (C0, DEL, C1) and Cs (lone surrogates), as one pattern: a scan per
+#: character through ``unicodedata`` cost seconds on a 100,000-row inventory.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,15 @@ class Target:
 
 
 def _has_control(value: str) -> bool:
-    return any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value)
+    return _CONTROL.search(value) is not None
+
+
+def _host(value: object) -> str:
+    """A PC name or address; a control character (a line break in a cell) is refused, never
+    trimmed away: the row may have been pasted wrong."""
+    if not isinstance(value, str):
+        raise ValueError(f"must be text, not {type(value).__name__}")
+    return validation.host_address(value)
 
 
 def _port(value: object) -> int | None:
@@ -199,6 +209,7 @@ def _notes(value: object) -> str:
 
 
 _PARSERS: dict[str, Any] = {
+    "host": _host,
     "port": _port,
     "client_name": _client_name,
     "username": lambda v: _text(v, "username"),
@@ -211,16 +222,37 @@ _PARSERS: dict[str, Any] = {
 }
 
 
-def _settings(raw: Mapping[str, object], where: str) -> dict[str, Any]:
-    """Check every setting of one row or table; the first problem is reported with *where*."""
+#: Columns whose values repeat down a sheet (a few groups, ports, auth kinds): parsed once.
+_REPEATING = frozenset({"port", "auth", "ssl", "group", "tags", "username", "password_env"})
+
+
+def _settings(
+    raw: Mapping[str, object], where: str, memo: dict[tuple[str, str], Any] | None = None
+) -> dict[str, Any]:
+    """Check every setting of one row or table; the first problem is reported with *where*.
+
+    A blank cell is left out (the field's default means "not set"); with *memo*,
+    a value seen before in a repeating column is not parsed again.
+    """
     values: dict[str, Any] = {}
     for name, value in raw.items():
+        if isinstance(value, str):
+            if not value or value.isspace():
+                continue
+            if memo is not None and name in _REPEATING:
+                known = memo.get((name, value), memo)
+                if known is not memo:
+                    values[name] = known
+                    continue
         try:
-            values[name] = (
-                validation.host_address(str(value)) if name == "host" else _PARSERS[name](value)
-            )
+            values[name] = parsed = _PARSERS[name](value)
+            if memo is not None and name in _REPEATING and isinstance(value, str):
+                memo[(name, value)] = parsed
         except ValueError as exc:
-            raise UsageError(f"{where}: {exc}") from None
+            # the column is named unless the message starts with it already
+            said = str(exc)
+            named = said if said.split(" ", 1)[0] in (name, "bad", "unknown") else f"{name}: {said}"
+            raise UsageError(f"{where}: {named}") from None
     return values
 
 
@@ -274,8 +306,8 @@ def load_csv(path: Path, text: str | None = None) -> list[Target]:
     """
     text = _read_text(path) if text is None else text.lstrip("\ufeff")
     name = path.name
-    first = next(
-        (line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")),
+    first = next(  # lazily: the whole file split into lines is a list as long as the file
+        (line for line in io.StringIO(text) if line.strip() and not line.lstrip().startswith("#")),
         "",
     )
     delimiter = ";" if ";" in first and "," not in first else ","
@@ -283,6 +315,7 @@ def load_csv(path: Path, text: str | None = None) -> list[Target]:
     header: list[str] | None = None
     header_line = 0
     targets: list[Target] = []
+    memo: dict[tuple[str, str], Any] = {}
     while True:
         line = reader.line_num + 1
         try:
@@ -311,7 +344,7 @@ def load_csv(path: Path, text: str | None = None) -> list[Target]:
         raw = {h: cell for h, cell in zip(header, row, strict=False) if h}
         if not raw.get("host", "").strip():
             raise UsageError(f"{where}: empty host")
-        values = _settings(raw, where)
+        values = _settings(raw, where, memo)
         targets.append(Target(source=where, **values))
     if header is None:
         raise UsageError(f"{name}: no header row (expected e.g. host,client_name,group)")

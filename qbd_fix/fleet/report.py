@@ -174,8 +174,10 @@ class ReportWriter(abc.ABC):
         doc["counts"] = {s.value: self._counts.get(s, 0) for s in HostStatus}
         doc["done"] = sum(self._counts.values())
         doc["total"] = max(int(doc.get("total", 0)), doc["done"])
-        doc["exit_code"] = fleet_exit_code(self._counts)
         doc["interrupted"] = summary is None or summary.stopped > 0
+        # the process's own exit code: 130 once stopped (Ctrl-C, SIGTERM), as the command exits
+        stopped = summary is not None and summary.stopped > 0
+        doc["exit_code"] = int(ExitCode.INTERRUPTED) if stopped else fleet_exit_code(self._counts)
         doc["finished_at"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         self._end(doc)
         self._closed = True

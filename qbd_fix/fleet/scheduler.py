@@ -20,6 +20,9 @@ Safety rules:
 * The first :meth:`FleetRun.stop` (or Ctrl-C) starts no more PCs and lets the
   running ones finish; the second reports the running ones as cancelled and
   returns at once.
+* With a *canary* of N, the first N PCs run alone; if any of them ends in a
+  script error (:func:`script_error`: the script itself broke, so it would
+  break on every PC), no other PC is started and each is reported not run.
 """
 
 from __future__ import annotations
@@ -53,6 +56,10 @@ if TYPE_CHECKING:
 
 #: Error kinds a retry can cure, when they came before the script started.
 RETRYABLE = (HostUnreachableError, WinRMUnavailableError, RunTimeoutError)
+#: Error kinds that say the script (or qbd-fix) broke rather than the PC: PowerShell stopped
+#: before a result (``script_failed``), no readable result (``result_unreadable``), or an
+#: unexpected exception in qbd-fix itself (``internal``).
+SCRIPT_ERROR_KINDS = frozenset({"script_failed", "result_unreadable", "internal"})
 
 
 class HostStatus(str, Enum):
@@ -177,6 +184,25 @@ def fleet_exit_code(counts: Counter[HostStatus] | dict[HostStatus, int]) -> int:
     return int(ExitCode.OK)
 
 
+def script_error(report: HostReport) -> bool:
+    """Whether *report* says the script itself broke, not that the PC needs fixing.
+
+    Two shapes: no result at all, for a reason in :data:`SCRIPT_ERROR_KINDS`;
+    or a ``failed`` result whose ``data.error`` object was written by the
+    scripts' outer ``catch`` (``_run.ps1.j2``: a terminating error escaped the
+    remediation). A ``failed`` result without it is a diagnosed failure (the
+    script found the PC broken and said why), and unreachable PCs, rejected
+    credentials and timeouts are about the PC or the network: none of those
+    stops a canary.
+    """
+    if report.error is not None:
+        return report.error.kind in SCRIPT_ERROR_KINDS
+    if report.status is not HostStatus.FAILED or not isinstance(report.result, dict):
+        return False
+    data = report.result.get("data")
+    return isinstance(data, dict) and isinstance(data.get("error"), dict)
+
+
 @dataclass
 class FleetSummary:
     """Counters and one row per PC, in the order PCs finished."""
@@ -186,6 +212,8 @@ class FleetSummary:
     rows: list[HostRow] = field(default_factory=list)
     duration: float = 0.0
     stopped: int = 0
+    #: Canary PCs that ended in a script error; when any did, no other PC was started.
+    canary_failures: list[str] = field(default_factory=list)
 
     @property
     def done(self) -> int:
@@ -193,6 +221,9 @@ class FleetSummary:
 
     @property
     def exit_code(self) -> int:
+        """The process's exit code: 130 once stopped (Ctrl-C, SIGTERM), else by the PCs."""
+        if self.stopped:
+            return int(ExitCode.INTERRUPTED)
         return fleet_exit_code(self.counts)
 
     def add(self, report: HostReport) -> None:
@@ -218,6 +249,7 @@ class FleetSummary:
             "duration_s": round(self.duration, 3),
             "stopped": self.stopped > 0,
             "cancelled": self.stopped > 1,
+            "canary_failed": self.canary_failures,
         }
 
 
@@ -226,6 +258,7 @@ class EventKind(str, Enum):
     RETRYING = "retrying"
     FINISHED = "finished"
     STOPPING = "stopping"
+    CANARY_FAILED = "canary_failed"
 
 
 @dataclass(frozen=True)
@@ -233,7 +266,8 @@ class FleetEvent:
     """Progress for the CLI: *done*/*total*, how many run now, counts so far and an ETA.
 
     ``started``/``retrying`` carry *host* (and *attempt*, *delay* for a retry),
-    ``finished`` carries *report*, ``stopping`` carries *stop_level* (1 drain, 2 cancel).
+    ``finished`` carries *report*, ``stopping`` carries *stop_level* (1 drain, 2 cancel),
+    ``canary_failed`` names the first canary PC with a script error in *host*.
     """
 
     kind: EventKind
@@ -338,9 +372,13 @@ class FleetRun:
         sink: Callable[[HostReport], None] | None = None,
         audit: AuditLog | None = None,
         secrets: Iterable[str] = (),
+        canary: int = 0,
+        record: Callable[[HostReport, Script | None], None] | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        if canary < 0:
+            raise ValueError("canary must not be negative")
         if retries < 0:
             raise ValueError("retries must not be negative")
         if host_timeout is not None and host_timeout <= 0:
@@ -356,7 +394,13 @@ class FleetRun:
         self.dest = dest
         self.on_event = on_event
         self.sink = sink
+        #: like *sink*, with the script the PC was sent (None if it never got one), so that
+        #: an audit line needs no second render
+        self.record = record
         self.audit = audit
+        #: PCs (by inventory index) that run before any other; 0 means no canary
+        self.canary = min(canary, len(targets))
+        self._canary_open = self.canary > 0
         env_secrets = (os.environ.get(t.password_env or "") for t in self.targets)
         self._scrub = _Scrubber([*secrets, *(s for s in env_secrets if s)])
         self._messages: queue.Queue[_Message] = queue.Queue()
@@ -390,6 +434,14 @@ class FleetRun:
         """
         with self._stop_lock:
             self._stop_level = min(2, self._stop_level + 1)
+        self._stopping.set()
+        if threading.get_ident() != self._loop_thread:
+            self._messages.put(_WAKE)
+
+    def cancel(self) -> None:
+        """Start no more PCs and stop waiting for the running ones (both stops at once)."""
+        with self._stop_lock:
+            self._stop_level = 2
         self._stopping.set()
         if threading.get_ident() != self._loop_thread:
             self._messages.put(_WAKE)
@@ -582,6 +634,8 @@ class FleetRun:
             self._runs += 1
         if self.sink is not None:
             self.sink(report)
+        if self.record is not None:
+            self.record(report, script)
         if self.audit is not None and report.status is not HostStatus.NOT_RUN:
             self.audit.record_report(report, script)
         self._emit(EventKind.FINISHED, report.host, running, report=report)
@@ -633,6 +687,8 @@ class FleetRun:
                         if not running:
                             break
                     while pending and len(running) < self.concurrency and not self._stop_level:
+                        if self._canary_holds(pending, running) or not pending:
+                            break
                         index, target = pending.pop()
                         slot = _Slot(index, target, time.monotonic())
                         # queued before it is tracked: an interrupt in between must not
@@ -650,6 +706,26 @@ class FleetRun:
             self.summary.duration = time.monotonic() - began
             self.summary.stopped = self._stop_level
         return self.summary
+
+    def _canary_holds(self, pending: list[tuple[int, Target]], running: dict[int, _Slot]) -> bool:
+        """Whether the next PC must wait for the canary PCs; once they are all done, either
+        open the gate or, after a script error among them, report every other PC not run."""
+        if not self._canary_open or not pending or pending[-1][0] < self.canary:
+            return False
+        if running:
+            return True
+        self._canary_open = False
+        failures = self.summary.canary_failures
+        if failures:
+            self._emit(EventKind.CANARY_FAILED, failures[0], 0)
+            message = (
+                f"not run: canary PC {failures[0]} ended in a script error, "
+                "so no further PC was started"
+            )
+            while pending:
+                _, target = pending.pop()
+                self._finish(self._unfinished(target, HostStatus.NOT_RUN, message), 0, None)
+        return False
 
     def _wait(self, running: dict[int, _Slot]) -> None:
         """Take one message (or time out at the nearest host deadline) and act on it."""
@@ -674,6 +750,8 @@ class FleetRun:
                 )
             elif message.kind == "done" and message.report is not None:
                 del running[message.index]
+                if message.index < self.canary and script_error(message.report):
+                    self.summary.canary_failures.append(slot.target.label)
                 self._finish(message.report, len(running), slot.script)
         if self.host_timeout is not None:
             now = time.monotonic()
@@ -711,6 +789,7 @@ def run_fleet(
     sink: Callable[[HostReport], None] | None = None,
     audit: AuditLog | None = None,
     secrets: Iterable[str] = (),
+    canary: int = 0,
 ) -> FleetSummary:
     """Build a :class:`FleetRun` and run it (use the class to be able to :meth:`~FleetRun.stop`)."""
     return FleetRun(
@@ -727,4 +806,5 @@ def run_fleet(
         sink=sink,
         audit=audit,
         secrets=secrets,
+        canary=canary,
     ).run()

@@ -9,6 +9,7 @@ scripts themselves. No terminal output here: callers are told through
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,14 +31,27 @@ def where(target: Target) -> str:
 
 
 class ScriptBook:
-    """Renders each PC's script once per distinct set of values (a fleet has few)."""
+    """Renders each PC's script, keeping the most recent distinct ones.
+
+    The cache is bounded: a fleet where every PC has its own client name has as
+    many scripts as PCs (23 KiB each), and keeping them all cost 2.5 GB at
+    100,000 PCs. PCs are worked on in inventory order, so neighbours share hits.
+    """
+
+    #: Distinct scripts kept; more than a run's concurrency rarely pays.
+    CACHE_SIZE = 64
 
     def __init__(self, remediation: Remediation, values: Mapping[str, ParamValue]) -> None:
         self.remediation = remediation
         self.values = dict(values)
         self.takes_client = any(p.name == "ClientName" for p in remediation.parameters)
-        self._cache: dict[tuple[tuple[str, ParamValue], ...], Script] = {}
+        self._cache: OrderedDict[tuple[tuple[str, ParamValue], ...], Script] = OrderedDict()
         self._lock = threading.Lock()
+
+    def check(self, target: Target) -> None:
+        """Raise the error :meth:`__call__` would for this PC's values, without rendering
+        (the pre-flight checks every PC; rendering waits until a PC's turn)."""
+        self.values_for(target)
 
     def values_for(self, target: Target) -> dict[str, ParamValue]:
         """The shared values, with the PC's own client name where the script takes one."""
@@ -54,10 +68,16 @@ class ScriptBook:
     def __call__(self, target: Target) -> Script:
         values = self.values_for(target)
         key = tuple(sorted(values.items()))
+        # rendered under the lock: PCs starting at once with one set of values wait for one
+        # render instead of each rendering the same script (threads share one GIL anyway)
         with self._lock:
             script = self._cache.get(key)
-            if script is None:
-                script = self._cache[key] = self.remediation.render(values)
+            if script is not None:
+                self._cache.move_to_end(key)
+                return script
+            script = self._cache[key] = self.remediation.render(values)
+            while len(self._cache) > self.CACHE_SIZE:
+                self._cache.popitem(last=False)
         return script
 
 

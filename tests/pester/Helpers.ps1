@@ -10,6 +10,154 @@
 # (a script function of the same name would shadow them), and mock bodies reach the current
 # machine through $global:FakeMachine instead of a variable some script might also define.
 # Mock bodies run under the scripts' Set-StrictMode -Version 3.0: every helper here is strict-clean.
+#
+# The same files run on Windows (Windows PowerShell 5.1 and PowerShell 7) and on Linux or macOS
+# (PowerShell 7). Where a Windows command does not exist, Register-FakeCommandStub defines a
+# stand-in with its Windows PowerShell 5.1 parameters so that Pester can mock it; where Windows has
+# it, the real command stays and the mock replaces it the same way. A stand-in reached without a
+# mock throws, naming the command. Windows objects are typed .NET objects (below), not
+# [pscustomobject]s: PowerShell 7 lends a [pscustomobject] a .Count of 1 under strict mode, which
+# Windows PowerShell 5.1 and the real CIM and Process objects do not, so a defect there would hide.
+
+if ($null -eq ('FakeWindows.Process' -as [type])) {
+    Add-Type -Language CSharp -TypeDefinition @'
+namespace FakeWindows
+{
+    // What Get-Process returns (System.Diagnostics.Process): the properties the scripts read.
+    public class Process
+    {
+        public int Id { get; set; }
+        public string Name { get; set; }
+        public string ProcessName { get; set; }
+        public string Path { get; set; }
+        public int SessionId { get; set; }
+    }
+
+    // A Win32_Process CIM instance, plus the owner GetOwner reports for it.
+    public class CimProcess
+    {
+        public string Name { get; set; }
+        public uint ProcessId { get; set; }
+        public uint SessionId { get; set; }
+        public string ExecutablePath { get; set; }
+        public string CommandLine { get; set; }
+        public System.DateTime CreationDate { get; set; }
+        public string Handle { get; set; }
+        public string OwnerDomain { get; set; }
+        public string OwnerUser { get; set; }
+    }
+
+    // An MSFT_ScheduledTask instance. StartResult and StartState are the fake's script: what
+    // LastTaskResult and State become when the task is started.
+    public class ScheduledTask
+    {
+        public string TaskName { get; set; }
+        public string TaskPath { get; set; }
+        public string State { get; set; }
+        public string Description { get; set; }
+        public string Author { get; set; }
+        public System.Nullable<System.DateTime> LastRunTime { get; set; }
+        public uint LastTaskResult { get; set; }
+        public uint StartResult { get; set; }
+        public string StartState { get; set; }
+    }
+
+    // An MSFT_TaskDynamicInfo instance (Get-ScheduledTaskInfo).
+    public class ScheduledTaskInfo
+    {
+        public string TaskName { get; set; }
+        public string TaskPath { get; set; }
+        public System.Nullable<System.DateTime> LastRunTime { get; set; }
+        public uint LastTaskResult { get; set; }
+        public System.Nullable<System.DateTime> NextRunTime { get; set; }
+        public uint NumberOfMissedRuns { get; set; }
+    }
+}
+'@
+}
+
+function Get-FakeTaskResult {
+    # Task Scheduler's LastTaskResult values, by name, for the outcomes a fake task can play back.
+    param([Parameter(Mandatory = $true)] [ValidateSet('Success', 'Running', 'NeverRan', 'NeedsElevation', 'Refused', 'FileNotFound')] [string] $Name)
+    $codes = @{
+        Success        = [uint32]0              # ran and ended well
+        Running        = [uint32]0x41301        # 267009: running now
+        NeverRan       = [uint32]0x41303        # 267011: has not run yet
+        NeedsElevation = [uint32]2147942116     # 0x800702E4: the program needs elevation
+        Refused        = [uint32]2147946720     # 0x800710E0: refused (often: the user is not logged on)
+        FileNotFound   = [uint32]2147942402     # 0x80070002: the program's file is missing
+    }
+    return $codes[$Name]
+}
+
+function Get-FakeCommandParameter {
+    # Windows commands the rendered scripts call, with their Windows PowerShell 5.1 parameters
+    # (../shared/reference/winps51_commands.json; -WhatIf/-Confirm where the command supports
+    # ShouldProcess). tests/test_pester_files.py keeps this table equal to the reference.
+    return [ordered]@{
+    'Get-Service'                  = @('ComputerName', 'DependentServices', 'DisplayName', 'Exclude', 'Include', 'InputObject', 'Name', 'RequiredServices')
+    'Get-CimInstance'              = @('CimSession', 'ClassName', 'ComputerName', 'Filter', 'InputObject', 'KeyOnly', 'Namespace', 'OperationTimeoutSec', 'Property', 'Query', 'QueryDialect', 'ResourceUri', 'Shallow')
+    'Invoke-CimMethod'             = @('Arguments', 'CimClass', 'CimSession', 'ClassName', 'ComputerName', 'Confirm', 'InputObject', 'MethodName', 'Namespace', 'OperationTimeoutSec', 'Query', 'QueryDialect', 'ResourceUri', 'WhatIf')
+    'Get-WinEvent'                 = @('ComputerName', 'Credential', 'FilterHashtable', 'FilterXPath', 'FilterXml', 'Force', 'ListLog', 'ListProvider', 'LogName', 'MaxEvents', 'Oldest', 'Path', 'ProviderName')
+    'Get-ScheduledTask'            = @('AsJob', 'CimSession', 'TaskName', 'TaskPath', 'ThrottleLimit')
+    'Get-ScheduledTaskInfo'        = @('AsJob', 'CimSession', 'InputObject', 'TaskName', 'TaskPath', 'ThrottleLimit')
+    'Start-ScheduledTask'          = @('AsJob', 'CimSession', 'InputObject', 'TaskName', 'TaskPath', 'ThrottleLimit')
+    'Stop-ScheduledTask'           = @('AsJob', 'CimSession', 'InputObject', 'TaskName', 'TaskPath', 'ThrottleLimit')
+    'Export-ScheduledTask'         = @('AsJob', 'CimSession', 'InputObject', 'TaskName', 'TaskPath', 'ThrottleLimit')
+    'Register-ScheduledTask'       = @('Action', 'AsJob', 'CimSession', 'Description', 'Force', 'InputObject', 'Password', 'Principal', 'RunLevel', 'Settings', 'TaskName', 'TaskPath', 'ThrottleLimit', 'Trigger', 'User', 'Xml')
+    'Unregister-ScheduledTask'     = @('AsJob', 'CimSession', 'Confirm', 'InputObject', 'PassThru', 'TaskName', 'TaskPath', 'ThrottleLimit', 'WhatIf')
+    'New-ScheduledTaskAction'      = @('Argument', 'AsJob', 'CimSession', 'Execute', 'Id', 'ThrottleLimit', 'WorkingDirectory')
+    'New-ScheduledTaskPrincipal'   = @('AsJob', 'CimSession', 'GroupId', 'Id', 'LogonType', 'ProcessTokenSidType', 'RequiredPrivilege', 'RunLevel', 'ThrottleLimit', 'UserId')
+    'New-ScheduledTaskSettingsSet' = @('AllowStartIfOnBatteries', 'AsJob', 'CimSession', 'Compatibility', 'DeleteExpiredTaskAfter', 'Disable', 'DisallowDemandStart', 'DisallowHardTerminate', 'DisallowStartOnRemoteAppSession', 'DontStopIfGoingOnBatteries', 'DontStopOnIdleEnd', 'ExecutionTimeLimit', 'Hidden', 'IdleDuration', 'IdleWaitTimeout', 'MaintenanceDeadline', 'MaintenanceExclusive', 'MaintenancePeriod', 'MultipleInstances', 'NetworkId', 'NetworkName', 'Priority', 'RestartCount', 'RestartInterval', 'RestartOnIdle', 'RunOnlyIfIdle', 'RunOnlyIfNetworkAvailable', 'StartWhenAvailable', 'ThrottleLimit', 'WakeToRun')
+    'Get-MpComputerStatus'         = @('AsJob', 'CimSession', 'ThrottleLimit')
+    'Get-MpPreference'             = @('AsJob', 'CimSession', 'ThrottleLimit')
+    'Get-MpThreatDetection'        = @('AsJob', 'CimSession', 'ThreatID', 'ThrottleLimit')
+    'Add-MpPreference'             = @('AsJob', 'CimSession', 'ExclusionExtension', 'ExclusionPath', 'ExclusionProcess', 'Force', 'ThreatIDDefaultAction', 'ThrottleLimit')
+    }
+}
+
+function Get-FakeSwitchParameter {
+    # The parameters above that are switches in Windows PowerShell 5.1; every other one takes a value.
+    return @(
+        'AllowStartIfOnBatteries', 'AsJob', 'DependentServices', 'Disable', 'DisallowDemandStart', 'DisallowHardTerminate',
+        'DisallowStartOnRemoteAppSession', 'DontStopIfGoingOnBatteries', 'DontStopOnIdleEnd', 'Force', 'Hidden', 'KeyOnly',
+        'ListLog', 'ListProvider', 'MaintenanceExclusive', 'Oldest', 'PassThru', 'RequiredServices', 'RestartOnIdle',
+        'RunOnlyIfIdle', 'RunOnlyIfNetworkAvailable', 'Shallow', 'StartWhenAvailable', 'WakeToRun'
+    )
+}
+
+function Test-FakeHostIsWindows {
+    # $IsWindows does not exist in Windows PowerShell 5.1 (and strict mode forbids reading it there).
+    return ([System.Environment]::OSVersion.Platform -eq [System.PlatformID]::Win32NT)
+}
+
+function Skip-OffWindows {
+    # For the few cases whose script logic treats '\' as the path separator in text (cutting a
+    # file's path below its folder, "is this path under that folder"): on Linux and macOS every
+    # path the file system returns uses '/', which no fake can change. They run on Windows.
+    param([Parameter(Mandatory = $true)] [string] $Because)
+    if (-not (Test-FakeHostIsWindows)) { Set-ItResult -Skipped -Because $Because }
+}
+
+function Register-FakeCommandStub {
+    # Pester mocks only commands that exist. Define a stand-in for each Windows command this host
+    # lacks (ScheduledTasks, CIM, Get-WinEvent, Get-Service on Linux; the Defender module on
+    # Windows editions without it), with the 5.1 parameter names. Never replaces a real command.
+    $table = Get-FakeCommandParameter
+    $switches = Get-FakeSwitchParameter
+    foreach ($name in $table.Keys) {
+        if ($null -ne (Get-Command -Name $name -ErrorAction SilentlyContinue)) { continue }
+        $parameters = @($table[$name])
+        $binding = '[CmdletBinding()]'
+        if ($parameters -contains 'WhatIf') { $binding = '[CmdletBinding(SupportsShouldProcess = $true)]' }
+        $declared = @($parameters | Where-Object { $_ -ne 'WhatIf' -and $_ -ne 'Confirm' } | ForEach-Object {
+                if ($switches -contains $_) { '[switch] ${0}' -f $_ } else { '[object] ${0}' -f $_ }
+            })
+        # Only names from the table above are spliced into this text.
+        $body = "{0} param({1}) throw '{2} is not faked: this test reached the Windows command without a mock (Set-FakeMachineMock).'" -f $binding, ($declared -join ', '), $name
+        $null = New-Item -Path ('Function:\global:{0}' -f $name) -Value ([scriptblock]::Create($body)) -Force
+    }
+}
 
 function New-FakeMachine {
     param([Parameter(Mandatory = $true)] [string] $Root)
@@ -31,12 +179,25 @@ function New-FakeMachine {
         SecurityCenter = $true
         Defender       = $null
         Exclusions     = New-Object -TypeName System.Collections.ArrayList
+        Detections     = New-Object -TypeName System.Collections.ArrayList
+        DetectionError = $null
         Events         = New-Object -TypeName System.Collections.ArrayList
+        # The fake clock: Get-Date reads it and Start-Sleep moves it on, so a script that waits
+        # for a task with a deadline gives up at once instead of after real seconds.
+        Clock          = [datetime]::Now
+        # How a one-shot task registered by a script (Start-QbdInUserSession) ends when started.
+        OneShotOutcome = 'Running'
     }
-    foreach ($folder in @($machine.ProgramFiles86, $machine.ProgramFiles, $machine.ProgramData, $machine.Users)) {
+    $windows = Join-Path -Path $Root -ChildPath 'Windows'
+    foreach ($folder in @($machine.ProgramFiles86, $machine.ProgramFiles, $machine.ProgramData, $machine.Users, $windows)) {
         $null = [System.IO.Directory]::CreateDirectory($folder)
     }
-    $redirect = @{ 'ProgramFiles(x86)' = $machine.ProgramFiles86; 'ProgramFiles' = $machine.ProgramFiles; 'ProgramData' = $machine.ProgramData }
+    $redirect = @{ 'ProgramFiles(x86)' = $machine.ProgramFiles86; 'ProgramFiles' = $machine.ProgramFiles; 'ProgramData' = $machine.ProgramData; 'COMPUTERNAME' = 'PC' }
+    if (-not (Test-FakeHostIsWindows)) {
+        # Linux and macOS have no Windows folder; on Windows the real one stays (programs need it).
+        $redirect['WINDIR'] = $windows
+        $redirect['SystemRoot'] = $windows
+    }
     foreach ($name in $redirect.Keys) {
         $machine.SavedEnv[$name] = [Environment]::GetEnvironmentVariable($name)
         [Environment]::SetEnvironmentVariable($name, $redirect[$name])
@@ -157,13 +318,30 @@ function Add-FakePerUserConnector {
 }
 
 function Add-FakeTask {
+    # A task that has run before and ended well. -StartOutcome is what happens when it is started:
+    # Running (the program keeps running: State Running, 0x41301), Success (it ran and ended: State
+    # Ready, 0), NeverRan (it did not start: 0x41303 stays), NeedsElevation (0x800702E4), Refused
+    # (0x800710E0, e.g. its user is not logged on) or FileNotFound (0x80070002), the last three
+    # leaving State Ready.
     param(
         [Parameter(Mandatory = $true)] [hashtable] $Machine,
         [Parameter(Mandatory = $true)] [string] $Name,
         [string] $TaskPath = '\',
-        [string] $State = 'Ready'
+        [string] $State = 'Ready',
+        [ValidateSet('Running', 'Success', 'NeverRan', 'NeedsElevation', 'Refused', 'FileNotFound')] [string] $StartOutcome = 'Running',
+        [ValidateSet('Running', 'Success', 'NeverRan', 'NeedsElevation', 'Refused', 'FileNotFound')] [string] $LastResult = 'Success'
     )
-    $task = [pscustomobject]@{ TaskName = $Name; TaskPath = $TaskPath; State = $State; Description = ''; Author = 'Codat' }
+    $task = New-Object -TypeName FakeWindows.ScheduledTask
+    $task.TaskName = $Name
+    $task.TaskPath = $TaskPath
+    $task.State = $State
+    $task.Description = ''
+    $task.Author = 'Codat'
+    $task.LastTaskResult = Get-FakeTaskResult -Name $LastResult
+    if ($LastResult -ne 'NeverRan') { $task.LastRunTime = (Get-Date).AddHours(-2) }
+    $task.StartResult = Get-FakeTaskResult -Name $StartOutcome
+    $task.StartState = 'Ready'
+    if ($StartOutcome -eq 'Running') { $task.StartState = 'Running' }
     $null = $Machine.Tasks.Add($task)
     return $task
 }
@@ -174,10 +352,12 @@ function Add-FakeTaskPair {
         [Parameter(Mandatory = $true)] [hashtable] $Machine,
         [Parameter(Mandatory = $true)] [string] $ClientName,
         [string] $TaskPath = '\',
-        [string] $State = 'Ready'
+        [string] $State = 'Ready',
+        [ValidateSet('Running', 'Success', 'NeverRan', 'NeedsElevation', 'Refused', 'FileNotFound')] [string] $ServiceStartOutcome = 'Running',
+        [ValidateSet('Running', 'Success', 'NeverRan', 'NeedsElevation', 'Refused', 'FileNotFound')] [string] $UiStartOutcome = 'Running'
     )
-    $service = Add-FakeTask -Machine $Machine -Name ('QuickbooksDesktop_' + $ClientName) -TaskPath $TaskPath -State $State
-    $ui = Add-FakeTask -Machine $Machine -Name ('QuickbooksDesktopUi_' + $ClientName) -TaskPath $TaskPath -State $State
+    $service = Add-FakeTask -Machine $Machine -Name ('QuickbooksDesktop_' + $ClientName) -TaskPath $TaskPath -State $State -StartOutcome $ServiceStartOutcome
+    $ui = Add-FakeTask -Machine $Machine -Name ('QuickbooksDesktopUi_' + $ClientName) -TaskPath $TaskPath -State $State -StartOutcome $UiStartOutcome
     return [pscustomobject]@{ Service = $service; Ui = $ui }
 }
 
@@ -192,35 +372,35 @@ function Add-FakeProcess {
         [string] $CommandLine = ''
     )
     $Machine.NextProcessId = $Machine.NextProcessId + 4
-    $process = [pscustomobject]@{
-        Name           = $Name
-        ProcessId      = [uint32]$Machine.NextProcessId
-        SessionId      = [uint32]1
-        ExecutablePath = $ExecutablePath
-        CommandLine    = $CommandLine
-        CreationDate   = (Get-Date).AddMinutes(-30)
-        Handle         = [string]$Machine.NextProcessId
-        OwnerDomain    = $Domain
-        OwnerUser      = $User
-    }
+    $process = New-Object -TypeName FakeWindows.CimProcess
+    $process.Name = $Name
+    $process.ProcessId = [uint32]$Machine.NextProcessId
+    $process.SessionId = [uint32]1
+    $process.ExecutablePath = $ExecutablePath
+    $process.CommandLine = $CommandLine
+    $process.CreationDate = (Get-Date).AddMinutes(-30)
+    $process.Handle = [string]$Machine.NextProcessId
+    $process.OwnerDomain = $Domain
+    $process.OwnerUser = $User
     $null = $Machine.Processes.Add($process)
     return $process
 }
 
 function Get-FakeProcess {
-    # What Get-Process -Name returns: names without '.exe'.
+    # What Get-Process -Name returns: names without '.exe', one Process object per match, and
+    # nothing at all (not an empty list) when none matches.
     param([Parameter(Mandatory = $true)] [hashtable] $Machine, [AllowNull()] [object] $Name)
     $wanted = @($Name | Where-Object { $null -ne $_ } | ForEach-Object { [string]$_ })
     foreach ($process in @($Machine.Processes)) {
         $baseName = [System.IO.Path]::GetFileNameWithoutExtension([string]$process.Name)
         if ($wanted.Count -gt 0 -and -not ($wanted -contains $baseName)) { continue }
-        [pscustomobject]@{
-            Id          = [int]$process.ProcessId
-            Name        = $baseName
-            ProcessName = $baseName
-            Path        = [string]$process.ExecutablePath
-            SessionId   = [int]$process.SessionId
-        }
+        $view = New-Object -TypeName FakeWindows.Process
+        $view.Id = [int]$process.ProcessId
+        $view.Name = $baseName
+        $view.ProcessName = $baseName
+        $view.Path = [string]$process.ExecutablePath
+        $view.SessionId = [int]$process.SessionId
+        $view
     }
 }
 
@@ -261,7 +441,7 @@ function Get-FakeProcessOwner {
     $process = @($InputObject)[0]
     $user = $null
     $domain = $null
-    if ($null -ne $process -and $null -ne $process.PSObject.Properties['OwnerUser'] -and $process.OwnerUser) {
+    if ($process -is [FakeWindows.CimProcess] -and $process.OwnerUser) {
         $user = [string]$process.OwnerUser
         $domain = [string]$process.OwnerDomain
     }
@@ -282,20 +462,24 @@ function Get-FakeScheduledTask {
 }
 
 function Start-FakeTask {
-    # A started task runs; the UI task brings the tray app back, as the real one does.
+    # Plays back each task's StartOutcome. A UI task that really starts brings the tray app back,
+    # owned by the logged-on user, as the real one does; one that fails to start does not.
     param([Parameter(Mandatory = $true)] [hashtable] $Machine, [AllowNull()] [object] $InputObject, [AllowNull()] [object] $TaskName)
     $tasks = @($InputObject | Where-Object { $null -ne $_ })
     foreach ($name in @($TaskName | Where-Object { $null -ne $_ })) {
-        $tasks += @(Get-FakeScheduledTask -Machine $Machine -TaskName ([string]$name))
-        if (@($Machine.Tasks | Where-Object { $_.TaskName -eq [string]$name }).Count -eq 0) {
-            $null = $Machine.Started.Add([string]$name)
-        }
+        $named = @(Get-FakeScheduledTask -Machine $Machine -TaskName ([string]$name))
+        if ($named.Count -eq 0) { throw ('The system cannot find the file specified. (task {0})' -f $name) }
+        $tasks += $named
     }
     foreach ($task in $tasks) {
-        $task.State = 'Running'
         $null = $Machine.Started.Add([string]$task.TaskName)
+        if ($task.StartResult -eq (Get-FakeTaskResult -Name 'NeverRan')) { continue }
+        $task.LastRunTime = Get-Date
+        $task.LastTaskResult = $task.StartResult
+        $task.State = $task.StartState
+        $ran = ($task.StartResult -eq (Get-FakeTaskResult -Name 'Running')) -or ($task.StartResult -eq (Get-FakeTaskResult -Name 'Success'))
         $taskName = [string]$task.TaskName
-        if ($taskName.StartsWith('QuickbooksDesktopUi_', [System.StringComparison]::OrdinalIgnoreCase)) {
+        if ($ran -and $taskName.StartsWith('QuickbooksDesktopUi_', [System.StringComparison]::OrdinalIgnoreCase)) {
             $client = $taskName.Substring('QuickbooksDesktopUi_'.Length)
             $exe = Join-Path -Path (Join-Path -Path $Machine.ProgramFiles86 -ChildPath $client) -ChildPath 'QuickBooks-connector\QuickbooksDesktopUI.exe'
             $owner = @($Machine.Processes | Where-Object { $_.Name -eq 'explorer.exe' } | Select-Object -First 1)
@@ -307,22 +491,22 @@ function Start-FakeTask {
 }
 
 function Get-FakeTaskInfo {
-    param([AllowNull()] [object] $InputObject, [AllowNull()] [object] $TaskName)
+    # Get-ScheduledTaskInfo: the last run of the task given by object or by name.
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [AllowNull()] [object] $InputObject, [AllowNull()] [object] $TaskName)
     $task = @($InputObject | Where-Object { $null -ne $_ })
-    $name = [string]@($TaskName)[0]
-    $path = '\'
-    if ($task.Count -gt 0) {
-        $name = [string]$task[0].TaskName
-        $path = [string]$task[0].TaskPath
+    if ($task.Count -eq 0) {
+        $name = [string]@($TaskName)[0]
+        $task = @(Get-FakeScheduledTask -Machine $Machine -TaskName $name)
+        if ($task.Count -eq 0) { throw ('The system cannot find the file specified. (task {0})' -f $name) }
     }
-    return [pscustomobject]@{
-        TaskName           = $name
-        TaskPath           = $path
-        LastRunTime        = (Get-Date).AddHours(-2)
-        LastTaskResult     = [uint32]0
-        NextRunTime        = (Get-Date).AddHours(22)
-        NumberOfMissedRuns = [uint32]0
-    }
+    $info = New-Object -TypeName FakeWindows.ScheduledTaskInfo
+    $info.TaskName = [string]$task[0].TaskName
+    $info.TaskPath = [string]$task[0].TaskPath
+    $info.LastRunTime = $task[0].LastRunTime
+    $info.LastTaskResult = $task[0].LastTaskResult
+    $info.NextRunTime = (Get-Date).AddHours(22)
+    $info.NumberOfMissedRuns = [uint32]0
+    return $info
 }
 
 function ConvertTo-FakeRegistryKey {
@@ -469,33 +653,36 @@ function Add-FakeEvent {
         })
 }
 
-function Register-FakeCommandStub {
-    # Mock needs the command to exist. Windows runners have the Defender module; where it is
-    # missing, stand-ins with the parameters the scripts pass let the mocks be defined.
-    if ($null -eq (Get-Command -Name 'Get-MpComputerStatus' -ErrorAction SilentlyContinue)) {
-        function global:Get-MpComputerStatus {
-            [CmdletBinding()]
-            param()
-        }
+function Select-FakeEvent {
+    # Get-WinEvent -FilterHashtable: LogName, ProviderName, Id, Level and StartTime, newest first.
+    # Like the real one, no match is an error whose FullyQualifiedErrorId starts with
+    # NoMatchingEventsFound (the scripts ask for -ErrorAction Stop).
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [AllowNull()] [hashtable] $FilterHashtable, [AllowNull()] [object] $MaxEvents)
+    $query = @{}
+    if ($null -ne $FilterHashtable) { $query = $FilterHashtable }
+    $found = @($Machine.Events | Where-Object {
+            $record = $_
+            $keep = $true
+            if ($query.ContainsKey('LogName') -and @($query['LogName']) -notcontains $record.LogName) { $keep = $false }
+            if ($query.ContainsKey('ProviderName') -and @($query['ProviderName']) -notcontains $record.ProviderName) { $keep = $false }
+            if ($query.ContainsKey('Id') -and @($query['Id']) -notcontains $record.Id) { $keep = $false }
+            if ($query.ContainsKey('Level') -and @($query['Level']) -notcontains $record.Level) { $keep = $false }
+            if ($query.ContainsKey('StartTime') -and $record.TimeCreated -lt [datetime]$query['StartTime']) { $keep = $false }
+            $keep
+        } | Sort-Object -Property TimeCreated -Descending)
+    if ($null -ne $MaxEvents) { $found = @($found | Select-Object -First ([int]$MaxEvents)) }
+    if ($found.Count -eq 0) {
+        $problem = New-Object -TypeName System.Exception -ArgumentList 'No events were found that match the specified selection criteria.'
+        throw (New-Object -TypeName System.Management.Automation.ErrorRecord -ArgumentList $problem, 'NoMatchingEventsFound,Microsoft.PowerShell.Commands.GetWinEventCommand', ([System.Management.Automation.ErrorCategory]::ObjectNotFound), $null)
     }
-    if ($null -eq (Get-Command -Name 'Get-MpPreference' -ErrorAction SilentlyContinue)) {
-        function global:Get-MpPreference {
-            [CmdletBinding()]
-            param()
-        }
-    }
-    if ($null -eq (Get-Command -Name 'Add-MpPreference' -ErrorAction SilentlyContinue)) {
-        function global:Add-MpPreference {
-            [CmdletBinding()]
-            param([string[]] $ExclusionPath)
-        }
-    }
-    if ($null -eq (Get-Command -Name 'Get-MpThreatDetection' -ErrorAction SilentlyContinue)) {
-        function global:Get-MpThreatDetection {
-            [CmdletBinding()]
-            param()
-        }
-    }
+    $found
+}
+
+function Get-FakeMachineOrNull {
+    # The current fake machine, or $null between tests (strict mode forbids reading a missing variable).
+    $variable = Get-Variable -Name 'FakeMachine' -Scope Global -ErrorAction SilentlyContinue
+    if ($null -eq $variable) { return $null }
+    return $variable.Value
 }
 
 function Set-FakeMachineMock {
@@ -503,13 +690,24 @@ function Set-FakeMachineMock {
     # cmdlets are mocked too, so a test can never change the PC it runs on.
     Register-FakeCommandStub
 
-    Mock -CommandName Start-Sleep -MockWith { }
+    Mock -CommandName Start-Sleep -MockWith {
+        if ($null -eq (Get-FakeMachineOrNull)) { return }
+        $milliseconds = 0
+        if ($PesterBoundParameters.ContainsKey('Milliseconds')) { $milliseconds = [int]$PesterBoundParameters['Milliseconds'] }
+        if ($PesterBoundParameters.ContainsKey('Seconds')) { $milliseconds = 1000 * [int]$PesterBoundParameters['Seconds'] }
+        $global:FakeMachine.Clock = $global:FakeMachine.Clock.AddMilliseconds($milliseconds)
+    }
+    Mock -CommandName Get-Date -ParameterFilter { $PesterBoundParameters.Count -eq 0 } -MockWith {
+        $current = Get-FakeMachineOrNull
+        if ($null -eq $current) { return [datetime]::Now }
+        return $current.Clock
+    }
 
     Mock -CommandName Get-ScheduledTask -MockWith {
         Get-FakeScheduledTask -Machine $global:FakeMachine -TaskPath $PesterBoundParameters['TaskPath'] -TaskName $PesterBoundParameters['TaskName']
     }
     Mock -CommandName Get-ScheduledTaskInfo -RemoveParameterType 'InputObject' -MockWith {
-        Get-FakeTaskInfo -InputObject $PesterBoundParameters['InputObject'] -TaskName $PesterBoundParameters['TaskName']
+        Get-FakeTaskInfo -Machine $global:FakeMachine -InputObject $PesterBoundParameters['InputObject'] -TaskName $PesterBoundParameters['TaskName']
     }
     Mock -CommandName Start-ScheduledTask -RemoveParameterType 'InputObject' -MockWith {
         Start-FakeTask -Machine $global:FakeMachine -InputObject $PesterBoundParameters['InputObject'] -TaskName $PesterBoundParameters['TaskName']
@@ -522,9 +720,13 @@ function Set-FakeMachineMock {
     Mock -CommandName New-ScheduledTaskPrincipal -MockWith { [pscustomobject]@{ UserId = $PesterBoundParameters['UserId'] } }
     Mock -CommandName New-ScheduledTaskSettingsSet -MockWith { [pscustomobject]@{ Enabled = $true } }
     Mock -CommandName Register-ScheduledTask -RemoveParameterType 'Action', 'Principal', 'Settings', 'Trigger', 'InputObject' -MockWith {
-        [pscustomobject]@{ TaskName = [string]$PesterBoundParameters['TaskName']; TaskPath = '\'; State = 'Ready' }
+        # A new task has never run; started, it plays back the machine's OneShotOutcome.
+        Add-FakeTask -Machine $global:FakeMachine -Name ([string]$PesterBoundParameters['TaskName']) -LastResult 'NeverRan' -StartOutcome $global:FakeMachine.OneShotOutcome
     }
-    Mock -CommandName Unregister-ScheduledTask -RemoveParameterType 'InputObject' -MockWith { }
+    Mock -CommandName Unregister-ScheduledTask -RemoveParameterType 'InputObject' -MockWith {
+        $gone = @($global:FakeMachine.Tasks | Where-Object { $_.TaskName -eq [string]$PesterBoundParameters['TaskName'] })
+        foreach ($task in $gone) { $global:FakeMachine.Tasks.Remove($task) }
+    }
 
     Mock -CommandName Get-Process -MockWith {
         Get-FakeProcess -Machine $global:FakeMachine -Name $PesterBoundParameters['Name']
@@ -571,8 +773,13 @@ function Set-FakeMachineMock {
     Mock -CommandName Add-MpPreference -MockWith {
         foreach ($exclusion in @($PesterBoundParameters['ExclusionPath'])) { $null = $global:FakeMachine.Exclusions.Add([string]$exclusion) }
     }
-    Mock -CommandName Get-MpThreatDetection -MockWith { }
-    Mock -CommandName Get-WinEvent -MockWith { @($global:FakeMachine.Events) }
+    Mock -CommandName Get-MpThreatDetection -MockWith {
+        if ($null -ne $global:FakeMachine.DetectionError) { throw $global:FakeMachine.DetectionError }
+        @($global:FakeMachine.Detections)
+    }
+    Mock -CommandName Get-WinEvent -MockWith {
+        Select-FakeEvent -Machine $global:FakeMachine -FilterHashtable $PesterBoundParameters['FilterHashtable'] -MaxEvents $PesterBoundParameters['MaxEvents']
+    }
 
     Mock -CommandName Get-ChildItem -ParameterFilter { Test-FakeRegistryPathText -Path ([string]$PesterBoundParameters['LiteralPath']) } -MockWith {
         Get-FakeRegistryChild -Machine $global:FakeMachine -Path ([string]$PesterBoundParameters['LiteralPath'])

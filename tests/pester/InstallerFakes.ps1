@@ -10,6 +10,10 @@ function Register-InstallerCommandStub {
         $body = '[CmdletBinding()] param([object] $FilePath, [object] $LiteralPath, [object] $Content, [object] $SourcePathOrExtension) throw ''Get-AuthenticodeSignature is not faked.'''
         $null = New-Item -Path 'Function:\global:Get-AuthenticodeSignature' -Value ([scriptblock]::Create($body)) -Force
     }
+    if ($null -eq (Get-Command -Name 'Set-Acl' -ErrorAction SilentlyContinue)) {
+        $body = '[CmdletBinding(SupportsShouldProcess = $true)] param([object] $Path, [object] $LiteralPath, [object] $InputObject, [object] $AclObject, [object] $Filter, [object] $Include, [object] $Exclude, [object] $CentralAccessPolicy, [switch] $ClearCentralAccessPolicy, [switch] $Passthru, [object] $UseTransaction) throw ''Set-Acl is not faked.'''
+        $null = New-Item -Path 'Function:\global:Set-Acl' -Value ([scriptblock]::Create($body)) -Force
+    }
     if ($null -eq (Get-Command -Name 'Get-LocalGroupMember' -ErrorAction SilentlyContinue)) {
         $body = '[CmdletBinding()] param([object] $Group, [object] $Name, [object] $SID, [object] $Member) throw ''Get-LocalGroupMember is not faked.'''
         $null = New-Item -Path 'Function:\global:Get-LocalGroupMember' -Value ([scriptblock]::Create($body)) -Force
@@ -45,9 +49,45 @@ function Get-TestProfileSid {
     return $null
 }
 
+function New-TestSecurityObject {
+    # Stand-ins for the .NET access-control types, which exist only on Windows: a folder's
+    # security that records its rules, an identity, a rule.
+    param([Parameter(Mandatory = $true)] [string] $TypeName, [AllowNull()] [object[]] $ArgumentList)
+    $arguments = @($ArgumentList | Where-Object { $null -ne $_ })
+    if ($TypeName.EndsWith('.DirectorySecurity')) {
+        $security = [pscustomobject]@{ Protected = $false; Rules = [System.Collections.ArrayList]::new() }
+        $security | Add-Member -MemberType ScriptMethod -Name SetAccessRuleProtection -Value { param($IsProtected, $Preserve) $this.Protected = [bool]$IsProtected }
+        $security | Add-Member -MemberType ScriptMethod -Name AddAccessRule -Value { param($Rule) $null = $this.Rules.Add($Rule) }
+        return $security
+    }
+    if ($TypeName.EndsWith('.SecurityIdentifier')) { return [pscustomobject]@{ Value = [string]$arguments[0] } }
+    return [pscustomobject]@{ IdentityReference = $arguments[0]; FileSystemRights = [string]$arguments[1]; AccessControlType = [string]@($arguments)[-1] }
+}
+
+function Get-TestAclSummary {
+    # What a recorded Set-Acl would have applied: whether inheritance is cut, and which SIDs
+    # are allowed (a real DirectorySecurity on Windows, the stand-in elsewhere).
+    param([Parameter(Mandatory = $true)] [object] $Acl)
+    if ($null -ne $Acl.PSObject.Properties['Rules']) {
+        return [pscustomobject]@{ Protected = [bool]$Acl.Protected; Sids = @($Acl.Rules | ForEach-Object { [string]$_.IdentityReference.Value }) }
+    }
+    $rules = @($Acl.GetAccessRules($true, $false, [System.Security.Principal.SecurityIdentifier]))
+    return [pscustomobject]@{ Protected = [bool]$Acl.AreAccessRulesProtected; Sids = @($rules | ForEach-Object { [string]$_.IdentityReference.Value }) }
+}
+
 function Set-InstallerFakeMock {
     Register-InstallerCommandStub
     Mock -CommandName Get-AuthenticodeSignature -MockWith { New-TestSignature }
+    # Access rules are recorded, never applied: a test folder stays the test's own.
+    Mock -CommandName Set-Acl -MockWith {
+        if (-not $global:FakeMachine.ContainsKey('Acls')) { $global:FakeMachine['Acls'] = @{} }
+        $global:FakeMachine['Acls'][[string]$PesterBoundParameters['LiteralPath']] = $PesterBoundParameters['AclObject']
+    }
+    if (-not (Test-FakeHostIsWindows)) {
+        Mock -CommandName New-Object -ParameterFilter { ([string]$PesterBoundParameters['TypeName']).StartsWith('System.Security.', [System.StringComparison]::OrdinalIgnoreCase) } -MockWith {
+            New-TestSecurityObject -TypeName ([string]$PesterBoundParameters['TypeName']) -ArgumentList $PesterBoundParameters['ArgumentList']
+        }
+    }
 
     Mock -CommandName Invoke-CimMethod -RemoveParameterType 'InputObject' -ParameterFilter { [string]$PesterBoundParameters['MethodName'] -eq 'GetOwnerSid' } -MockWith {
         $process = @($PesterBoundParameters['InputObject'])[0]

@@ -57,7 +57,7 @@ Describe 'collect-logs' {
         $run.ExitCode | Should -Be 0
         (Get-ResultCheck -Result $run.Result -Name 'bundle-written')[0].passed | Should -BeTrue
         $zipPath = [string]$run.Result.data.bundle.path
-        $zipPath | Should -BeLike ('{0}\qbd-logs-*.zip' -f $outputDirectory)
+        $zipPath | Should -BeLike (Join-Path -Path $outputDirectory -ChildPath 'qbd-logs-*.zip')
         Test-Path -LiteralPath $zipPath -PathType Leaf | Should -BeTrue
         # The staging folder is gone: only the zip stays.
         @(Get-ChildItem -LiteralPath $outputDirectory) | Should -HaveCount 1
@@ -65,7 +65,7 @@ Describe 'collect-logs' {
 
         $prefix = 'connector/legacy-Acme Books'
         $bundle = Read-ZipBundle -ZipPath $zipPath -Read @('manifest.json', ($prefix + '/link.json'))
-        foreach ($name in @('manifest.json', 'facts.json', 'events.json', ($prefix + '/logs/connector.log'), ($prefix + '/logs/connector.log.1'), ($prefix + '/link.json'), 'quickbooks/qbsdklog.txt')) {
+        foreach ($name in @('manifest.json', 'facts.json', 'events.json', ($prefix + '/link.json'))) {
             $bundle.Names | Should -Contain $name
         }
         @($bundle.Names | Where-Object { $_.StartsWith('tasks/') }) | Should -HaveCount 2
@@ -76,9 +76,9 @@ Describe 'collect-logs' {
         $linkEntry = @($manifest.files | Where-Object { $_.name -eq ($prefix + '/link.json') })
         $linkEntry | Should -HaveCount 1
         $linkEntry[0].redacted | Should -BeTrue
-        $logEntry = @($manifest.files | Where-Object { $_.name -eq ($prefix + '/logs/connector.log') })
-        $logEntry[0].sha256 | Should -Match '^[0-9a-f]{64}$'
-        $logEntry[0].truncated | Should -BeFalse
+        $factsEntry = @($manifest.files | Where-Object { $_.name -eq 'facts.json' })
+        $factsEntry[0].sha256 | Should -Match '^[0-9a-f]{64}$'
+        $factsEntry[0].truncated | Should -BeFalse
 
         $link = $bundle.Texts[$prefix + '/link.json']
         $link | Should -BeLike ('*{0}*' -f $companyId)
@@ -93,9 +93,28 @@ Describe 'collect-logs' {
 
         $run.Result.status | Should -Be 'ok' -Because $run.Json
         $run.Result.data.bundle.path | Should -BeNullOrEmpty
-        @($run.Result.data.collected | Where-Object { $_.name -eq 'connector/legacy-Acme Books/logs/connector.log' }) | Should -HaveCount 1
+        @($run.Result.data.collected | Where-Object { $_.name -eq 'connector/legacy-Acme Books/link.json' }) | Should -HaveCount 1
         @(Get-ChildItem -LiteralPath $outputDirectory) | Should -HaveCount 0
         (Get-ResultMessage -Result $run.Result -Text 'Nothing was left on the PC') | Should -HaveCount 1
+    }
+
+    It 'names each connector log by its place under the connector folder' {
+        Skip-OffWindows -Because 'collect-logs cuts a log''s path below its folder as text split at \ (Add-QbdLogFolder)'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ OutputDirectory = $outputDirectory }
+
+        $run.Result.status | Should -Be 'ok' -Because $run.Json
+        $prefix = 'connector/legacy-Acme Books'
+        $bundle = Read-ZipBundle -ZipPath ([string]$run.Result.data.bundle.path) -Read @('manifest.json')
+        $bundle.Names | Should -Contain ($prefix + '/logs/connector.log')
+        $bundle.Names | Should -Contain ($prefix + '/logs/connector.log.1')
+        $bundle.Names | Should -Contain 'quickbooks/qbsdklog.txt'
+        $manifest = ConvertFrom-Json -InputObject $bundle.Texts['manifest.json']
+        $logEntry = @($manifest.files | Where-Object { $_.name -eq ($prefix + '/logs/connector.log') })
+        $logEntry | Should -HaveCount 1
+        $logEntry[0].sha256 | Should -Match '^[0-9a-f]{64}$'
+        $logEntry[0].truncated | Should -BeFalse
+        @($run.Result.data.collected | Where-Object { $_.name -eq ($prefix + '/logs/connector.log') }) | Should -HaveCount 1
     }
 
     It 'refuses a relative output folder' {

@@ -2,6 +2,7 @@
 
 BeforeAll {
     . (Join-Path -Path $PSScriptRoot -ChildPath 'Helpers.ps1')
+    . (Join-Path -Path $PSScriptRoot -ChildPath 'Facts.ps1')
     $script:Path = Join-Path -Path $PSScriptRoot -ChildPath 'out/doctor.ps1'
     Set-FakeMachineMock
 }
@@ -63,7 +64,14 @@ Describe 'doctor facts' {
         (@($facts.users) -join '|') | Should -Be 'PC\alice'
         $facts.reboot.pending | Should -BeFalse
         @($facts.network) | Should -HaveCount 2
-        @($facts.errors) | Should -HaveCount 0
+        if (Test-FakeHostIsWindows) {
+            @($facts.errors) | Should -HaveCount 0
+        } else {
+            # The elevation probe asks .NET's WindowsIdentity, which exists only on Windows and
+            # cannot be faked: off Windows it records why, as on a PC where it fails.
+            $facts.elevated | Should -BeNullOrEmpty
+            (@($facts.errors) -join '|') | Should -BeLike 'elevated: *'
+        }
 
         Should -Invoke -CommandName Start-ScheduledTask -Times 0 -Exactly
         Should -Invoke -CommandName Stop-ScheduledTask -Times 0 -Exactly
@@ -96,5 +104,123 @@ Describe 'doctor facts' {
         @($run.Result.data.facts.errors | Where-Object { $_ -like 'antivirus:*' }) | Should -HaveCount 1
         @($run.Result.data.facts.errors | Where-Object { $_ -like 'defender:*' }) | Should -HaveCount 1
         @($run.Result.data.facts.tasks) | Should -HaveCount 2
+    }
+}
+
+Describe 'doctor facts: task states and last results' {
+    BeforeEach {
+        $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
+        Add-FakeSystemProfile -Machine $machine
+        $null = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn
+    }
+
+    AfterEach {
+        Restore-FakeMachine
+    }
+
+    It 'reports each task''s State and LastTaskResult as Task Scheduler gives them' {
+        $running = Add-FakeTask -Machine $machine -Name 'QuickbooksDesktop_Acme Books' -State 'Running'
+        $running.LastTaskResult = Get-FakeTaskResult -Name 'Running'
+        $null = Add-FakeTask -Machine $machine -Name 'QuickbooksDesktopUi_Acme Books' -LastResult 'NeverRan'
+        $null = Add-FakeTask -Machine $machine -Name 'QuickbooksDesktop_Beta Ltd' -LastResult 'NeedsElevation'
+        $null = Add-FakeTask -Machine $machine -Name 'QuickbooksDesktopUi_Beta Ltd' -LastResult 'Refused'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ConnectTimeoutMs = 200 }
+
+        $run.Result.status | Should -Be 'ok' -Because $run.Json
+        # Read through any nesting: the list's own shape is checked in the next Describe.
+        $tasks = @($run.Result.data.facts.tasks | ForEach-Object { $_ } | ForEach-Object { $_ })
+        $byName = @{}
+        foreach ($task in $tasks) { $byName[[string]$task.name] = $task }
+        $byName['QuickbooksDesktop_Acme Books'].state | Should -Be 'Running'
+        $byName['QuickbooksDesktop_Acme Books'].last_result | Should -Be 267009
+        $byName['QuickbooksDesktopUi_Acme Books'].state | Should -Be 'Ready'
+        $byName['QuickbooksDesktopUi_Acme Books'].last_result | Should -Be 267011
+        $byName['QuickbooksDesktopUi_Acme Books'].last_run_time | Should -BeNullOrEmpty
+        $byName['QuickbooksDesktop_Beta Ltd'].last_result | Should -Be 2147942116
+        $byName['QuickbooksDesktop_Beta Ltd'].last_run_time | Should -Not -BeNullOrEmpty
+        $byName['QuickbooksDesktopUi_Beta Ltd'].last_result | Should -Be 2147946720
+    }
+}
+
+Describe 'doctor facts: every list is a flat JSON list' {
+    # qbd-fix reads tasks, processes, ... as lists of objects (users: of strings). A list must come
+    # out as a JSON list with one item per thing found, never a list holding a list, whether
+    # the PC has none, one or several of them.
+    BeforeEach {
+        $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
+        Add-FakeSystemProfile -Machine $machine
+        Set-FakeDefender -Machine $machine -RunningMode 'Normal'
+    }
+
+    AfterEach {
+        Restore-FakeMachine
+    }
+
+    It 'with <Count> of each thing' -ForEach @(
+        @{ Count = 0 },
+        @{ Count = 1 },
+        @{ Count = 3 }
+    ) {
+        $marker = 'C:\Program Files (x86)\Client{0}\QuickBooks-connector\QuickbooksDesktopUI.exe was prevented from running.'
+        for ($index = 1; $index -le $Count; $index++) {
+            $null = Add-FakeUser -Machine $machine -UserName ('user{0}' -f $index) -LoggedOn
+            $null = Add-FakeLegacyConnector -Machine $machine -ClientName ('Client{0}' -f $index) -LinkJson '{"companyId":"6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b"}'
+            $null = Add-FakeTask -Machine $machine -Name ('QuickbooksDesktop_Client{0}' -f $index)
+            $null = Add-FakeProcess -Machine $machine -Name 'QBW32.exe' -ExecutablePath 'C:\Program Files\Intuit\QuickBooks 2024\QBW32.exe' -User ('user{0}' -f $index)
+            $null = Add-FakeUninstallEntry -Machine $machine -KeyName ('Entry{0}' -f $index) -Values @{ DisplayName = ('QuickBooks Desktop Pro 202{0}' -f $index); DisplayVersion = '34.0'; Publisher = 'Intuit Inc.' }
+            Add-FakeAntivirus -Machine $machine -Name ('Antivirus {0}' -f $index) -ProductState 397568
+            Add-FakeEvent -Machine $machine -Provider 'Microsoft-Windows-AppLocker' -LogName 'Microsoft-Windows-AppLocker/EXE and DLL' -Id 8004 -Message ($marker -f $index)
+        }
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ConnectTimeoutMs = 200 }
+
+        $run.Result.status | Should -Be 'ok' -Because $run.Json
+        $facts = $run.Result.data.facts
+        $lists = [ordered]@{ generations = 'object'; tasks = 'object'; processes = 'object'; uninstall = 'object'; antivirus = 'object'; policy = 'object'; users = 'string' }
+        $problems = New-Object -TypeName System.Collections.ArrayList
+        foreach ($name in $lists.Keys) {
+            $value = $facts.$name
+            $kind = Get-JsonKind -Value $value
+            if ($kind -ne 'array') { $null = $problems.Add(('{0} is a JSON {1}, not a list' -f $name, $kind)); continue }
+            if ($value.Count -ne $Count) { $null = $problems.Add(('{0} has {1} item(s), not {2}' -f $name, $value.Count, $Count)) }
+            for ($index = 0; $index -lt $value.Count; $index++) {
+                $itemKind = Get-JsonKind -Value $value[$index]
+                if ($itemKind -ne $lists[$name]) { $null = $problems.Add(('{0}[{1}] is a JSON {2}, not {3}' -f $name, $index, $itemKind, $lists[$name])) }
+            }
+        }
+        foreach ($path in @(Find-NestedJsonArray -Value $facts -Path 'facts')) { $null = $problems.Add(('{0} is a list inside a list' -f $path)) }
+        @($problems) | Should -BeNullOrEmpty -Because (@($problems) -join '; ')
+    }
+}
+
+Describe 'doctor facts: the shape of tests/doctor/fixtures' {
+    # Each fixture stands for what the facts script writes on such a PC; run the script on a fake
+    # PC built from the fixture and compare the two shapes (Compare-JsonShape in Facts.ps1).
+    AfterEach {
+        Restore-FakeMachine
+    }
+
+    It 'matches <Name>.json' -ForEach @(
+        @{ Name = 'healthy' },
+        @{ Name = 'red_tray' },
+        @{ Name = 'nothing_installed' },
+        @{ Name = 'web_connector' },
+        @{ Name = 'webroot' },
+        @{ Name = 'defender_detection' },
+        @{ Name = 'certificate_missing' },
+        @{ Name = 'quickbooks_closed' },
+        @{ Name = 'one_time_sync' },
+        @{ Name = 'no_route' }
+    ) {
+        $fixturePath = Join-Path -Path $PSScriptRoot -ChildPath ('../doctor/fixtures/{0}.json' -f $Name)
+        $fixture = ConvertFrom-Json -InputObject ([System.IO.File]::ReadAllText($fixturePath))
+        $null = New-FakeMachineFromFacts -Root (New-FakeRoot -Base $TestDrive) -Facts $fixture
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ConnectTimeoutMs = 200 }
+
+        $run.Result.status | Should -Be 'ok' -Because $run.Json
+        $differences = @(Compare-JsonShape -Expected $fixture -Actual $run.Result.data.facts -Path 'facts')
+        $differences | Should -BeNullOrEmpty -Because ($differences -join '; ')
     }
 }

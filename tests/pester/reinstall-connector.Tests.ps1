@@ -316,6 +316,20 @@ Describe 'reinstall-connector' {
             (Get-FakeTree -Root $machine.Root) -join [Environment]::NewLine | Should -Be ($before -join [Environment]::NewLine)
         }
 
+        It 'lists ending only the tray app whose program is in the connector folder under -WhatIf' {
+            $tray = Add-FakeProcess -Machine $machine -Name 'QuickbooksDesktopUI.exe' -ExecutablePath (Join-Path -Path $install -ChildPath 'QuickbooksDesktopUI.exe') -User 'alice'
+            $null = Add-FakeProcess -Machine $machine -Name 'QuickbooksDesktopUI.exe' -ExecutablePath 'C:\Program Files (x86)\Other Client\QuickBooks-connector\QuickbooksDesktopUI.exe' -User 'alice'
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters ($ready + @{ CompanyId = $companyId; WhatIf = $true })
+
+            $run.Result.status | Should -Be 'ok' -Because $run.Json
+            $ends = @(Get-ResultAction -Result $run.Result -Text 'End process')
+            $ends | Should -HaveCount 1
+            $ends[0].description | Should -BeLike ('*{0}*' -f $tray.ProcessId)
+            $ends[0].performed | Should -BeFalse
+            Should -Invoke -CommandName Stop-Process -Times 0 -Exactly
+        }
+
         It 'backs up, uninstalls quietly, runs the installer elevated for the admin and keeps the Company ID' {
             $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters ($ready + @{ InstallerSha256 = $installerHash.ToUpperInvariant() })
 
@@ -327,6 +341,11 @@ Describe 'reinstall-connector' {
             (Get-ResultCheck -Result $run.Result -Name 'installer-started')[0].passed | Should -BeTrue
             (Get-ResultCheck -Result $run.Result -Name 'company-id-kept')[0].passed | Should -BeTrue
             Test-Path -LiteralPath (Join-Path -Path $run.Result.data.backup.folder -ChildPath 'link.json') -PathType Leaf | Should -BeTrue
+            $protected = $global:FakeMachine['Acls'][[string]$run.Result.data.backup.folder]
+            $protected | Should -Not -BeNullOrEmpty -Because 'the backup folder holds link.json: administrators and SYSTEM only'
+            $summary = Get-TestAclSummary -Acl $protected
+            $summary.Protected | Should -BeTrue
+            ($summary.Sids | Sort-Object) -join ',' | Should -Be 'S-1-5-18,S-1-5-32-544'
             Should -Invoke -CommandName Start-Process -Times 1 -Exactly -ParameterFilter { $PesterBoundParameters['ArgumentList'] -eq '/VERYSILENT /NORESTART' }
             Should -Invoke -CommandName New-ScheduledTaskAction -Times 1 -Exactly -ParameterFilter { $PesterBoundParameters['Execute'] -eq $installer }
             Should -Invoke -CommandName New-ScheduledTaskPrincipal -Times 1 -Exactly -ParameterFilter { [string]$PesterBoundParameters['RunLevel'] -eq 'Highest' }

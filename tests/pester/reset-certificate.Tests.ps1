@@ -166,6 +166,46 @@ Describe 'reset-certificate' {
         }
     }
 
+    Context 'the installer''s one-shot task on the user''s desktop ends with a Task Scheduler result' {
+        # Start-QbdInUserSession registers a one-shot task and waits for LastTaskResult to leave
+        # 0x41303 (has not run). Only 0 or 0x41301 (running) mean the installer ran; 0x800702E4
+        # (it needs elevation, which a task never prompts for), 0x800710E0 (refused: the user is
+        # not logged on) and 0x80070002 (file not found) mean it did not.
+        BeforeEach {
+            $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
+            Add-FakeSystemProfile -Machine $machine
+            $alice = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn
+            $null = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson '{"companyId":"6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b"}'
+            $null = Write-FakeProgram -Path (Join-Path -Path $alice.Profile -ChildPath 'Downloads\Acme Books-quickbooksdesktop-connector.exe')
+            Set-TestAdministrator -Machine $machine -Account 'PC\alice'
+        }
+
+        It 'reports started = <Started> and <Status> when the task ends with <Code>' -ForEach @(
+            @{ Code = '0x41301'; Result = [uint32]267009; Started = $true; Status = 'needs_user_action' },
+            @{ Code = '0x00000000'; Result = [uint32]0; Started = $true; Status = 'needs_user_action' },
+            @{ Code = '0x00041303'; Result = [uint32]267011; Started = $false; Status = 'failed' },
+            @{ Code = '0x800702E4'; Result = [uint32]2147943140; Started = $false; Status = 'failed' },
+            @{ Code = '0x800710E0'; Result = [uint32]2147946720; Started = $false; Status = 'failed' },
+            @{ Code = '0x80070002'; Result = [uint32]2147942402; Started = $false; Status = 'failed' }
+        ) {
+            Set-TestOneShotResult -Machine $machine -Result $Result
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; LaunchInstaller = $true; GrantRemoved = $true }
+
+            Should -Invoke -CommandName Start-ScheduledTask -Times 1 -Exactly
+            Should -Invoke -CommandName Unregister-ScheduledTask -Times 1 -Exactly
+            @($machine.Tasks | Where-Object { $_.TaskName -like 'qbd-fix-*' }) | Should -HaveCount 0
+            $run.Result.data.launched_installer.started | Should -Be $Started -Because $run.Json
+            $run.Result.status | Should -Be $Status -Because $run.Json
+            $start = @(Get-ResultAction -Result $run.Result -Text 'Start the connector installer')
+            $start | Should -HaveCount 1
+            $start[0].performed | Should -Be $Started
+            if (-not $Started) {
+                (Get-ResultMessage -Result $run.Result -Text ('Could not start the installer for PC\alice: the installer did not start on PC\alice''s desktop (task result {0}' -f $Code)) | Should -HaveCount 1
+            }
+        }
+    }
+
     Context 'nothing installed' {
         BeforeEach {
             $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)

@@ -138,6 +138,112 @@ Describe 'restart-tasks' {
     }
 }
 
+Describe 'restart-tasks with one tray process, or none' {
+    # Get-Process gives a bare Process object for one match and nothing for none; the script must
+    # count both right under Set-StrictMode -Version 3.0 (a bare object or $null has no .Count in
+    # Windows PowerShell 5.1).
+    BeforeEach {
+        $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
+        Add-FakeSystemProfile -Machine $machine
+        $null = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn
+        $null = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson '{"companyId":"6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b"}'
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books'
+    }
+
+    AfterEach {
+        Restore-FakeMachine
+    }
+
+    It 'ends the one tray process (the red-icon case), starts both tasks and reports changed' {
+        $tray = Add-FakeProcess -Machine $machine -Name 'QuickbooksDesktopUI.exe' -User 'alice'
+        @(Get-Process -Name 'QuickbooksDesktopUI') | Should -HaveCount 1
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
+
+        $run.Result.data.PSObject.Properties['error'] | Should -BeNullOrEmpty -Because $run.Json
+        $run.Result.status | Should -Be 'changed' -Because $run.Json
+        $run.ExitCode | Should -Be 0
+        Should -Invoke -CommandName Stop-Process -Times 1 -Exactly -ParameterFilter { @($PesterBoundParameters['Id']) -contains [int]$tray.ProcessId }
+        @($machine.Processes | Where-Object { $_.ProcessId -eq $tray.ProcessId }) | Should -HaveCount 0
+        (@($machine.Started) -join '|') | Should -Be 'QuickbooksDesktop_Acme Books|QuickbooksDesktopUi_Acme Books'
+        (Get-ResultCheck -Result $run.Result -Name 'tray-running')[0].passed | Should -BeTrue
+    }
+
+    It 'starts both tasks when no tray process is running and reports changed' {
+        Get-Process -Name 'QuickbooksDesktopUI' | Should -BeNullOrEmpty
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
+
+        $run.Result.data.PSObject.Properties['error'] | Should -BeNullOrEmpty -Because $run.Json
+        $run.Result.status | Should -Be 'changed' -Because $run.Json
+        $run.ExitCode | Should -Be 0
+        Should -Invoke -CommandName Stop-Process -Times 0 -Exactly
+        (@($machine.Started) -join '|') | Should -Be 'QuickbooksDesktop_Acme Books|QuickbooksDesktopUi_Acme Books'
+        (Get-ResultCheck -Result $run.Result -Name 'tray-running')[0].passed | Should -BeTrue
+        @(Get-Process -Name 'QuickbooksDesktopUI') | Should -HaveCount 1
+    }
+}
+
+Describe 'restart-tasks when a task does not start' {
+    # Task Scheduler accepts the start and records why the program did not run in LastTaskResult.
+    BeforeEach {
+        $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
+        Add-FakeSystemProfile -Machine $machine
+        $null = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn
+        $null = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson '{"companyId":"6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b"}'
+    }
+
+    AfterEach {
+        Restore-FakeMachine
+    }
+
+    It 'reports the service task not running when its start ends with <Outcome> (<Code>)' -ForEach @(
+        @{ Outcome = 'NeedsElevation'; Code = 2147942116 },
+        @{ Outcome = 'FileNotFound'; Code = 2147942402 }
+    ) {
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books' -ServiceStartOutcome $Outcome
+        $null = Add-FakeProcess -Machine $machine -Name 'QuickbooksDesktopUI.exe' -User 'alice'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
+
+        $run.Result.data.PSObject.Properties['error'] | Should -BeNullOrEmpty -Because $run.Json
+        $check = (Get-ResultCheck -Result $run.Result -Name 'service-task-running')[0]
+        $check.passed | Should -BeFalse -Because $run.Json
+        (ConvertFrom-Json -InputObject $check.evidence).last_result | Should -Be $Code
+        (ConvertFrom-Json -InputObject $check.evidence).state | Should -Be 'Ready'
+        (Get-ResultMessage -Result $run.Result -Text 'did not reach Running') | Should -HaveCount 1
+    }
+
+    It 'asks for a person when the tray task is refused (0x800710E0) and the tray stays away' {
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books' -UiStartOutcome 'Refused'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
+
+        $run.Result.data.PSObject.Properties['error'] | Should -BeNullOrEmpty -Because $run.Json
+        $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+        $run.ExitCode | Should -Be 3
+        (Get-ResultCheck -Result $run.Result -Name 'tray-running')[0].passed | Should -BeFalse
+        (Get-ResultMessage -Result $run.Result -Text 'The tray app is still not running') | Should -HaveCount 1
+        $run.Result.data.after.ui_task.last_result | Should -Be 2147946720
+        @(Get-Process -Name 'QuickbooksDesktopUI') | Should -HaveCount 0
+    }
+
+    It 'leaves a service task that is already Running (0x41301) as it is' {
+        $pair = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books'
+        $pair.Service.State = 'Running'
+        $pair.Service.LastTaskResult = Get-FakeTaskResult -Name 'Running'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
+
+        $run.Result.data.PSObject.Properties['error'] | Should -BeNullOrEmpty -Because $run.Json
+        $run.Result.status | Should -Be 'changed' -Because $run.Json
+        $run.Result.data.before.service_task.state | Should -Be 'Running'
+        $run.Result.data.before.service_task.last_result | Should -Be 267009
+        (Get-ResultMessage -Result $run.Result -Text 'was already running; left as it is') | Should -HaveCount 1
+        (@($machine.Started) -join '|') | Should -Be 'QuickbooksDesktopUi_Acme Books'
+    }
+}
+
 Describe 'restart-tasks rendered with a quoted, non-ASCII client name' {
     BeforeEach {
         $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)

@@ -54,6 +54,12 @@ if ($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage') {
     if ($PSCommandPath) { exit 1 }
     return
 }
+try {
+    # powershell.exe writes stdout in the OEM code page; non-ASCII names would arrive garbled.
+    [Console]::OutputEncoding = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false
+} catch {
+    Write-Verbose -Message 'No console attached: output encoding left unchanged.'
+}
 if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environment]::Is64BitProcess) {
     # A 32-bit host (Intune's default, some RMM agents) sees Program Files (x86) as
     # $env:ProgramFiles and the WOW6432Node view as HKLM:\SOFTWARE: run again in the 64-bit one.
@@ -63,7 +69,11 @@ if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environ
     if (Test-Path -LiteralPath $nativeHost -PathType Leaf) {
         $passed = @{}
         foreach ($name in @($PSBoundParameters.Keys)) {
-            if ($name -ne 'WhatIf' -and $name -ne 'Confirm') { $passed[$name] = $PSBoundParameters[$name] }
+            if ($name -eq 'WhatIf' -or $name -eq 'Confirm') { continue }
+            $value = $PSBoundParameters[$name]
+            # A switch would travel as {"IsPresent":true}: send its state.
+            if ($value -is [System.Management.Automation.SwitchParameter]) { $value = [bool]$value.IsPresent }
+            $passed[$name] = $value
         }
         $env:QBD_FIX_PARAMETERS = ConvertTo-Json -InputObject $passed -Depth 2 -Compress
         $relaunchArguments = @('-NoLogo', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', $PSCommandPath)
@@ -72,24 +82,14 @@ if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environ
         exit $LASTEXITCODE
     }
 }
-if ($env:QBD_FIX_PARAMETERS) {
-    # Started again by the block above, in the 64-bit host: take back the values given. Only
-    # this script's own parameters are set, and their Validate attributes check each value.
-    $relaunchedWith = ConvertFrom-Json -InputObject $env:QBD_FIX_PARAMETERS
+$script:QbdRelaunchedWith = $null
+$script:QbdParameterNames = @()
+if ($PSCommandPath -and $env:QBD_FIX_PARAMETERS) {
+    $script:QbdRelaunchedWith = $env:QBD_FIX_PARAMETERS
     [Environment]::SetEnvironmentVariable('QBD_FIX_PARAMETERS', $null)
-    foreach ($property in @($relaunchedWith.PSObject.Properties)) {
-        if ($MyInvocation.MyCommand.Parameters.ContainsKey($property.Name)) {
-            $ExecutionContext.SessionState.PSVariable.Set($property.Name, $property.Value)
-        }
-    }
+    $script:QbdParameterNames = @($MyInvocation.MyCommand.Parameters.Keys)
 }
 $script:QbdDeadline = (Get-Date).AddSeconds($TimeBudgetSeconds)
-try {
-    # powershell.exe writes stdout in the OEM code page; non-ASCII names would arrive garbled.
-    [Console]::OutputEncoding = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false
-} catch {
-    Write-Verbose -Message 'No console attached: output encoding left unchanged.'
-}
 
 $script:QbdCmdlet = $PSCmdlet
 $script:QbdStatusOrder = @('ok', 'changed', 'needs_user_action', 'failed')
@@ -147,6 +147,34 @@ function Get-QbdExitCode {
         'needs_user_action' { return 3 }
         default { return 0 }
     }
+}
+
+function Get-QbdRemainingSeconds {
+    # What is left of -TimeBudgetSeconds: the runner waits a margin longer, so a script that
+    # keeps to its budget always ends with a result rather than being cut off mid-change.
+    $left = ($script:QbdDeadline - (Get-Date)).TotalSeconds
+    if ($left -le 0) { return 0 }
+    return [int][Math]::Floor($left)
+}
+
+function Write-QbdBudgetNote {
+    # Said once: a wait or a step was cut short because -TimeBudgetSeconds ran out.
+    if ($script:QbdResult.data.Contains('budget_exhausted')) { return }
+    Set-QbdData -Name 'budget_exhausted' -Value $true
+    Add-QbdMessage -Message ('The time budget (-TimeBudgetSeconds {0}) ran out: later waits and steps were cut short.' -f $TimeBudgetSeconds)
+}
+
+function Restore-QbdRelaunchParameter {
+    # Started again by the 32-bit guard above, in the 64-bit host: take back the values given
+    # on the command line. Only this script's own parameters are set, and setting a parameter
+    # variable runs its Validate attributes, so a value the script refuses fails the run here.
+    if (-not $script:QbdRelaunchedWith) { return }
+    $given = ConvertFrom-Json -InputObject $script:QbdRelaunchedWith
+    foreach ($property in @($given.PSObject.Properties)) {
+        if ($script:QbdParameterNames -notcontains $property.Name) { continue }
+        (Get-Variable -Name $property.Name -Scope Script).Value = $property.Value
+    }
+    $script:QbdDeadline = (Get-Date).AddSeconds($TimeBudgetSeconds)
 }
 
 function Get-QbdProperty {
@@ -401,6 +429,12 @@ function Add-QbdLogFile {
     # Copy one log into the bundle; beyond -MaxFileMiB keep the newest part and say so.
     param([string] $Source, [string] $Name, [string] $Kind)
     if (-not (Test-QbdNewSource -Source $Source)) { return }
+    # A minute stays in reserve for the zip and the result.
+    if ((Get-QbdRemainingSeconds) -lt 60) {
+        Add-QbdSkipped -Source $Source -Reason 'the time budget (-TimeBudgetSeconds) was used up'
+        Write-QbdBudgetNote
+        return
+    }
     $cap = [long]$MaxFileMiB * 1MB
     try {
         $destination = Get-QbdStagingPath -Name $Name
@@ -522,7 +556,7 @@ function Add-QbdLinkJson {
     } catch {
         # Unparseable: its secrets cannot be told apart, so it stays out of the bundle.
         Write-Verbose -Message ('link.json not parsed: {0}' -f $_.Exception.Message)
-        $note = 'link.json at {0} ({1} characters) could not be parsed as JSON, so it was left out: its secrets could not be redacted. Collect again with --no-redact to include it as it is.' -f $Source, $text.Length
+        $note = 'link.json at {0} ({1} characters) could not be parsed as JSON, so it was left out: its secrets could not be redacted. Collect again with -NoRedact to include it as it is.' -f $Source, $text.Length
         Add-QbdTextFile -Name ($Name + '.note.txt') -Text $note -Kind 'note' -Source $Source -Redacted $true
     }
 }
@@ -668,6 +702,10 @@ function Get-QbdEvent {
     $since = (Get-Date).AddDays(-$EventDays)
     $records = New-Object -TypeName System.Collections.ArrayList
     foreach ($provider in $providers) {
+        if ((Get-QbdRemainingSeconds) -lt 60) {
+            Write-QbdBudgetNote
+            break
+        }
         $query = @{ LogName = 'Application'; ProviderName = $provider; Level = @(1, 2, 3); StartTime = $since }
         try {
             foreach ($record in @(Get-WinEvent -FilterHashtable $query -MaxEvents 2000 -ErrorAction Stop)) { $null = $records.Add($record) }
@@ -805,8 +843,18 @@ function Invoke-QbdRemediation {
         }
         $zipped = $true
     } finally {
-        if (Test-Path -LiteralPath $staging) {
-            Remove-Item -LiteralPath $staging -Recurse -Force -WhatIf:$false -Confirm:$false
+        # Antivirus scanning the fresh copies can hold them for a moment: retry, and never let
+        # a leftover staging folder turn a good bundle into a failed run.
+        for ($attempt = 1; (Test-Path -LiteralPath $staging) -and $attempt -le 3; $attempt++) {
+            try {
+                Remove-Item -LiteralPath $staging -Recurse -Force -WhatIf:$false -Confirm:$false -ErrorAction Stop
+            } catch {
+                if ($attempt -eq 3) {
+                    Add-QbdMessage -Message ('The staging folder {0} could not be removed ({1}); delete it by hand.' -f $staging, $_.Exception.Message)
+                } else {
+                    Start-Sleep -Seconds 1
+                }
+            }
         }
         if (-not $zipped -and (Test-Path -LiteralPath $zipPath)) {
             # A half-written zip is of no use to anyone.
@@ -864,6 +912,7 @@ function Invoke-QbdRemediation {
 }
 
 try {
+    Restore-QbdRelaunchParameter
     Invoke-QbdRemediation | Out-Null
 } catch {
     Set-QbdStatus -Status 'failed'

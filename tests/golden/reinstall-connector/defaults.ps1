@@ -67,6 +67,12 @@ if ($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage') {
     if ($PSCommandPath) { exit 1 }
     return
 }
+try {
+    # powershell.exe writes stdout in the OEM code page; non-ASCII names would arrive garbled.
+    [Console]::OutputEncoding = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false
+} catch {
+    Write-Verbose -Message 'No console attached: output encoding left unchanged.'
+}
 if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environment]::Is64BitProcess) {
     # A 32-bit host (Intune's default, some RMM agents) sees Program Files (x86) as
     # $env:ProgramFiles and the WOW6432Node view as HKLM:\SOFTWARE: run again in the 64-bit one.
@@ -76,7 +82,11 @@ if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environ
     if (Test-Path -LiteralPath $nativeHost -PathType Leaf) {
         $passed = @{}
         foreach ($name in @($PSBoundParameters.Keys)) {
-            if ($name -ne 'WhatIf' -and $name -ne 'Confirm') { $passed[$name] = $PSBoundParameters[$name] }
+            if ($name -eq 'WhatIf' -or $name -eq 'Confirm') { continue }
+            $value = $PSBoundParameters[$name]
+            # A switch would travel as {"IsPresent":true}: send its state.
+            if ($value -is [System.Management.Automation.SwitchParameter]) { $value = [bool]$value.IsPresent }
+            $passed[$name] = $value
         }
         $env:QBD_FIX_PARAMETERS = ConvertTo-Json -InputObject $passed -Depth 2 -Compress
         $relaunchArguments = @('-NoLogo', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', $PSCommandPath)
@@ -85,24 +95,14 @@ if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environ
         exit $LASTEXITCODE
     }
 }
-if ($env:QBD_FIX_PARAMETERS) {
-    # Started again by the block above, in the 64-bit host: take back the values given. Only
-    # this script's own parameters are set, and their Validate attributes check each value.
-    $relaunchedWith = ConvertFrom-Json -InputObject $env:QBD_FIX_PARAMETERS
+$script:QbdRelaunchedWith = $null
+$script:QbdParameterNames = @()
+if ($PSCommandPath -and $env:QBD_FIX_PARAMETERS) {
+    $script:QbdRelaunchedWith = $env:QBD_FIX_PARAMETERS
     [Environment]::SetEnvironmentVariable('QBD_FIX_PARAMETERS', $null)
-    foreach ($property in @($relaunchedWith.PSObject.Properties)) {
-        if ($MyInvocation.MyCommand.Parameters.ContainsKey($property.Name)) {
-            $ExecutionContext.SessionState.PSVariable.Set($property.Name, $property.Value)
-        }
-    }
+    $script:QbdParameterNames = @($MyInvocation.MyCommand.Parameters.Keys)
 }
 $script:QbdDeadline = (Get-Date).AddSeconds($TimeBudgetSeconds)
-try {
-    # powershell.exe writes stdout in the OEM code page; non-ASCII names would arrive garbled.
-    [Console]::OutputEncoding = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false
-} catch {
-    Write-Verbose -Message 'No console attached: output encoding left unchanged.'
-}
 
 $script:QbdCmdlet = $PSCmdlet
 $script:QbdStatusOrder = @('ok', 'changed', 'needs_user_action', 'failed')
@@ -174,8 +174,10 @@ function Invoke-QbdChange {
     )
     # A change that fails throws (recorded as not performed, then the run stops); one that
     # handles its own failure returns $false as its last output and is recorded as not performed.
+    # Under -WhatIf, ShouldProcess would print "What if: ..." to stdout beside the one JSON
+    # line: the actions list says the same. ShouldProcess still asks under -Confirm.
     $description = '{0}: {1}' -f $Action, $Target
-    if (-not $script:QbdCmdlet.ShouldProcess($Target, $Action)) {
+    if ($WhatIfPreference -or -not $script:QbdCmdlet.ShouldProcess($Target, $Action)) {
         Add-QbdAction -Description $description -Performed $false
         return $false
     }
@@ -220,16 +222,34 @@ function Wait-QbdCondition {
         [Parameter(Mandatory = $true)] [int] $TimeoutSeconds
     )
     $allowed = [Math]::Min($TimeoutSeconds, (Get-QbdRemainingSeconds))
-    if ($allowed -lt $TimeoutSeconds -and -not $script:QbdResult.data.Contains('budget_exhausted')) {
-        Set-QbdData -Name 'budget_exhausted' -Value $true
-        Add-QbdMessage -Message ('The time budget (-TimeBudgetSeconds {0}) ran short: waits were cut to what was left.' -f $TimeBudgetSeconds)
-    }
     $deadline = (Get-Date).AddSeconds($allowed)
     while ((Get-Date) -lt $deadline) {
         if (& $Condition) { return $true }
         Start-Sleep -Milliseconds 500
     }
-    return [bool](& $Condition)
+    $met = [bool](& $Condition)
+    if (-not $met -and $allowed -lt $TimeoutSeconds) { Write-QbdBudgetNote }
+    return $met
+}
+
+function Write-QbdBudgetNote {
+    # Said once: a wait or a step was cut short because -TimeBudgetSeconds ran out.
+    if ($script:QbdResult.data.Contains('budget_exhausted')) { return }
+    Set-QbdData -Name 'budget_exhausted' -Value $true
+    Add-QbdMessage -Message ('The time budget (-TimeBudgetSeconds {0}) ran out: later waits and steps were cut short.' -f $TimeBudgetSeconds)
+}
+
+function Restore-QbdRelaunchParameter {
+    # Started again by the 32-bit guard above, in the 64-bit host: take back the values given
+    # on the command line. Only this script's own parameters are set, and setting a parameter
+    # variable runs its Validate attributes, so a value the script refuses fails the run here.
+    if (-not $script:QbdRelaunchedWith) { return }
+    $given = ConvertFrom-Json -InputObject $script:QbdRelaunchedWith
+    foreach ($property in @($given.PSObject.Properties)) {
+        if ($script:QbdParameterNames -notcontains $property.Name) { continue }
+        (Get-Variable -Name $property.Name -Scope Script).Value = $property.Value
+    }
+    $script:QbdDeadline = (Get-Date).AddSeconds($TimeBudgetSeconds)
 }
 
 function Get-QbdProperty {
@@ -402,23 +422,30 @@ function Get-QbdProcessOwner {
     [pscustomobject]@{ account = $account; sid = $sid }
 }
 
-function Test-QbdLocalAdministrator {
-    # Whether a user is in the local Administrators group (S-1-5-32-544), directly. Membership
-    # through a domain group cannot be resolved without the user's own token: $null (unknown)
-    # when the group holds a group the user is not listed beside.
-    param([Parameter(Mandatory = $true)] [string] $Sid)
+function Get-QbdAdministratorMember {
+    # The local Administrators group (S-1-5-32-544), read once: member SIDs, and whether it holds
+    # groups. It cannot be read on some PCs (Get-LocalGroupMember fails on orphaned or Entra ID
+    # members): readable is $false then.
+    $found = [pscustomobject]@{ readable = $false; sids = @(); has_groups = $false }
     try {
         $members = @(Get-LocalGroupMember -SID 'S-1-5-32-544' -ErrorAction Stop)
     } catch {
         Write-Verbose -Message ('Administrators group not readable: {0}' -f $_.Exception.Message)
-        return $null
+        return $found
     }
-    $viaGroup = $false
-    foreach ($member in $members) {
-        if ([string](Get-QbdProperty -InputObject $member -Name 'SID') -eq $Sid) { return $true }
-        if ([string](Get-QbdProperty -InputObject $member -Name 'ObjectClass') -eq 'Group') { $viaGroup = $true }
-    }
-    if ($viaGroup) { return $null }
+    $found.readable = $true
+    $found.sids = @($members | ForEach-Object { [string](Get-QbdProperty -InputObject $_ -Name 'SID') })
+    $found.has_groups = @($members | Where-Object { [string](Get-QbdProperty -InputObject $_ -Name 'ObjectClass') -eq 'Group' }).Count -gt 0
+    return $found
+}
+
+function Test-QbdLocalAdministrator {
+    # Whether a user is in the local Administrators group, directly. Membership through a group
+    # cannot be resolved without the user's own token: $null (unknown) then.
+    param([Parameter(Mandatory = $true)] [string] $Sid, [Parameter(Mandatory = $true)] [object] $Administrators)
+    if (-not $Administrators.readable) { return $null }
+    if ($Administrators.sids -contains $Sid) { return $true }
+    if ($Administrators.has_groups) { return $null }
     return $false
 }
 
@@ -427,11 +454,13 @@ function Get-QbdInteractiveUser {
     # one object per user: account, SID and whether the user is a local administrator.
     $explorers = @(Get-CimInstance -ClassName Win32_Process -Filter "Name = 'explorer.exe'" -ErrorAction SilentlyContinue)
     $seen = @{}
+    $administrators = $null
     foreach ($explorer in $explorers) {
         $owner = Get-QbdProcessOwner -Process $explorer
         if ($null -eq $owner -or $seen.ContainsKey($owner.sid)) { continue }
         $seen[$owner.sid] = $true
-        [pscustomobject]@{ account = $owner.account; sid = $owner.sid; is_admin = Test-QbdLocalAdministrator -Sid $owner.sid }
+        if ($null -eq $administrators) { $administrators = Get-QbdAdministratorMember }
+        [pscustomobject]@{ account = $owner.account; sid = $owner.sid; is_admin = Test-QbdLocalAdministrator -Sid $owner.sid -Administrators $administrators }
     }
 }
 
@@ -1053,13 +1082,9 @@ function Protect-QbdFolder {
         $rule = New-Object -TypeName System.Security.AccessControl.FileSystemAccessRule -ArgumentList $ruleArguments
         $security.AddAccessRule($rule)
     }
-    $folder = Get-Item -LiteralPath $Path
-    if ($folder.PSObject.Methods['SetAccessControl']) {
-        $folder.SetAccessControl($security)
-    } else {
-        # PowerShell 7: the method moved to an extension class.
-        [System.IO.FileSystemAclExtensions]::SetAccessControl($folder, $security)
-    }
+    # Set-Acl works the same in Windows PowerShell 5.1 and PowerShell 7 (where DirectoryInfo
+    # lost its SetAccessControl method).
+    Set-Acl -LiteralPath $Path -AclObject $security
 }
 
 function Backup-QbdConnector {
@@ -1837,6 +1862,7 @@ function Invoke-QbdRemediation {
 }
 
 try {
+    Restore-QbdRelaunchParameter
     Invoke-QbdRemediation | Out-Null
 } catch {
     Set-QbdStatus -Status 'failed'

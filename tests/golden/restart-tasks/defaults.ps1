@@ -45,6 +45,12 @@ if ($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage') {
     if ($PSCommandPath) { exit 1 }
     return
 }
+try {
+    # powershell.exe writes stdout in the OEM code page; non-ASCII names would arrive garbled.
+    [Console]::OutputEncoding = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false
+} catch {
+    Write-Verbose -Message 'No console attached: output encoding left unchanged.'
+}
 if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environment]::Is64BitProcess) {
     # A 32-bit host (Intune's default, some RMM agents) sees Program Files (x86) as
     # $env:ProgramFiles and the WOW6432Node view as HKLM:\SOFTWARE: run again in the 64-bit one.
@@ -54,7 +60,11 @@ if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environ
     if (Test-Path -LiteralPath $nativeHost -PathType Leaf) {
         $passed = @{}
         foreach ($name in @($PSBoundParameters.Keys)) {
-            if ($name -ne 'WhatIf' -and $name -ne 'Confirm') { $passed[$name] = $PSBoundParameters[$name] }
+            if ($name -eq 'WhatIf' -or $name -eq 'Confirm') { continue }
+            $value = $PSBoundParameters[$name]
+            # A switch would travel as {"IsPresent":true}: send its state.
+            if ($value -is [System.Management.Automation.SwitchParameter]) { $value = [bool]$value.IsPresent }
+            $passed[$name] = $value
         }
         $env:QBD_FIX_PARAMETERS = ConvertTo-Json -InputObject $passed -Depth 2 -Compress
         $relaunchArguments = @('-NoLogo', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', $PSCommandPath)
@@ -63,24 +73,14 @@ if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environ
         exit $LASTEXITCODE
     }
 }
-if ($env:QBD_FIX_PARAMETERS) {
-    # Started again by the block above, in the 64-bit host: take back the values given. Only
-    # this script's own parameters are set, and their Validate attributes check each value.
-    $relaunchedWith = ConvertFrom-Json -InputObject $env:QBD_FIX_PARAMETERS
+$script:QbdRelaunchedWith = $null
+$script:QbdParameterNames = @()
+if ($PSCommandPath -and $env:QBD_FIX_PARAMETERS) {
+    $script:QbdRelaunchedWith = $env:QBD_FIX_PARAMETERS
     [Environment]::SetEnvironmentVariable('QBD_FIX_PARAMETERS', $null)
-    foreach ($property in @($relaunchedWith.PSObject.Properties)) {
-        if ($MyInvocation.MyCommand.Parameters.ContainsKey($property.Name)) {
-            $ExecutionContext.SessionState.PSVariable.Set($property.Name, $property.Value)
-        }
-    }
+    $script:QbdParameterNames = @($MyInvocation.MyCommand.Parameters.Keys)
 }
 $script:QbdDeadline = (Get-Date).AddSeconds($TimeBudgetSeconds)
-try {
-    # powershell.exe writes stdout in the OEM code page; non-ASCII names would arrive garbled.
-    [Console]::OutputEncoding = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false
-} catch {
-    Write-Verbose -Message 'No console attached: output encoding left unchanged.'
-}
 
 $script:QbdCmdlet = $PSCmdlet
 $script:QbdStatusOrder = @('ok', 'changed', 'needs_user_action', 'failed')
@@ -152,8 +152,10 @@ function Invoke-QbdChange {
     )
     # A change that fails throws (recorded as not performed, then the run stops); one that
     # handles its own failure returns $false as its last output and is recorded as not performed.
+    # Under -WhatIf, ShouldProcess would print "What if: ..." to stdout beside the one JSON
+    # line: the actions list says the same. ShouldProcess still asks under -Confirm.
     $description = '{0}: {1}' -f $Action, $Target
-    if (-not $script:QbdCmdlet.ShouldProcess($Target, $Action)) {
+    if ($WhatIfPreference -or -not $script:QbdCmdlet.ShouldProcess($Target, $Action)) {
         Add-QbdAction -Description $description -Performed $false
         return $false
     }
@@ -198,16 +200,34 @@ function Wait-QbdCondition {
         [Parameter(Mandatory = $true)] [int] $TimeoutSeconds
     )
     $allowed = [Math]::Min($TimeoutSeconds, (Get-QbdRemainingSeconds))
-    if ($allowed -lt $TimeoutSeconds -and -not $script:QbdResult.data.Contains('budget_exhausted')) {
-        Set-QbdData -Name 'budget_exhausted' -Value $true
-        Add-QbdMessage -Message ('The time budget (-TimeBudgetSeconds {0}) ran short: waits were cut to what was left.' -f $TimeBudgetSeconds)
-    }
     $deadline = (Get-Date).AddSeconds($allowed)
     while ((Get-Date) -lt $deadline) {
         if (& $Condition) { return $true }
         Start-Sleep -Milliseconds 500
     }
-    return [bool](& $Condition)
+    $met = [bool](& $Condition)
+    if (-not $met -and $allowed -lt $TimeoutSeconds) { Write-QbdBudgetNote }
+    return $met
+}
+
+function Write-QbdBudgetNote {
+    # Said once: a wait or a step was cut short because -TimeBudgetSeconds ran out.
+    if ($script:QbdResult.data.Contains('budget_exhausted')) { return }
+    Set-QbdData -Name 'budget_exhausted' -Value $true
+    Add-QbdMessage -Message ('The time budget (-TimeBudgetSeconds {0}) ran out: later waits and steps were cut short.' -f $TimeBudgetSeconds)
+}
+
+function Restore-QbdRelaunchParameter {
+    # Started again by the 32-bit guard above, in the 64-bit host: take back the values given
+    # on the command line. Only this script's own parameters are set, and setting a parameter
+    # variable runs its Validate attributes, so a value the script refuses fails the run here.
+    if (-not $script:QbdRelaunchedWith) { return }
+    $given = ConvertFrom-Json -InputObject $script:QbdRelaunchedWith
+    foreach ($property in @($given.PSObject.Properties)) {
+        if ($script:QbdParameterNames -notcontains $property.Name) { continue }
+        (Get-Variable -Name $property.Name -Scope Script).Value = $property.Value
+    }
+    $script:QbdDeadline = (Get-Date).AddSeconds($TimeBudgetSeconds)
 }
 
 function Get-QbdProperty {
@@ -380,23 +400,30 @@ function Get-QbdProcessOwner {
     [pscustomobject]@{ account = $account; sid = $sid }
 }
 
-function Test-QbdLocalAdministrator {
-    # Whether a user is in the local Administrators group (S-1-5-32-544), directly. Membership
-    # through a domain group cannot be resolved without the user's own token: $null (unknown)
-    # when the group holds a group the user is not listed beside.
-    param([Parameter(Mandatory = $true)] [string] $Sid)
+function Get-QbdAdministratorMember {
+    # The local Administrators group (S-1-5-32-544), read once: member SIDs, and whether it holds
+    # groups. It cannot be read on some PCs (Get-LocalGroupMember fails on orphaned or Entra ID
+    # members): readable is $false then.
+    $found = [pscustomobject]@{ readable = $false; sids = @(); has_groups = $false }
     try {
         $members = @(Get-LocalGroupMember -SID 'S-1-5-32-544' -ErrorAction Stop)
     } catch {
         Write-Verbose -Message ('Administrators group not readable: {0}' -f $_.Exception.Message)
-        return $null
+        return $found
     }
-    $viaGroup = $false
-    foreach ($member in $members) {
-        if ([string](Get-QbdProperty -InputObject $member -Name 'SID') -eq $Sid) { return $true }
-        if ([string](Get-QbdProperty -InputObject $member -Name 'ObjectClass') -eq 'Group') { $viaGroup = $true }
-    }
-    if ($viaGroup) { return $null }
+    $found.readable = $true
+    $found.sids = @($members | ForEach-Object { [string](Get-QbdProperty -InputObject $_ -Name 'SID') })
+    $found.has_groups = @($members | Where-Object { [string](Get-QbdProperty -InputObject $_ -Name 'ObjectClass') -eq 'Group' }).Count -gt 0
+    return $found
+}
+
+function Test-QbdLocalAdministrator {
+    # Whether a user is in the local Administrators group, directly. Membership through a group
+    # cannot be resolved without the user's own token: $null (unknown) then.
+    param([Parameter(Mandatory = $true)] [string] $Sid, [Parameter(Mandatory = $true)] [object] $Administrators)
+    if (-not $Administrators.readable) { return $null }
+    if ($Administrators.sids -contains $Sid) { return $true }
+    if ($Administrators.has_groups) { return $null }
     return $false
 }
 
@@ -405,11 +432,13 @@ function Get-QbdInteractiveUser {
     # one object per user: account, SID and whether the user is a local administrator.
     $explorers = @(Get-CimInstance -ClassName Win32_Process -Filter "Name = 'explorer.exe'" -ErrorAction SilentlyContinue)
     $seen = @{}
+    $administrators = $null
     foreach ($explorer in $explorers) {
         $owner = Get-QbdProcessOwner -Process $explorer
         if ($null -eq $owner -or $seen.ContainsKey($owner.sid)) { continue }
         $seen[$owner.sid] = $true
-        [pscustomobject]@{ account = $owner.account; sid = $owner.sid; is_admin = Test-QbdLocalAdministrator -Sid $owner.sid }
+        if ($null -eq $administrators) { $administrators = Get-QbdAdministratorMember }
+        [pscustomobject]@{ account = $owner.account; sid = $owner.sid; is_admin = Test-QbdLocalAdministrator -Sid $owner.sid -Administrators $administrators }
     }
 }
 
@@ -454,7 +483,12 @@ function Find-QbdTaskPair {
         }
         $key = $client.ToLowerInvariant()
         if (-not $pairs.Contains($key)) {
-            $pairs[$key] = [pscustomobject]@{ client = $client; service = $null; ui = $null }
+            $pairs[$key] = [pscustomobject]@{ client = $client; service = $null; ui = $null; duplicates = (New-Object -TypeName System.Collections.ArrayList) }
+        }
+        # A leftover copy in another task folder must not silently replace the first one found.
+        if ($null -ne $pairs[$key].$role) {
+            $null = $pairs[$key].duplicates.Add(('{0}{1}' -f $task.TaskPath, $task.TaskName))
+            continue
         }
         $pairs[$key].$role = $task
     }
@@ -475,10 +509,16 @@ function Get-QbdTaskState {
     if ($fresh.Count -gt 0) { $state = [string]$fresh[0].State }
     $lastRun = $null
     $lastResult = $null
+    $lastRunUtc = $null
     try {
         $info = Get-ScheduledTaskInfo -InputObject $Task
-        if ($info.LastRunTime) { $lastRun = $info.LastRunTime.ToUniversalTime().ToString('o') }
+        # Task Scheduler writes 1999-11-30 for "never ran".
+        if ($info.LastRunTime -and ([datetime]$info.LastRunTime).Year -ge 2000) {
+            $lastRunUtc = ([datetime]$info.LastRunTime).ToUniversalTime()
+            $lastRun = $lastRunUtc.ToString('o')
+        }
         $lastResult = [int64]$info.LastTaskResult
+        if ($lastResult -lt 0) { $lastResult += 4294967296 }
     } catch {
         Write-Verbose -Message ('No run information for {0}: {1}' -f (Get-QbdTaskLabel -Task $Task), $_.Exception.Message)
     }
@@ -488,6 +528,16 @@ function Get-QbdTaskState {
         last_run_time   = $lastRun
         last_result     = $lastResult
     }
+}
+
+function Test-QbdTaskRanSince {
+    # A task ran when it is Running, or when it ran after -Since and ended with 0 or 0x41301:
+    # a launcher task can end with 0 at once, having started what it runs.
+    param([Parameter(Mandatory = $true)] [object] $Task, [Parameter(Mandatory = $true)] [datetime] $Since)
+    $taskState = Get-QbdTaskState -Task $Task
+    if ($taskState.state -eq 'Running') { return $true }
+    if ($null -eq $taskState.last_run_time -or ($taskState.last_result -ne 0 -and $taskState.last_result -ne 267009)) { return $false }
+    return ([datetime]::Parse($taskState.last_run_time, [System.Globalization.CultureInfo]::InvariantCulture, [System.Globalization.DateTimeStyles]::RoundtripKind) -ge $Since)
 }
 
 function Get-QbdClientFolder {
@@ -514,10 +564,10 @@ function Get-QbdTrayProcess {
     # Emits each process found; callers wrap the call in @() (none, one or several).
     param([AllowEmptyString()] [string] $Folder)
     if (-not $Folder) { return }
-    $prefix = $Folder.TrimEnd('\') + '\'
+    $wanted = $Folder.TrimEnd('\', '/')
     foreach ($process in @(Get-CimInstance -ClassName Win32_Process -Filter "Name = 'QuickbooksDesktopUI.exe'" -ErrorAction SilentlyContinue)) {
         $path = [string](Get-QbdProperty -InputObject $process -Name 'ExecutablePath')
-        if ($path -and $path.StartsWith($prefix, [System.StringComparison]::OrdinalIgnoreCase)) { $process }
+        if ($path -and [string]::Equals([System.IO.Path]::GetDirectoryName($path), $wanted, [System.StringComparison]::OrdinalIgnoreCase)) { $process }
     }
 }
 
@@ -604,6 +654,13 @@ function Select-QbdTaskPair {
 function Test-QbdPairUsable {
     # Both tasks exist and are enabled; otherwise says what to do and returns $false.
     param([Parameter(Mandatory = $true)] [object] $Pair)
+    if ($Pair.duplicates.Count -gt 0) {
+        $kept = @((Get-QbdTaskLabel -Task $Pair.service), (Get-QbdTaskLabel -Task $Pair.ui)) | Where-Object { $_ }
+        Add-QbdCheck -Name 'tasks-unique' -Passed $false -Evidence ('{0}; also {1}' -f ($kept -join ', '), ($Pair.duplicates -join ', '))
+        Set-QbdStatus -Status 'failed'
+        Add-QbdMessage -Message ('Client ''{0}'' has more than one connector task of a kind ({1}; also {2}): remove the stale copies in Task Scheduler (or reinstall the connector), then run again.' -f $Pair.client, ($kept -join ', '), ($Pair.duplicates -join ', '))
+        return $false
+    }
     foreach ($role in @('service', 'ui')) {
         if ($null -eq $Pair.$role) {
             $missing = 'QuickbooksDesktop_'
@@ -625,9 +682,12 @@ function Test-QbdPairUsable {
 }
 
 function Request-QbdRestart {
-    # -RestartIfUnhealthy: only when no QuickBooks is open (a restart closes a company file
-    # without saving). shutdown.exe /t 0 without /f lets programs with unsaved work ask their
-    # user first; any /t above 0 would imply /f.
+    # -RestartIfUnhealthy. Never while QuickBooks is open (a restart closes a company file without
+    # saving) or while anyone but the tray task's own user is signed in (their work would be
+    # lost). The restart is a one-shot SYSTEM task two minutes ahead, so this result reaches the
+    # caller first; shutdown.exe /t 0 without /f lets programs with unsaved work ask their user,
+    # where any /t above 0 would imply /f.
+    param([Parameter(Mandatory = $true)] [object[]] $Users, [AllowEmptyString()] [string] $PrincipalSid)
     $quickBooks = @(Get-QbdQuickBooksProcess)
     if ($quickBooks.Count -gt 0) {
         Add-QbdCheck -Name 'quickbooks-closed' -Passed $false -Evidence ('{0} running' -f (($quickBooks | ForEach-Object { [string]$_.Name }) -join ', '))
@@ -635,11 +695,25 @@ function Request-QbdRestart {
         Set-QbdStatus -Status 'needs_user_action'
         return
     }
-    $null = Invoke-QbdChange -Target $env:COMPUTERNAME -Action 'Restart the computer' -Change {
-        shutdown.exe /r /t 0 /d p:4:1 /c 'qbd-fix: restarting to bring back the QuickBooks connector'
-        if ($LASTEXITCODE -ne 0) { throw ('shutdown.exe failed with exit code {0}' -f $LASTEXITCODE) }
+    $others = @($Users | Where-Object { -not $PrincipalSid -or $_.sid -ne $PrincipalSid })
+    if ($Users.Count -gt 1 -or $others.Count -gt 0) {
+        Add-QbdCheck -Name 'only-tray-user-signed-in' -Passed $false -Evidence ('signed in: {0}' -f (($Users | ForEach-Object { $_.account }) -join ', '))
+        Add-QbdMessage -Message ('Others are signed in to this PC ({0}), so it was not restarted: restart it when they have saved their work.' -f (($others | ForEach-Object { $_.account }) -join ', '))
+        Set-QbdStatus -Status 'needs_user_action'
+        return
     }
-    Add-QbdMessage -Message 'The PC is restarting; the connector tasks start again at logon. Programs with unsaved work may ask the user first.'
+    $at = (Get-Date).AddMinutes(2)
+    $scheduled = Invoke-QbdChange -Target $env:COMPUTERNAME -Action ('Restart the computer at {0:HH:mm}' -f $at) -Change {
+        $trigger = New-ScheduledTaskTrigger -Once -At $at
+        $trigger.EndBoundary = $at.AddMinutes(10).ToString('s')
+        $taskAction = New-ScheduledTaskAction -Execute 'shutdown.exe' -Argument '/r /t 0 /d p:4:1 /c "qbd-fix: restarting to bring back the QuickBooks connector"'
+        $principal = New-ScheduledTaskPrincipal -UserId 'S-1-5-18' -LogonType ServiceAccount -RunLevel Highest
+        $settings = New-ScheduledTaskSettingsSet -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries -DeleteExpiredTaskAfter (New-TimeSpan -Minutes 1)
+        $null = Register-ScheduledTask -TaskName ('qbd-fix-restart-' + [guid]::NewGuid().ToString('N')) -TaskPath '\' -Trigger $trigger -Action $taskAction -Principal $principal -Settings $settings
+    }
+    if ($scheduled) {
+        Add-QbdMessage -Message ('The PC restarts at {0:HH:mm}; the connector tasks start again at logon. Check the tray icon after the restart; programs with unsaved work may ask the user first.' -f $at)
+    }
 }
 
 function Invoke-QbdRemediation {
@@ -660,31 +734,46 @@ function Invoke-QbdRemediation {
     Set-QbdData -Name 'client_name' -Value $pair.client
     if (-not (Test-QbdPairUsable -Pair $pair)) { return }
 
+    # Every client's tray app has the same name: without its folder, this client's cannot be told apart.
     $folder = Get-QbdClientFolder -Pair $pair -Install $installs
     Set-QbdData -Name 'client_folder' -Value $folder
+    if (-not $folder) {
+        Add-QbdCheck -Name 'tray-identified' -Passed $false -Evidence ('{0} names no program, and no connector folder is named after the client.' -f (Get-QbdTaskLabel -Task $pair.ui))
+        Set-QbdStatus -Status 'failed'
+        Add-QbdMessage -Message ('The tray app of ''{0}'' cannot be identified (its task names no program folder): nothing was changed. Check the task''s action in Task Scheduler, or reinstall the connector.' -f $pair.client)
+        return
+    }
     $before = Get-QbdHealth -Pair $pair -Folder $folder
     Set-QbdData -Name 'before' -Value $before
     $users = @(Get-QbdInteractiveUser)
     Set-QbdData -Name 'interactive_users' -Value $users
-    # The tray task runs as one user (or any user, for a group principal): it starts only
-    # while that user is logged on.
+    # The tray task runs as one user (or as any user, for a group principal): it starts only
+    # while that user is signed in. Decided before anything changes: a tray app that cannot be
+    # started again is left running.
     $principalSid = Get-QbdPrincipalSid -Task $pair.ui
     $principalLoggedOn = ($users.Count -gt 0)
     if ($principalSid) {
         $principalLoggedOn = @($users | Where-Object { $_.sid -eq $principalSid }).Count -gt 0
     }
-    Add-QbdCheck -Name 'tray-user-logged-on' -Passed $principalLoggedOn -Evidence ('tray task user SID: {0}; logged on: {1}' -f $principalSid, (($users | ForEach-Object { $_.account }) -join ', '))
+    Add-QbdCheck -Name 'tray-user-logged-on' -Passed $principalLoggedOn -Evidence ('tray task user SID: {0}; signed in: {1}' -f $principalSid, (($users | ForEach-Object { $_.account }) -join ', '))
 
-    foreach ($process in @(Get-QbdTrayProcess -Folder $folder)) {
-        $stopId = [int]$process.ProcessId
-        $null = Invoke-QbdChange -Target ('QuickbooksDesktopUI.exe (process {0})' -f $stopId) -Action 'End process' -Change {
-            Stop-Process -Id $stopId -Force -ErrorAction SilentlyContinue
-            $ended = Wait-QbdCondition -TimeoutSeconds 10 -Condition { @(Get-Process -Id $stopId -ErrorAction SilentlyContinue).Count -eq 0 }
-            if (-not $ended) { throw ('process {0} did not end' -f $stopId) }
+    if ($principalLoggedOn) {
+        foreach ($process in @(Get-QbdTrayProcess -Folder $folder)) {
+            $stopId = [int]$process.ProcessId
+            # On a PC several people use, only the task user's tray app is ended: the task
+            # starts it again for that user alone.
+            $owner = Get-QbdProcessOwner -Process $process
+            if ($principalSid -and ($null -eq $owner -or $owner.sid -ne $principalSid)) { continue }
+            $null = Invoke-QbdChange -Target ('QuickbooksDesktopUI.exe (process {0})' -f $stopId) -Action 'End process' -Change {
+                Stop-Process -Id $stopId -Force -ErrorAction SilentlyContinue
+                $ended = Wait-QbdCondition -TimeoutSeconds 10 -Condition { @(Get-Process -Id $stopId -ErrorAction SilentlyContinue).Count -eq 0 }
+                if (-not $ended) { throw ('process {0} did not end' -f $stopId) }
+            }
         }
     }
 
     $serviceTask = $pair.service
+    $startedAt = (Get-Date).ToUniversalTime()
     if ($before.service_task.state -eq 'Running') {
         Add-QbdMessage -Message ('{0} was already running; left as it is.' -f (Get-QbdTaskLabel -Task $serviceTask))
     } else {
@@ -692,15 +781,15 @@ function Invoke-QbdRemediation {
             Start-ScheduledTask -InputObject $serviceTask
         }
         if ($ran) {
-            $running = Wait-QbdCondition -TimeoutSeconds $TaskTimeoutSeconds -Condition {
-                (Get-QbdTaskState -Task $serviceTask).state -eq 'Running'
+            $serviceRan = Wait-QbdCondition -TimeoutSeconds $TaskTimeoutSeconds -Condition {
+                Test-QbdTaskRanSince -Task $serviceTask -Since $startedAt
             }
             $serviceState = Get-QbdTaskState -Task $serviceTask
-            Add-QbdCheck -Name 'service-task-running' -Passed $running -Evidence (ConvertTo-Json -InputObject $serviceState -Compress -Depth 3)
-            if (-not $running) {
+            Add-QbdCheck -Name 'service-task-running' -Passed $serviceRan -Evidence (ConvertTo-Json -InputObject $serviceState -Compress -Depth 3)
+            if (-not $serviceRan) {
                 $why = ''
                 if ($null -ne $serviceState.last_result) { $why = ' (last result: {0})' -f (Get-QbdTaskResultMeaning -Code $serviceState.last_result) }
-                Add-QbdMessage -Message ('{0} did not reach Running within {1} s{2}.' -f (Get-QbdTaskLabel -Task $serviceTask), $TaskTimeoutSeconds, $why)
+                Add-QbdMessage -Message ('{0} did not start within {1} s{2}.' -f (Get-QbdTaskLabel -Task $serviceTask), $TaskTimeoutSeconds, $why)
             }
         }
     }
@@ -708,7 +797,7 @@ function Invoke-QbdRemediation {
     $uiTask = $pair.ui
     if (-not $principalLoggedOn) {
         Set-QbdStatus -Status 'needs_user_action'
-        Add-QbdMessage -Message 'The tray app''s task runs as a user who is not logged on, so it starts at that user''s next logon. Ask the user to sign in, then check the tray icon.'
+        Add-QbdMessage -Message 'The tray app''s task runs as a user who is not signed in, so it starts at that user''s next logon; its tray app was left as it was. Ask the user to sign in, then check the tray icon.'
     } else {
         $ranUi = Invoke-QbdChange -Target (Get-QbdTaskLabel -Task $uiTask) -Action 'Run scheduled task' -Change {
             Start-ScheduledTask -InputObject $uiTask
@@ -724,9 +813,11 @@ function Invoke-QbdRemediation {
         Add-QbdMessage -Message 'WhatIf: nothing was changed; the actions list what would be done.'
         return
     }
-    # Green means both: the service task runs and this client's tray app is back.
+    # Green means both: the service task runs (or ran and started what it runs) and this
+    # client's tray app is back.
+    $serviceOk = Test-QbdTaskRanSince -Task $serviceTask -Since $startedAt
     Add-QbdCheck -Name 'tray-running' -Passed ([bool]$after.tray_running) -Evidence ('QuickbooksDesktopUI.exe from {0}: {1}' -f $folder, (@($after.tray_processes | ForEach-Object { 'process {0}' -f $_ }) -join ', '))
-    if ($after.tray_running -and $after.service_task.state -eq 'Running') {
+    if ($after.tray_running -and $serviceOk) {
         Add-QbdMessage -Message ('The connector for ''{0}'' is running again; the tray icon should no longer be red.' -f $pair.client)
         return
     }
@@ -736,15 +827,16 @@ function Invoke-QbdRemediation {
     } else {
         Add-QbdMessage -Message 'The tray app is still not running.'
     }
-    Add-QbdMessage -Message 'Restart the PC. If the icon is still red after a restart, contact Codat support with a log bundle (qbd-fix collect-logs).'
+    Set-QbdStatus -Status 'needs_user_action'
     if ($RestartIfUnhealthy) {
-        Request-QbdRestart
+        Request-QbdRestart -Users $users -PrincipalSid $principalSid
         return
     }
-    Set-QbdStatus -Status 'needs_user_action'
+    Add-QbdMessage -Message 'Restart the PC. If the icon is still red after a restart, contact Codat support with a log bundle (qbd-fix collect-logs).'
 }
 
 try {
+    Restore-QbdRelaunchParameter
     Invoke-QbdRemediation | Out-Null
 } catch {
     Set-QbdStatus -Status 'failed'

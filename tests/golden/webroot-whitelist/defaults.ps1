@@ -42,6 +42,12 @@ if ($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage') {
     if ($PSCommandPath) { exit 1 }
     return
 }
+try {
+    # powershell.exe writes stdout in the OEM code page; non-ASCII names would arrive garbled.
+    [Console]::OutputEncoding = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false
+} catch {
+    Write-Verbose -Message 'No console attached: output encoding left unchanged.'
+}
 if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environment]::Is64BitProcess) {
     # A 32-bit host (Intune's default, some RMM agents) sees Program Files (x86) as
     # $env:ProgramFiles and the WOW6432Node view as HKLM:\SOFTWARE: run again in the 64-bit one.
@@ -51,7 +57,11 @@ if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environ
     if (Test-Path -LiteralPath $nativeHost -PathType Leaf) {
         $passed = @{}
         foreach ($name in @($PSBoundParameters.Keys)) {
-            if ($name -ne 'WhatIf' -and $name -ne 'Confirm') { $passed[$name] = $PSBoundParameters[$name] }
+            if ($name -eq 'WhatIf' -or $name -eq 'Confirm') { continue }
+            $value = $PSBoundParameters[$name]
+            # A switch would travel as {"IsPresent":true}: send its state.
+            if ($value -is [System.Management.Automation.SwitchParameter]) { $value = [bool]$value.IsPresent }
+            $passed[$name] = $value
         }
         $env:QBD_FIX_PARAMETERS = ConvertTo-Json -InputObject $passed -Depth 2 -Compress
         $relaunchArguments = @('-NoLogo', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', $PSCommandPath)
@@ -60,24 +70,14 @@ if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environ
         exit $LASTEXITCODE
     }
 }
-if ($env:QBD_FIX_PARAMETERS) {
-    # Started again by the block above, in the 64-bit host: take back the values given. Only
-    # this script's own parameters are set, and their Validate attributes check each value.
-    $relaunchedWith = ConvertFrom-Json -InputObject $env:QBD_FIX_PARAMETERS
+$script:QbdRelaunchedWith = $null
+$script:QbdParameterNames = @()
+if ($PSCommandPath -and $env:QBD_FIX_PARAMETERS) {
+    $script:QbdRelaunchedWith = $env:QBD_FIX_PARAMETERS
     [Environment]::SetEnvironmentVariable('QBD_FIX_PARAMETERS', $null)
-    foreach ($property in @($relaunchedWith.PSObject.Properties)) {
-        if ($MyInvocation.MyCommand.Parameters.ContainsKey($property.Name)) {
-            $ExecutionContext.SessionState.PSVariable.Set($property.Name, $property.Value)
-        }
-    }
+    $script:QbdParameterNames = @($MyInvocation.MyCommand.Parameters.Keys)
 }
 $script:QbdDeadline = (Get-Date).AddSeconds($TimeBudgetSeconds)
-try {
-    # powershell.exe writes stdout in the OEM code page; non-ASCII names would arrive garbled.
-    [Console]::OutputEncoding = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false
-} catch {
-    Write-Verbose -Message 'No console attached: output encoding left unchanged.'
-}
 
 $script:QbdCmdlet = $PSCmdlet
 $script:QbdStatusOrder = @('ok', 'changed', 'needs_user_action', 'failed')
@@ -149,8 +149,10 @@ function Invoke-QbdChange {
     )
     # A change that fails throws (recorded as not performed, then the run stops); one that
     # handles its own failure returns $false as its last output and is recorded as not performed.
+    # Under -WhatIf, ShouldProcess would print "What if: ..." to stdout beside the one JSON
+    # line: the actions list says the same. ShouldProcess still asks under -Confirm.
     $description = '{0}: {1}' -f $Action, $Target
-    if (-not $script:QbdCmdlet.ShouldProcess($Target, $Action)) {
+    if ($WhatIfPreference -or -not $script:QbdCmdlet.ShouldProcess($Target, $Action)) {
         Add-QbdAction -Description $description -Performed $false
         return $false
     }
@@ -177,6 +179,19 @@ function Get-QbdExitCode {
         'needs_user_action' { return 3 }
         default { return 0 }
     }
+}
+
+function Restore-QbdRelaunchParameter {
+    # Started again by the 32-bit guard above, in the 64-bit host: take back the values given
+    # on the command line. Only this script's own parameters are set, and setting a parameter
+    # variable runs its Validate attributes, so a value the script refuses fails the run here.
+    if (-not $script:QbdRelaunchedWith) { return }
+    $given = ConvertFrom-Json -InputObject $script:QbdRelaunchedWith
+    foreach ($property in @($given.PSObject.Properties)) {
+        if ($script:QbdParameterNames -notcontains $property.Name) { continue }
+        (Get-Variable -Name $property.Name -Scope Script).Value = $property.Value
+    }
+    $script:QbdDeadline = (Get-Date).AddSeconds($TimeBudgetSeconds)
 }
 
 function Get-QbdProperty {
@@ -401,6 +416,11 @@ function Get-QbdDefenderState {
             if ($key -eq 'am_running_mode') { $state[$key] = [string]$property.Value } else { $state[$key] = [bool]$property.Value }
         }
     }
+    if (-not $state.am_running_mode -and $state.antivirus_enabled -and $state.real_time_protection) {
+        # Builds without AMRunningMode (Server 2016, early Windows 10): an enabled, scanning
+        # Defender is the active one.
+        $state.am_running_mode = 'Normal'
+    }
     return $state
 }
 
@@ -623,6 +643,7 @@ function Invoke-QbdRemediation {
 }
 
 try {
+    Restore-QbdRelaunchParameter
     Invoke-QbdRemediation | Out-Null
 } catch {
     Set-QbdStatus -Status 'failed'
