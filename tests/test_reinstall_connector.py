@@ -46,8 +46,8 @@ def function_body(text: str, name: str) -> str:
 
 def only_calling(text: str, entry: str) -> str:
     """The script with its top level replaced by one call of *entry*: what that call reaches."""
-    cut = text.index("try {\n    Invoke-QbdRemediation")
-    return text[:cut] + entry + "\n"
+    cut = text.index("\ntry {\n", text.index("function Invoke-QbdRemediation {"))
+    return text[: cut + 1] + entry + "\n"
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
