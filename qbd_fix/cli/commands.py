@@ -17,6 +17,8 @@ import typer
 
 from qbd_fix import validation
 from qbd_fix.cli.options import option
+from qbd_fix.errors import UsageError
+from qbd_fix.runners.transfer import DEFAULT_MAX_BUNDLE_MIB, MAX_BUNDLE_MIB_LIMIT
 from qbd_fix.script.params import ParamValue
 
 
@@ -26,6 +28,8 @@ class Invocation:
 
     values: dict[str, ParamValue]
     dest: Path | None = None
+    #: Largest file a run may bring home (collect-logs' --max-bundle-mib).
+    max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_MIB << 20
 
 
 @dataclass(frozen=True)
@@ -103,18 +107,18 @@ def _parse_reinstall(kw: dict[str, Any]) -> Invocation:
 def _parse_collect_logs(kw: dict[str, Any]) -> Invocation:
     max_mib = kw["max_file_mib"]
     if not 1 <= max_mib <= 2048:
-        from qbd_fix.errors import UsageError
-
         raise UsageError("--max-file-mib must be between 1 and 2048")
     days = kw["event_days"]
     if not 0 <= days <= 90:
-        from qbd_fix.errors import UsageError
-
         raise UsageError("--event-days must be between 0 and 90")
+    bundle_mib = kw["max_bundle_mib"]
+    if not 1 <= bundle_mib <= MAX_BUNDLE_MIB_LIMIT:
+        raise UsageError(f"--max-bundle-mib must be between 1 and {MAX_BUNDLE_MIB_LIMIT}")
     dest = kw.get("dest")
     return Invocation(
         {"NoRedact": kw["no_redact"], "MaxFileMiB": max_mib, "EventDays": days},
         dest=None if dest is None else validation.output_path(dest, "--dest"),
+        max_bundle_bytes=bundle_mib << 20,
     )
 
 
@@ -253,6 +257,18 @@ SPECS: dict[str, CommandSpec] = {
                         ),
                     ],
                     7,
+                ),
+                option(
+                    "max_bundle_mib",
+                    Annotated[
+                        int,
+                        typer.Option(
+                            "--max-bundle-mib",
+                            metavar="MIB",
+                            help="Refuse a zip larger than this (nothing is kept; the PC keeps its copy).",
+                        ),
+                    ],
+                    DEFAULT_MAX_BUNDLE_MIB,
                 ),
                 option(
                     "dest",

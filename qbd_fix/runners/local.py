@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from qbd_fix.errors import ResultError, RunTimeoutError, ScriptFailedError, TransferError
-from qbd_fix.files import sha256_file, write_atomic
 from qbd_fix.result import parse_result
+from qbd_fix.runners import transfer
 from qbd_fix.runners.base import Runner, RunOutcome, Streams
 from qbd_fix.script.engine import Script
 
@@ -99,13 +99,28 @@ class LocalRunner(Runner):
             exit_code=completed.returncode,
         )
 
-    def fetch(self, remote_path: str, local_path: Path, *, sha256: str | None = None) -> None:
-        """On this PC the 'remote' file is local: copy it atomically, check it, remove it."""
+    def fetch(
+        self,
+        remote_path: str,
+        local_path: Path,
+        *,
+        sha256: str | None = None,
+        size: int | None = None,
+        max_bytes: int = transfer.DEFAULT_MAX_BUNDLE_MIB << 20,
+    ) -> Path:
+        """On this PC the 'remote' file is local: copy it with the same checks, then remove it."""
+        digest = transfer.expected_digest(sha256)
         source = Path(remote_path)
         if not source.is_file():
             raise TransferError(f"the script's file {remote_path} does not exist")
-        if sha256 and sha256_file(source).lower() != sha256.lower():
-            raise TransferError(f"{remote_path} does not match the SHA-256 the script reported")
         with source.open("rb") as handle:
-            write_atomic(local_path, iter(lambda: handle.read(1 << 20), b""))
+            placed = transfer.save_verified(
+                iter(lambda: handle.read(1 << 20), b""),
+                local_path,
+                source=remote_path,
+                sha256=digest,
+                size=size,
+                max_bytes=max_bytes,
+            )
         source.unlink()
+        return placed
