@@ -422,3 +422,38 @@ def test_a_clear_text_answer_on_an_encrypted_session_is_refused(
 def test_a_clear_text_error_page_is_still_an_http_error(host: FakeWinRMHost) -> None:
     host.faults.add(Fault(action="Command", status=503))
     one_line_error(cli("restart-tasks", host), ExitCode.WINRM_UNAVAILABLE, "HTTP 503")
+
+
+def test_an_answer_larger_than_any_envelope_is_refused_unread() -> None:
+    # Not the fixture's host: the client hangs up mid-answer, which that host counts as its
+    # own error (a broken pipe); here that is the point.
+    with FakeWinRMHost(username="u", password=PASSWORD) as host:
+        host.default_answer = Answer(output=[json.dumps(doc())])
+        body = "x" * (limits.MAX_RESPONSE_BYTES + 1)
+        host.faults.add(Fault(action="Command", status=500, message=body))
+        one_line_error(cli("restart-tasks", host), ExitCode.WINRM_UNAVAILABLE, "refused unread")
+    assert all(isinstance(e, ConnectionError) for e in host.errors)
+
+
+# -- nothing of a run stays behind, here or on the PC ----------------------------------------------
+
+
+def test_every_pipeline_is_closed_after_its_answer(host: FakeWinRMHost, tmp_path: Path) -> None:
+    from qbd_fix.runners.remote import RemoteConnection, RemoteRunner
+    from qbd_fix.script.engine import Script
+
+    blob = os.urandom(2500)
+    serve(host, blob)
+    conn = RemoteConnection(
+        host="127.0.0.1", port=host.port, ssl=False, auth="ntlm", username="u", password=PASSWORD
+    )
+    with RemoteRunner(conn, chunk_size=1000) as runner:
+        runner.run(Script("restart-tasks", "x", {}))
+        placed = runner.fetch(REMOTE_ZIP, tmp_path / "b.zip", sha256=digest(blob), size=len(blob))
+        assert runner._pool is not None and runner._pool.pipelines == {}
+        shells = host.shells
+    assert placed.read_bytes() == blob
+    pipelines = len(host.invocations)  # the run, 3 chunks, the removal
+    assert pipelines == 5
+    assert host.requests_by_action["Signal"] == pipelines
+    assert len(shells) == 1
