@@ -45,10 +45,13 @@ def doc(remediation: str = "restart-tasks", **data: Any) -> dict[str, Any]:
     }
 
 
-def cli(command: str, host: FakeWinRMHost, *extra: str) -> Any:
+def cli(command: str, host: FakeWinRMHost, *extra: str, wait: int = 3) -> Any:
+    """*command* against *host*; *wait* is --operation-timeout (the loopback host builds a
+    large answer whole before the first byte leaves)."""
     args = [
         command, "--host", "127.0.0.1", "--port", str(host.port), "--no-ssl", "--auth", "ntlm",
-        "--username", "u", "--yes", "--connect-timeout", "2", "--operation-timeout", "3", *extra,
+        "--username", "u", "--yes", "--connect-timeout", "2", "--operation-timeout", str(wait),
+        *extra,
     ]  # fmt: skip
     return CliRunner().invoke(app, args, env={"QBD_FIX_PASSWORD": PASSWORD})
 
@@ -297,18 +300,18 @@ def test_a_bundle_in_another_result_is_ignored_and_noted(
 
 
 def test_a_flood_of_output_is_kept_bounded_and_marked(host: FakeWinRMHost) -> None:
-    noise = [f"line {i} " + "x" * 300 for i in range(5000)]
+    noise = [f"line {i} " + "x" * 900 for i in range(1500)]
     host.default_answer = Answer(
         output=[*noise, json.dumps(doc())],
         errors=[f"error {i}" for i in range(limits.MAX_STREAM_ITEMS + 100)],
         verbose=["v" * 1000] * 400,
     )
-    ran = cli("restart-tasks", host, "--json", "--debug")
+    ran = cli("restart-tasks", host, "--json", "--debug", wait=30)
     assert ran.exit_code == 0, ran.stderr
     document = json.loads(ran.stdout)
     assert document["status"] == "ok" and document["truncated"] is True
     notes = " ".join(document["notes"])
-    assert "truncated output: kept" in notes and "of 5001 items" in notes
+    assert "truncated output: kept" in notes and "of 1501 items" in notes
     assert "truncated errors: kept 500 of 600" in notes
     assert "truncated verbose" in notes
     streams = document["streams"]
@@ -323,7 +326,7 @@ def test_one_enormous_object_is_dropped_unread(host: FakeWinRMHost) -> None:
     host.default_answer = Answer(
         output=["x" * (limits.MAX_MESSAGE_BYTES + (1 << 20)), json.dumps(doc())]
     )
-    ran = cli("restart-tasks", host, "--json")
+    ran = cli("restart-tasks", host, "--json", wait=30)
     assert ran.exit_code == 0, ran.stderr
     document = json.loads(ran.stdout)
     assert document["truncated"] is True
@@ -334,7 +337,9 @@ def test_an_oversized_result_document_is_unreadable(host: FakeWinRMHost) -> None
     big = doc(blob="y" * (3 << 20))
     host.default_answer = Answer(output=[json.dumps(big)])
     one_line_error(
-        cli("restart-tasks", host), ExitCode.RESULT_UNREADABLE, "was not read as the result"
+        cli("restart-tasks", host, wait=30),
+        ExitCode.RESULT_UNREADABLE,
+        "was not read as the result",
     )
 
 

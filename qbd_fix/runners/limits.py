@@ -88,8 +88,6 @@ class Collected:
     oversized_result: int = 0
     #: PSRP messages dropped whole because they were larger than :data:`MAX_MESSAGE_BYTES`.
     dropped_messages: int = 0
-    #: Every error record, as text, counted even when not kept.
-    error_count: int = 0
 
     def add_output(self, text: str) -> None:
         stripped = text.strip()

@@ -708,7 +708,6 @@ class RemoteRunner(Runner):
         for item in output:
             kept.add_output(str(item))
         streams = ps.streams
-        kept.error_count += len(streams.error)
         kept.add_records(kept.errors, streams.error, describe_error)
         kept.add_records(kept.warnings, streams.warning, _text)
         kept.add_records(kept.verbose, streams.verbose, _text)
