@@ -294,6 +294,8 @@ def test_a_bundle_in_another_result_is_ignored_and_noted(
     assert all(i.script != transfer.READ_CHUNK_SCRIPT for i in host.invocations)
     assert not removed(host)
     assert list(tmp_path.iterdir()) == []
+    shown = cli(remediation, host)
+    assert shown.exit_code == 0 and "note: ignored data.bundle" in shown.stdout
 
 
 # -- output the PC cannot make us keep -------------------------------------------------------------

@@ -111,6 +111,8 @@ def outcome(outcome: RunOutcome, *, debug: bool = False) -> None:
         console.print(f"  {verb}  {_escape(action.description)}")
     for message in result.messages:
         console.print(f"• {_escape(message)}")
+    for line in result.notes:  # qbd-fix's own: what it cut or ignored of the PC's answer
+        console.print(f"[yellow]note:[/] {_escape(line)}")
     bundle = result.data.get("bundle")
     if isinstance(bundle, dict) and bundle.get("local_path"):
         # Never wrapped: the path is there to be copied.
