@@ -7,21 +7,38 @@ from stdout.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from qbd_fix.errors import ResultError, RunTimeoutError, ScriptFailedError, TransferError
-from qbd_fix.result import parse_result
-from qbd_fix.runners import transfer
+from qbd_fix.result import MAX_RESULT_CHARS, parse_result
+from qbd_fix.runners import limits, transfer
 from qbd_fix.runners.base import Runner, RunOutcome, Streams
 from qbd_fix.script.engine import Script
 
 POWERSHELL_ARGS = ("-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass")
+
+
+#: Longest line read at once: a longer one arrives in pieces (none a result document).
+_LINE_BYTES = 4 * MAX_RESULT_CHARS + 2
+
+
+def _pump(stream: IO[bytes], add: Callable[[str], None]) -> None:
+    """Hand every non-blank line of *stream* to *add*, as text."""
+    with stream:
+        for line in iter(lambda: stream.readline(_LINE_BYTES), b""):
+            text = line.decode("utf-8", errors="replace").rstrip("\r\n")
+            if text.strip():
+                add(text)
 
 
 def local_supported() -> bool:
@@ -56,48 +73,63 @@ class LocalRunner(Runner):
 
     def run(self, script: Script, *, what_if: bool = False) -> RunOutcome:
         started = time.monotonic()
+        kept = limits.Collected()
         with tempfile.TemporaryDirectory(prefix="qbd-fix-") as folder:
             path = Path(folder) / f"{script.name}.ps1"
             path.write_bytes(script.file_bytes())
-            try:
-                completed = subprocess.run(
-                    self.command(path, what_if=what_if),
-                    capture_output=True,
-                    timeout=self.timeout,
-                    check=False,
-                    stdin=subprocess.DEVNULL,
-                )
-            except subprocess.TimeoutExpired:
-                raise RunTimeoutError(
-                    f"the script ran longer than {self.timeout:.0f} s and was stopped"
-                ) from None
-            except OSError as exc:
-                raise ScriptFailedError(
-                    f"could not start {self.executable}: {exc.strerror}"
-                ) from None
-        stdout = completed.stdout.decode("utf-8", errors="replace")
-        stderr = completed.stderr.decode("utf-8", errors="replace")
+            returncode = self._execute(self.command(path, what_if=what_if), kept)
+        errors = kept.errors.texts()
         try:
-            result = parse_result(stdout)
+            result = parse_result(kept.result_lines())
         except ResultError:
-            detail = next((line.strip() for line in stderr.splitlines() if line.strip()), "")
-            if completed.returncode != 0 and detail:
+            detail = next((line.strip() for line in errors if line.strip()), "")
+            if returncode != 0 and detail:
                 raise ScriptFailedError(
-                    f"PowerShell exited with code {completed.returncode}: {detail}",
+                    f"PowerShell exited with code {returncode}: {detail}",
                     hint="run again with --debug to see all of its output",
                 ) from None
             raise
-        streams = Streams(
-            output=[line for line in stdout.splitlines() if line.strip()],
-            errors=[line for line in stderr.splitlines() if line.strip()],
-        )
+        if kept.truncated:
+            result = dataclasses.replace(
+                result, truncated=True, notes=[*result.notes, *kept.notes()]
+            )
         return RunOutcome(
             target=self.target,
             result=result,
             duration=time.monotonic() - started,
-            streams=streams,
-            exit_code=completed.returncode,
+            streams=Streams(output=kept.output.texts(), errors=errors),
+            exit_code=returncode,
         )
+
+    def _execute(self, command: list[str], kept: limits.Collected) -> int:
+        """Run *command*, its stdout and stderr read line by line into *kept* (bounded)
+        as they come; returns the exit code."""
+        try:
+            process = subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+            )
+        except OSError as exc:
+            raise ScriptFailedError(f"could not start {self.executable}: {exc.strerror}") from None
+        assert process.stdout is not None
+        assert process.stderr is not None
+        readers = [
+            threading.Thread(target=_pump, args=(process.stdout, kept.add_output), daemon=True),
+            threading.Thread(target=_pump, args=(process.stderr, kept.errors.add), daemon=True),
+        ]
+        for reader in readers:
+            reader.start()
+        try:
+            returncode = process.wait(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise RunTimeoutError(
+                f"the script ran longer than {self.timeout:.0f} s and was stopped"
+            ) from None
+        finally:
+            for reader in readers:
+                reader.join()
+        return returncode
 
     def fetch(
         self,
