@@ -464,3 +464,21 @@ def test_every_pipeline_is_closed_after_its_answer(host: FakeWinRMHost, tmp_path
     assert pipelines == 5
     assert host.requests_by_action["Signal"] == pipelines
     assert len(shells) == 1
+
+
+def test_a_folder_that_cannot_be_written_is_a_failed_transfer(
+    host: FakeWinRMHost, tmp_path: Path
+) -> None:
+    from qbd_fix.errors import TransferError
+    from qbd_fix.runners.remote import RemoteConnection, RemoteRunner
+
+    blob = os.urandom(500)
+    serve(host, blob)
+    blocker = tmp_path / "not-a-folder"  # the command line refuses such a --dest up front
+    blocker.write_bytes(b"")
+    conn = RemoteConnection(
+        host="127.0.0.1", port=host.port, ssl=False, auth="ntlm", username="u", password=PASSWORD
+    )
+    with RemoteRunner(conn) as runner, pytest.raises(TransferError, match="cannot write the log"):
+        runner.fetch(REMOTE_ZIP, blocker / "logs" / "b.zip", sha256=digest(blob))
+    assert not removed(host)

@@ -203,6 +203,26 @@ def save_verified(
     """Write *chunks* beside *wanted* as they come, stopping as soon as the file grows past
     *size* or *max_bytes*; check its SHA-256, put it in place under a free name, read it
     back and check size and digest again. Returns the path; on any failure no file is left."""
+    try:
+        return _save_verified(
+            chunks, wanted, source=source, sha256=sha256, size=size, max_bytes=max_bytes
+        )
+    except OSError as exc:  # a folder that cannot be written, a full disk
+        raise TransferError(
+            f"cannot write the log bundle in {wanted.parent}: {exc.strerror or type(exc).__name__}",
+            hint="give a writable --dest with room for the bundle; the PC keeps its copy",
+        ) from None
+
+
+def _save_verified(
+    chunks: Iterable[bytes],
+    wanted: Path,
+    *,
+    source: str,
+    sha256: str,
+    size: int | None,
+    max_bytes: int,
+) -> Path:
     digest = expected_digest(sha256)
     wanted.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary_name = tempfile.mkstemp(
