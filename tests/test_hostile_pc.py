@@ -482,3 +482,12 @@ def test_a_folder_that_cannot_be_written_is_a_failed_transfer(
     with RemoteRunner(conn) as runner, pytest.raises(TransferError, match="cannot write the log"):
         runner.fetch(REMOTE_ZIP, blocker / "logs" / "b.zip", sha256=digest(blob))
     assert not removed(host)
+
+
+def test_json_printed_after_the_result_does_not_hide_it(host: FakeWinRMHost) -> None:
+    host.default_answer = Answer(
+        output=[json.dumps(doc()), *(json.dumps({"n": i}) for i in range(5))]
+    )
+    ran = cli("restart-tasks", host, "--json")
+    assert ran.exit_code == 0, ran.stderr
+    assert json.loads(ran.stdout)["status"] == "ok"

@@ -91,7 +91,9 @@ class Collected:
 
     def add_output(self, text: str) -> None:
         stripped = text.strip()
-        if stripped.startswith(("{", "\ufeff{")):
+        # Only a JSON object naming its remediation can be the result: other objects
+        # printed after it must not push it out.
+        if stripped.startswith(("{", "\ufeff{")) and '"remediation"' in stripped:
             if len(stripped) <= MAX_RESULT_CHARS:
                 self.candidates.append(stripped)
             else:
