@@ -622,6 +622,9 @@ class RemoteRunner(Runner):
         """Every pypsrp call runs inside: a failure leaves as one error of the family."""
         try:
             yield
+        except (ProtocolError, InsecureResponseError):
+            self._discard()  # a session that answered like that is not used again
+            raise
         except QbdFixError:
             raise
         except Exception as exc:
