@@ -445,7 +445,9 @@ def test_an_answer_larger_than_any_envelope_is_refused_unread() -> None:
 # -- nothing of a run stays behind, here or on the PC ----------------------------------------------
 
 
-def test_every_pipeline_is_closed_after_its_answer(host: FakeWinRMHost, tmp_path: Path) -> None:
+def test_every_pipeline_of_a_copy_is_closed_after_its_answer(
+    host: FakeWinRMHost, tmp_path: Path
+) -> None:
     from qbd_fix.runners.remote import RemoteConnection, RemoteRunner
     from qbd_fix.script.engine import Script
 
@@ -460,9 +462,8 @@ def test_every_pipeline_is_closed_after_its_answer(host: FakeWinRMHost, tmp_path
         assert runner._pool is not None and runner._pool.pipelines == {}
         shells = host.shells
     assert placed.read_bytes() == blob
-    pipelines = len(host.invocations)  # the run, 3 chunks, the removal
-    assert pipelines == 5
-    assert host.requests_by_action["Signal"] == pipelines
+    assert len(host.invocations) == 5  # the run, 3 chunks, the removal
+    assert host.requests_by_action["Signal"] == 4  # the copy's; the run's ends with the shell
     assert len(shells) == 1
 
 

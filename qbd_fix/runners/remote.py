@@ -668,11 +668,15 @@ class RemoteRunner(Runner):
         doing: str,
         deadline: float | None = None,
         collected: limits.Collected | None = None,
+        close: bool = True,
     ) -> tuple[limits.Collected, bool]:
         """Run *text* with *parameters*; returns (what was kept of its output, had_errors).
 
         Output and stream records are moved into *collected* after every Receive, so
-        pypsrp never holds more than one answer's worth; the pipeline is closed after.
+        pypsrp never holds more than one answer's worth. pypsrp forgets the pipeline
+        afterwards; with *close* the PC is told too (a WSMan Signal): a file copy runs
+        hundreds of pipelines on one shell, while a script's one pipeline ends with the
+        shell (closing it there would cost every PC of a fleet a request).
         """
         from pypsrp.complex_objects import PSInvocationState
         from pypsrp.powershell import PowerShell
@@ -701,7 +705,8 @@ class RemoteRunner(Runner):
                 had_errors = bool(ps.had_errors)
             finally:
                 pool.pipelines.pop(ps.id, None)
-            self._close_pipeline(ps)
+            if close:
+                self._close_pipeline(ps)
         return kept, had_errors
 
     @staticmethod
@@ -739,6 +744,7 @@ class RemoteRunner(Runner):
             parameters,
             doing=f"running {script.name}",
             deadline=started + self.run_timeout,
+            close=False,
         )
         streams = kept.streams()
         errors = streams.errors
