@@ -97,6 +97,11 @@ class TlsError(RemoteError):
     exit_code = ExitCode.TLS_ERROR
 
 
+class InsecureResponseError(TlsError):
+    """The PC answered in clear text on a session that agreed to encrypt every message:
+    its answer could have been read or changed on the way, so it is not used."""
+
+
 class WinRMUnavailableError(RemoteError):
     exit_code = ExitCode.WINRM_UNAVAILABLE
 
@@ -107,3 +112,10 @@ class AccessDeniedError(RemoteError):
 
 class TransferError(RemoteError):
     exit_code = ExitCode.TRANSFER_FAILED
+
+
+class ProtocolError(RemoteError):
+    """The PC broke the WinRM protocol in a way no healthy PC does (an answer larger than
+    the envelope size both sides agreed on): nothing it sent is used."""
+
+    exit_code = ExitCode.WINRM_UNAVAILABLE

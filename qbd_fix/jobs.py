@@ -6,13 +6,24 @@ other tools share it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
+import logging
 import re
 from pathlib import Path
+from typing import Any
 
 from qbd_fix.errors import ResultError
+from qbd_fix.runners import transfer
 from qbd_fix.runners.base import Runner, RunOutcome
 from qbd_fix.script.engine import Script
+
+log = logging.getLogger(__name__)
+
+#: The only remediations whose result may bring a file home.
+FILE_COLLECTORS = frozenset({"collect-logs"})
+#: Longest path on the PC accepted for a bundle (the Windows long-path limit).
+_MAX_REMOTE_PATH = 32767
 
 _UNSAFE_FILE_CHARS = re.compile(r'[<>:"/\\|?*\x00-\x1f]+')
 
@@ -24,7 +35,8 @@ def safe_file_stem(text: str) -> str:
 
 
 def default_log_bundle(target: str, now: _dt.datetime | None = None) -> Path:
-    """``./qbd-logs/<host>-<UTC timestamp>.zip``."""
+    """``./qbd-logs/<host>-<UTC timestamp>.zip``; *target* is the admin's name for the PC
+    (with its port when that is not the default), never text from the PC."""
     moment = (now or _dt.datetime.now(_dt.timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
     return Path("qbd-logs") / f"{safe_file_stem(target)}-{moment}.zip"
 
@@ -44,19 +56,48 @@ def execute(
     *,
     what_if: bool = False,
     dest: Path | None = None,
+    max_bundle_bytes: int = transfer.DEFAULT_MAX_BUNDLE_MIB << 20,
 ) -> RunOutcome:
     """Run a rendered *script* and fetch any file it produced.
 
-    A script that leaves a file for the caller (``collect-logs``) reports its path
-    and SHA-256 in ``data.bundle``; it is copied to *dest* and the PC's copy removed.
+    Only ``collect-logs`` may leave a file for the caller: it reports the file's path,
+    SHA-256 and size in ``data.bundle``; the file is copied to *dest* (under a free
+    name: never over a file) and the PC's copy removed. A ``data.bundle`` in any
+    other result is dropped, with a note, and nothing is fetched.
     """
     outcome = runner.run(script, what_if=what_if)
-    bundle = outcome.result.data.get("bundle")
-    if isinstance(bundle, dict) and bundle.get("path") and not what_if:
-        remote_path = bundle["path"]
-        if not isinstance(remote_path, str):
-            raise ResultError("result document: data.bundle.path is not text")
-        local = bundle_destination(dest, outcome.target)
-        runner.fetch(remote_path, local, sha256=bundle.get("sha256"))
-        bundle["local_path"] = str(local)
-    return outcome
+    result = outcome.result
+    if "bundle" not in result.data:
+        return outcome
+    data = dict(result.data)
+    bundle = data.pop("bundle")
+    if script.name not in FILE_COLLECTORS:
+        note = (
+            f"ignored data.bundle in the {script.name} result: only collect-logs brings files home"
+        )
+        log.warning("%s on %s", note, outcome.target)
+        return _with(outcome, data, notes=(note,))
+    if bundle is None:
+        return _with(outcome, data)
+    if not isinstance(bundle, dict):
+        raise ResultError("result document: data.bundle is not an object")
+    bundle = {k: v for k, v in bundle.items() if k != "local_path"}  # only ours is shown
+    data["bundle"] = bundle
+    remote_path = bundle.get("path")
+    if not remote_path or what_if:
+        return _with(outcome, data)
+    if not isinstance(remote_path, str) or len(remote_path) > _MAX_REMOTE_PATH:
+        raise ResultError("result document: data.bundle.path is not a path")
+    digest = transfer.expected_digest(bundle.get("sha256"))
+    size = transfer.expected_size(bundle.get("size"), max_bundle_bytes)
+    local = bundle_destination(dest, runner.bundle_name())
+    placed = runner.fetch(remote_path, local, sha256=digest, size=size, max_bytes=max_bundle_bytes)
+    bundle["local_path"] = str(placed)
+    return _with(outcome, data)
+
+
+def _with(
+    outcome: RunOutcome, data: dict[str, Any], *, notes: tuple[str, ...] | list[str] = ()
+) -> RunOutcome:
+    result = dataclasses.replace(outcome.result, data=data, notes=[*outcome.result.notes, *notes])
+    return dataclasses.replace(outcome, result=result)

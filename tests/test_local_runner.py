@@ -119,3 +119,18 @@ def test_bundle_destination_rules(tmp_path: Path) -> None:
         folder.parent == tmp_path and folder.name.startswith("PC_01-") and folder.suffix == ".zip"
     )
     assert str(jobs.bundle_destination(None, "PC01")).startswith("qbd-logs")
+
+
+def test_a_flood_of_output_is_read_as_it_comes_and_kept_bounded(
+    fake_powershell: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qbd_fix.runners import limits
+
+    monkeypatch.setenv("FAKE_PS_MODE", "flood")
+    outcome = LocalRunner().run(get("restart-tasks").render())
+    assert outcome.result.status.value == "changed"
+    assert outcome.result.truncated is True
+    assert any(n.startswith("truncated output: kept") for n in outcome.result.notes)
+    assert any(n.startswith("truncated errors: kept") for n in outcome.result.notes)
+    assert sum(map(len, outcome.streams.output)) <= 2 * limits.MAX_OUTPUT_CHARS
+    assert sum(map(len, outcome.streams.errors)) <= 2 * limits.MAX_STREAM_CHARS

@@ -404,14 +404,17 @@ def test_download_sizes(tmp_path: Path, size: int) -> None:
     got = transfer.download(
         reader(blob), "C:\\b.zip", dest, sha256=hashlib.sha256(blob).hexdigest(), chunk_size=1024
     )
-    assert got == size
+    assert got == dest
     assert dest.read_bytes() == blob
 
 
 def test_download_retries_a_broken_chunk(tmp_path: Path) -> None:
     blob = b"x" * 5000
     read = reader(blob, fail_at={2048})
-    transfer.download(read, "C:\\b.zip", tmp_path / "b.zip", chunk_size=1024, backoff=0)
+    digest = hashlib.sha256(blob).hexdigest()
+    transfer.download(
+        read, "C:\\b.zip", tmp_path / "b.zip", sha256=digest, chunk_size=1024, backoff=0
+    )
     assert (tmp_path / "b.zip").read_bytes() == blob
     assert read.calls.count(2048) == 2
 
@@ -423,7 +426,9 @@ def test_download_gives_up_and_leaves_nothing(tmp_path: Path) -> None:
         return [f"5000:{base64.b64encode(b'x' * count).decode()}"]
 
     with pytest.raises(TransferError, match="broke at byte 1024 after 3 attempts"):
-        transfer.download(read, "C:\\b.zip", tmp_path / "b.zip", chunk_size=1024, backoff=0)
+        transfer.download(
+            read, "C:\\b.zip", tmp_path / "b.zip", sha256="0" * 64, chunk_size=1024, backoff=0
+        )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -439,7 +444,7 @@ def test_download_refuses_bad_reader_answers(
     tmp_path: Path, answer: list[object], fragment: str
 ) -> None:
     with pytest.raises(TransferError, match=fragment):
-        transfer.download(lambda o, c: answer, "C:\\b.zip", tmp_path / "b.zip")
+        transfer.download(lambda o, c: answer, "C:\\b.zip", tmp_path / "b.zip", sha256="0" * 64)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -452,7 +457,9 @@ def test_download_checks_the_digest_and_a_changing_file(tmp_path: Path) -> None:
         return [f"{3000 + offset}:{base64.b64encode(blob[offset : offset + count]).decode()}"]
 
     with pytest.raises(TransferError, match="changed on the PC"):
-        transfer.download(growing, "C:\\b.zip", tmp_path / "b.zip", chunk_size=1024)
+        transfer.download(
+            growing, "C:\\b.zip", tmp_path / "b.zip", sha256="0" * 64, chunk_size=1024
+        )
     assert list(tmp_path.iterdir()) == []
 
 

@@ -19,6 +19,7 @@ from qbd_fix import validation
 from qbd_fix.cli.options import option
 from qbd_fix.errors import UsageError
 from qbd_fix.remediations import REMEDIATIONS
+from qbd_fix.runners.transfer import DEFAULT_MAX_BUNDLE_MIB, MAX_BUNDLE_MIB_LIMIT
 from qbd_fix.script.params import BoundError, ParamValue
 
 
@@ -28,6 +29,8 @@ class Invocation:
 
     values: dict[str, ParamValue]
     dest: Path | None = None
+    #: Largest file a run may bring home (collect-logs' --max-bundle-mib).
+    max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_MIB << 20
 
 
 @dataclass(frozen=True)
@@ -152,10 +155,14 @@ def _parse_reinstall(kw: dict[str, Any]) -> Invocation:
 def _parse_collect_logs(kw: dict[str, Any]) -> Invocation:
     max_mib = _bounded("collect-logs", "MaxFileMiB", kw["max_file_mib"], "--max-file-mib")
     days = _bounded("collect-logs", "EventDays", kw["event_days"], "--event-days")
+    bundle_mib = kw["max_bundle_mib"]
+    if not 1 <= bundle_mib <= MAX_BUNDLE_MIB_LIMIT:
+        raise UsageError(f"--max-bundle-mib must be between 1 and {MAX_BUNDLE_MIB_LIMIT}")
     dest = kw.get("dest")
     return Invocation(
         {"NoRedact": kw["no_redact"], "MaxFileMiB": max_mib, "EventDays": days},
         dest=None if dest is None else validation.output_path(dest, "--dest"),
+        max_bundle_bytes=bundle_mib << 20,
     )
 
 
@@ -303,6 +310,18 @@ SPECS: dict[str, CommandSpec] = {
                         ),
                     ],
                     7,
+                ),
+                option(
+                    "max_bundle_mib",
+                    Annotated[
+                        int,
+                        typer.Option(
+                            "--max-bundle-mib",
+                            metavar="MIB",
+                            help="Refuse a zip larger than this (nothing is kept; the PC keeps its copy).",
+                        ),
+                    ],
+                    DEFAULT_MAX_BUNDLE_MIB,
                 ),
                 option(
                     "dest",

@@ -779,6 +779,7 @@ def run_fleet_command(
             host_timeout=fleet.host_timeout,
             what_if=run.what_if,
             dest=invocation.dest,
+            max_bundle_bytes=invocation.max_bundle_bytes,
             on_event=progress,
             record=record,
             secrets=secrets,

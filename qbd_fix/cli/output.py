@@ -147,6 +147,8 @@ def outcome(outcome: RunOutcome, *, debug: bool = False, remediation: str | None
         console.print(Text.assemble("  ", verb, "  ", visible(action.description)))
     for message in result.messages:
         console.print(Text(f"• {visible(message)}"))
+    for line in result.notes:  # qbd-fix's own: what it cut or ignored of the PC's answer
+        console.print(Text.assemble(Text("note:", style="yellow"), " ", visible(line)))
     bundle = result.data.get("bundle")
     if isinstance(bundle, dict) and bundle.get("local_path"):
         # Never wrapped: the path is there to be copied.

@@ -136,7 +136,13 @@ def run_remediation(
     audit = fleets.open_audit(fleet)
     try:
         with runner:
-            outcome = jobs.execute(script, runner, what_if=run.what_if, dest=invocation.dest)
+            outcome = jobs.execute(
+                script,
+                runner,
+                what_if=run.what_if,
+                dest=invocation.dest,
+                max_bundle_bytes=invocation.max_bundle_bytes,
+            )
     except BaseException as exc:
         fleets.record_single(
             audit,

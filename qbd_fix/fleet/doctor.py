@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from qbd_fix.runners.transfer import DEFAULT_MAX_BUNDLE_MIB
+
 if TYPE_CHECKING:
     from qbd_fix.doctor.command import Shell
     from qbd_fix.fleet.inventory import Target
@@ -39,8 +41,21 @@ def judged(inner: Runner, judge: Callable[[RunOutcome], RunOutcome]) -> Runner:
         def run(self, script: Script, *, what_if: bool = False) -> RunOutcome:
             return judge(inner.run(script, what_if=what_if))
 
-        def fetch(self, remote_path: str, local_path: Path, *, sha256: str | None = None) -> None:
-            inner.fetch(remote_path, local_path, sha256=sha256)
+        def fetch(
+            self,
+            remote_path: str,
+            local_path: Path,
+            *,
+            sha256: str | None = None,
+            size: int | None = None,
+            max_bytes: int = DEFAULT_MAX_BUNDLE_MIB << 20,
+        ) -> Path:
+            return inner.fetch(
+                remote_path, local_path, sha256=sha256, size=size, max_bytes=max_bytes
+            )
+
+        def bundle_name(self) -> str:
+            return inner.bundle_name()
 
         def close(self) -> None:
             inner.close()

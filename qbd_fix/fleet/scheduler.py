@@ -48,6 +48,7 @@ from qbd_fix.errors import (
     WinRMUnavailableError,
 )
 from qbd_fix.fleet.inventory import Target
+from qbd_fix.runners.transfer import DEFAULT_MAX_BUNDLE_MIB
 
 if TYPE_CHECKING:
     from qbd_fix.fleet.audit import AuditLog
@@ -368,6 +369,7 @@ class FleetRun:
         backoff: Backoff | None = None,
         what_if: bool = False,
         dest: Path | None = None,
+        max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_MIB << 20,
         on_event: Callable[[FleetEvent], None] | None = None,
         sink: Callable[[HostReport], None] | None = None,
         audit: AuditLog | None = None,
@@ -392,6 +394,7 @@ class FleetRun:
         self.backoff = backoff or Backoff()
         self.what_if = what_if
         self.dest = dest
+        self.max_bundle_bytes = max_bundle_bytes
         self.on_event = on_event
         self.sink = sink
         #: like *sink*, with the script the PC was sent (None if it never got one), so that
@@ -515,7 +518,13 @@ class FleetRun:
     def _attempt(self, target: Target, script: Script) -> RunOutcome:
         runner = self.make_runner(target)
         with runner:
-            return jobs.execute(script, runner, what_if=self.what_if, dest=self.dest)
+            return jobs.execute(
+                script,
+                runner,
+                what_if=self.what_if,
+                dest=self.dest,
+                max_bundle_bytes=self.max_bundle_bytes,
+            )
 
     def _from_outcome(
         self, target: Target, script: Script, outcome: RunOutcome, attempts: int, started: float

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from qbd_fix.runners.transfer import DEFAULT_MAX_BUNDLE_MIB
+
 if TYPE_CHECKING:
     from qbd_fix.result import Result
     from qbd_fix.script.engine import Script
@@ -48,9 +50,26 @@ class Runner(abc.ABC):
         """Run *script* with its bound parameters; with *what_if*, under -WhatIf."""
 
     @abc.abstractmethod
-    def fetch(self, remote_path: str, local_path: Path, *, sha256: str | None = None) -> None:
-        """Copy a file the script wrote on the PC to *local_path*, atomically, then
-        remove the PC's copy. A digest that does not match leaves nothing behind."""
+    def fetch(
+        self,
+        remote_path: str,
+        local_path: Path,
+        *,
+        sha256: str | None = None,
+        size: int | None = None,
+        max_bytes: int = DEFAULT_MAX_BUNDLE_MIB << 20,
+    ) -> Path:
+        """Copy a file the script wrote on the PC to *local_path* (or, when that name is
+        taken, a free name beside it: never over a file), and return where it landed.
+
+        The copy must match *sha256* (required) and the announced *size*, and stay within
+        *max_bytes*; only once it is in place and read back is the PC's copy removed.
+        Any failure leaves nothing behind here and the PC's copy where it was."""
+
+    def bundle_name(self) -> str:
+        """The PC's part of a log bundle's file name: the admin's name for it, unique
+        among the PCs of a run (the remote runner adds a port that is not the default)."""
+        return self.target
 
     def close(self) -> None:  # noqa: B027 - optional hook: the local runner holds nothing
         """Release connections; runners are context managers."""

@@ -7,21 +7,38 @@ from stdout.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from qbd_fix.errors import ResultError, RunTimeoutError, ScriptFailedError, TransferError
-from qbd_fix.files import sha256_file, write_atomic
-from qbd_fix.result import parse_result
+from qbd_fix.result import MAX_RESULT_CHARS, parse_result
+from qbd_fix.runners import limits, transfer
 from qbd_fix.runners.base import Runner, RunOutcome, Streams
 from qbd_fix.script.engine import Script
 
 POWERSHELL_ARGS = ("-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass")
+
+
+#: Longest line read at once: a longer one arrives in pieces (none a result document).
+_LINE_BYTES = 4 * MAX_RESULT_CHARS + 2
+
+
+def _pump(stream: IO[bytes], add: Callable[[str], None]) -> None:
+    """Hand every non-blank line of *stream* to *add*, as text."""
+    with stream:
+        for line in iter(lambda: stream.readline(_LINE_BYTES), b""):
+            text = line.decode("utf-8", errors="replace").rstrip("\r\n")
+            if text.strip():
+                add(text)
 
 
 def local_supported() -> bool:
@@ -58,56 +75,86 @@ class LocalRunner(Runner):
     def run(self, script: Script, *, what_if: bool = False) -> RunOutcome:
         started = time.monotonic()
         timeout = script.runner_timeout if self.timeout is None else self.timeout
+        kept = limits.Collected()
         with tempfile.TemporaryDirectory(prefix="qbd-fix-") as folder:
             path = Path(folder) / f"{script.name}.ps1"
             path.write_bytes(script.file_bytes())
-            try:
-                completed = subprocess.run(
-                    self.command(path, what_if=what_if),
-                    capture_output=True,
-                    timeout=timeout,
-                    check=False,
-                    stdin=subprocess.DEVNULL,
-                )
-            except subprocess.TimeoutExpired:
-                raise RunTimeoutError(
-                    f"the script ran longer than {timeout:.0f} s and was stopped"
-                ) from None
-            except OSError as exc:
-                raise ScriptFailedError(
-                    f"could not start {self.executable}: {exc.strerror}"
-                ) from None
-        stdout = completed.stdout.decode("utf-8", errors="replace")
-        stderr = completed.stderr.decode("utf-8", errors="replace")
+            returncode = self._execute(self.command(path, what_if=what_if), kept, timeout)
+        errors = kept.errors.texts()
         try:
-            result = parse_result(stdout)
+            result = parse_result(kept.result_lines())
         except ResultError:
-            detail = next((line.strip() for line in stderr.splitlines() if line.strip()), "")
-            if completed.returncode != 0 and detail:
+            detail = next((line.strip() for line in errors if line.strip()), "")
+            if returncode != 0 and detail:
                 raise ScriptFailedError(
-                    f"PowerShell exited with code {completed.returncode}: {detail}",
+                    f"PowerShell exited with code {returncode}: {detail}",
                     hint="run again with --debug to see all of its output",
                 ) from None
             raise
-        streams = Streams(
-            output=[line for line in stdout.splitlines() if line.strip()],
-            errors=[line for line in stderr.splitlines() if line.strip()],
-        )
+        if kept.truncated:
+            result = dataclasses.replace(
+                result, truncated=True, notes=[*result.notes, *kept.notes()]
+            )
         return RunOutcome(
             target=self.target,
             result=result,
             duration=time.monotonic() - started,
-            streams=streams,
-            exit_code=completed.returncode,
+            streams=Streams(output=kept.output.texts(), errors=errors),
+            exit_code=returncode,
         )
 
-    def fetch(self, remote_path: str, local_path: Path, *, sha256: str | None = None) -> None:
-        """On this PC the 'remote' file is local: copy it atomically, check it, remove it."""
+    def _execute(self, command: list[str], kept: limits.Collected, timeout: float) -> int:
+        """Run *command*, its stdout and stderr read line by line into *kept* (bounded)
+        as they come; returns the exit code."""
+        try:
+            process = subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+            )
+        except OSError as exc:
+            raise ScriptFailedError(f"could not start {self.executable}: {exc.strerror}") from None
+        assert process.stdout is not None
+        assert process.stderr is not None
+        readers = [
+            threading.Thread(target=_pump, args=(process.stdout, kept.add_output), daemon=True),
+            threading.Thread(target=_pump, args=(process.stderr, kept.errors.add), daemon=True),
+        ]
+        for reader in readers:
+            reader.start()
+        try:
+            returncode = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise RunTimeoutError(
+                f"the script ran longer than {timeout:.0f} s and was stopped"
+            ) from None
+        finally:
+            for reader in readers:
+                reader.join()
+        return returncode
+
+    def fetch(
+        self,
+        remote_path: str,
+        local_path: Path,
+        *,
+        sha256: str | None = None,
+        size: int | None = None,
+        max_bytes: int = transfer.DEFAULT_MAX_BUNDLE_MIB << 20,
+    ) -> Path:
+        """On this PC the 'remote' file is local: copy it with the same checks, then remove it."""
+        digest = transfer.expected_digest(sha256)
         source = Path(remote_path)
         if not source.is_file():
             raise TransferError(f"the script's file {remote_path} does not exist")
-        if sha256 and sha256_file(source).lower() != sha256.lower():
-            raise TransferError(f"{remote_path} does not match the SHA-256 the script reported")
         with source.open("rb") as handle:
-            write_atomic(local_path, iter(lambda: handle.read(1 << 20), b""))
+            placed = transfer.save_verified(
+                iter(lambda: handle.read(1 << 20), b""),
+                local_path,
+                source=remote_path,
+                sha256=digest,
+                size=size,
+                max_bytes=max_bytes,
+            )
         source.unlink()
+        return placed

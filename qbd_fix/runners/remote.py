@@ -11,11 +11,14 @@ messages an administrator can act on; the password never reaches any of them.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import functools
 import logging
+import re
 import socket
 import ssl
+import struct
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +30,8 @@ from qbd_fix.errors import (
     AccessDeniedError,
     AuthenticationFailedError,
     HostUnreachableError,
+    InsecureResponseError,
+    ProtocolError,
     QbdFixError,
     ResultError,
     RunTimeoutError,
@@ -36,8 +41,8 @@ from qbd_fix.errors import (
     WinRMUnavailableError,
 )
 from qbd_fix.result import parse_result
-from qbd_fix.runners import transfer
-from qbd_fix.runners.base import Runner, RunOutcome, Streams
+from qbd_fix.runners import limits, transfer
+from qbd_fix.runners.base import Runner, RunOutcome
 
 if TYPE_CHECKING:
     from qbd_fix.script.engine import Script
@@ -293,6 +298,13 @@ def translate(
             hint="the PC may have restarted or the network dropped; "
             "run again (remediations are safe to repeat)",
         )
+    if _unreadable(exc):
+        return ResultError(
+            f"the answer of {where} could not be read while {doing} "
+            f"({type(exc).__name__}: it is not valid PowerShell Remoting data)",
+            hint="run again; if it repeats, the PC's WinRM service or something posing as it "
+            "is answering garbage",
+        )
     if isinstance(exc, UnicodeError):  # its text quotes the offending characters: never show it
         return AuthenticationFailedError(
             f"the user name or password cannot be sent with {conn.auth} authentication (unsupported characters)",
@@ -306,6 +318,33 @@ def translate(
     return QbdFixError(
         f"unexpected {type(exc).__name__} while {doing} with {where}: {_short(_scrub(str(exc), conn.password))}",
         hint="run again with --debug",
+    )
+
+
+def _unreadable(exc: BaseException) -> bool:
+    """Errors pypsrp raises on an answer it cannot decode: text that is not valid UTF-16
+    (a lone surrogate), XML too deep or broken, a wrong type where an object belongs.
+    A password that cannot be encoded (UnicodeEncodeError) is the admin's, not the PC's."""
+    import xml.etree.ElementTree as ET
+
+    import requests
+    from pypsrp.exceptions import FragmentError, SerializationError
+
+    if isinstance(exc, UnicodeEncodeError | requests.exceptions.RequestException):
+        return False
+    return isinstance(
+        exc,
+        UnicodeDecodeError
+        | RecursionError
+        | ET.ParseError
+        | struct.error
+        | FragmentError
+        | SerializationError
+        | AttributeError
+        | KeyError
+        | IndexError
+        | TypeError
+        | ValueError,
     )
 
 
@@ -358,16 +397,108 @@ def _information(record: object) -> str:
 # -- the runner -----------------------------------------------------------------------------------
 
 
+_ENCRYPTED_TYPES = ("multipart/encrypted;", "multipart/x-multi-encrypted;")
+
+
+def _read_capped(response: Any, limit: int) -> bytes:
+    """The body of a streamed HTTP answer, refused once it passes *limit* bytes."""
+    declared = str(response.headers.get("Content-Length") or "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ProtocolError(
+            f"the PC announced a {limits.mib(int(declared))} answer; WinRM answers are at most "
+            f"{limits.mib(limit)}: refused unread"
+        )
+    parts: list[bytes] = []
+    size = 0
+    for part in response.iter_content(64 * 1024):
+        size += len(part)
+        if size > limit:
+            raise ProtocolError(
+                f"the PC sent an answer larger than {limits.mib(limit)}; "
+                "WinRM answers are smaller: refused"
+            )
+        parts.append(part)
+    return b"".join(parts)
+
+
+@functools.cache
+def _transport_class() -> type:
+    """pypsrp's HTTP transport, made strict about what it accepts from the PC.
+
+    * An answer is read as a stream and refused past :data:`limits.MAX_RESPONSE_BYTES`
+      (pypsrp asks for envelopes of 500 KiB; a larger answer is an attack on memory).
+    * When the request went encrypted (HTTP with NTLM, Negotiate, Kerberos or CredSSP),
+      a clear-text answer is refused: pypsrp would accept it, so anyone on the path could
+      answer in the PC's name. A clear-text HTTP error page is still an HTTP error, but
+      its text is not read as a WSMan fault.
+    """
+    from pypsrp.exceptions import AuthenticationError, WinRMTransportError
+    from pypsrp.wsman import _TransportHTTP
+
+    class _Transport(_TransportHTTP):
+        def _send_request(self, request: Any, timeout: Any = None) -> bytes:
+            sent_encrypted = str(request.headers.get("Content-Type", "")).startswith(
+                _ENCRYPTED_TYPES
+            )
+            assert self.session is not None  # built by send() before any request
+            response = self.session.send(
+                request,
+                timeout=timeout
+                if timeout is not None
+                else (self.connection_timeout, self.read_timeout),
+                stream=True,
+            )
+            try:
+                content = _read_capped(response, limits.MAX_RESPONSE_BYTES)
+            finally:
+                response.close()
+            content_type = str(response.headers.get("Content-Type", ""))
+            trusted = True
+            if content_type.startswith(_ENCRYPTED_TYPES):
+                boundary = re.search(r'boundary="?([^";]+)"?', content_type)
+                if self.encryption is None or boundary is None:
+                    raise ProtocolError(
+                        "the PC sent an encrypted answer on a session without message encryption"
+                    )
+                content = self.encryption.unwrap_message(content, boundary.group(1))
+            elif sent_encrypted and content:
+                if response.status_code < 400 or "xml" in content_type.lower():
+                    raise InsecureResponseError(
+                        "the PC answered in clear text on a session that encrypts every message: "
+                        "the answer was refused (it could have been read or forged on the way)",
+                        hint="check for a proxy or device between you and the PC; "
+                        "or use the HTTPS listener (--ssl)",
+                    )
+                trusted = False
+            if response.status_code == 401:
+                raise AuthenticationError(f"Failed to authenticate the user with {self.auth}")
+            if response.status_code >= 400:
+                text = content.decode("utf-8", "replace") if trusted else ""
+                raise WinRMTransportError("http", response.status_code, text)
+            return bytes(content)
+
+    return _Transport
+
+
 @functools.cache
 def _wsman_class() -> type:
-    """pypsrp's WSMan, retrying a stalled Receive fewer times (see :data:`RECEIVE_RETRIES`).
+    """pypsrp's WSMan, retrying a stalled Receive fewer times (see :data:`RECEIVE_RETRIES`),
+    on the strict transport of :func:`_transport_class`.
 
     Built once: a class per PC costs a class creation and an import on every
     connection, and leaves cyclic garbage (a class refers to itself) for the GC.
     """
     from pypsrp.wsman import NAMESPACES, WSMan, WSManAction
 
+    transport_class = _transport_class()
+
     class _WSMan(WSMan):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            # pypsrp builds its transport inside __init__ with no way to pass a class:
+            # the strict subclass takes over the built object (it adds no state).
+            self.transport.__class__ = transport_class
+
         def receive(
             self,
             resource_uri: str,
@@ -388,6 +519,73 @@ def _wsman_class() -> type:
             return response.find("s:Body", namespaces=NAMESPACES)
 
     return _WSMan
+
+
+@functools.cache
+def _fragmenter_class() -> type:
+    """pypsrp's Fragmenter, reassembling a message only up to
+    :data:`limits.MAX_MESSAGE_BYTES` (pypsrp's own grows without bound and copies the
+    whole buffer on every fragment). A larger output object or stream record is dropped
+    unread and counted; a larger protocol message ends the run."""
+    from pypsrp.exceptions import FragmentError
+    from pypsrp.messages import Message, MessageType
+    from pypsrp.powershell import Fragment, Fragmenter
+
+    droppable = {
+        MessageType.PIPELINE_OUTPUT,
+        MessageType.ERROR_RECORD,
+        MessageType.DEBUG_RECORD,
+        MessageType.VERBOSE_RECORD,
+        MessageType.WARNING_RECORD,
+        MessageType.PROGRESS_RECORD,
+        MessageType.INFORMATION_RECORD,
+    }
+
+    class _Part:
+        __slots__ = ("chunks", "dropping", "kind", "next_id", "size")
+
+        def __init__(self, first: bytes) -> None:
+            self.chunks: list[bytes] = []
+            self.next_id = 0
+            self.size = 0
+            self.kind = struct.unpack("<I", first[4:8])[0] if len(first) >= 8 else 0
+            self.dropping = False
+
+    class _BoundedFragmenter(Fragmenter):
+        def __init__(self, max_size: int, serializer: Any) -> None:
+            super().__init__(max_size, serializer)
+            self.parts: dict[int, _Part] = {}
+            self.dropped = 0
+
+        def defragment(self, data: bytes) -> list[Any]:
+            complete: list[bytes] = []
+            while data:
+                frag, data = Fragment.unpack(data)
+                part = _Part(frag.data) if frag.start else self.parts.get(frag.object_id)
+                if part is None or frag.fragment_id != part.next_id:
+                    raise FragmentError(f"fragment {frag.fragment_id} out of order")
+                self.parts[frag.object_id] = part
+                part.next_id += 1
+                if not part.dropping:
+                    part.size += len(frag.data)
+                    if part.size <= limits.MAX_MESSAGE_BYTES:
+                        part.chunks.append(frag.data)
+                    elif part.kind in droppable:
+                        part.dropping = True
+                        part.chunks = []
+                        self.dropped += 1
+                    else:
+                        raise ProtocolError(
+                            f"the PC sent a PowerShell Remoting message larger than "
+                            f"{limits.mib(limits.MAX_MESSAGE_BYTES)}: refused"
+                        )
+                if frag.end:
+                    del self.parts[frag.object_id]
+                    if not part.dropping:
+                        complete.append(b"".join(part.chunks))
+            return [Message.unpack(item, self.serializer) for item in complete]
+
+    return _BoundedFragmenter
 
 
 class RemoteRunner(Runner):
@@ -412,11 +610,21 @@ class RemoteRunner(Runner):
     def __repr__(self) -> str:
         return f"RemoteRunner({self.connection!r})"
 
+    def bundle_name(self) -> str:
+        """``host``, or ``host_port`` when the port is not the listener's default: PCs
+        behind one address on several ports (port forwarding) get bundles of their own."""
+        conn = self.connection
+        default = HTTPS_PORT if conn.ssl else HTTP_PORT
+        return conn.host if conn.effective_port == default else f"{conn.host}_{conn.effective_port}"
+
     @contextmanager
     def _boundary(self, doing: str) -> Iterator[None]:
         """Every pypsrp call runs inside: a failure leaves as one error of the family."""
         try:
             yield
+        except (ProtocolError, InsecureResponseError):
+            self._discard()  # a session that answered like that is not used again
+            raise
         except QbdFixError:
             raise
         except Exception as exc:
@@ -435,6 +643,7 @@ class RemoteRunner(Runner):
         with self._boundary(_OPENING):
             wsman = _wsman_class()(**self.connection.wsman_kwargs())
             pool = RunspacePool(wsman)
+            pool._fragmenter = _fragmenter_class()(pool._fragmenter.max_size, pool._serializer)
             self._wsman = wsman
             pool.open()
             self._pool = pool
@@ -458,11 +667,21 @@ class RemoteRunner(Runner):
         *,
         doing: str,
         deadline: float | None = None,
-    ) -> tuple[list[Any], Any, bool]:
-        """Run *text* with *parameters*; returns (output, pypsrp streams, had_errors)."""
+        collected: limits.Collected | None = None,
+        close: bool = True,
+    ) -> tuple[limits.Collected, bool]:
+        """Run *text* with *parameters*; returns (what was kept of its output, had_errors).
+
+        Output and stream records are moved into *collected* after every Receive, so
+        pypsrp never holds more than one answer's worth. pypsrp forgets the pipeline
+        afterwards; with *close* the PC is told too (a WSMan Signal): a file copy runs
+        hundreds of pipelines on one shell, while a script's one pipeline ends with the
+        shell (closing it there would cost every PC of a fleet a request).
+        """
         from pypsrp.complex_objects import PSInvocationState
         from pypsrp.powershell import PowerShell
 
+        kept = collected if collected is not None else limits.Collected()
         pool = self._open()
         began = time.monotonic()
         with self._boundary(doing):
@@ -470,18 +689,51 @@ class RemoteRunner(Runner):
             ps.add_script(text)
             if parameters:
                 ps.add_parameters(dict(parameters))
-            ps.begin_invoke()
-            while ps.state == PSInvocationState.RUNNING:
-                if deadline is not None and time.monotonic() > deadline:
-                    try:
-                        ps.stop()
-                    except Exception as exc:
-                        log.debug("stopping the pipeline: %s", type(exc).__name__)
-                    raise RunTimeoutError(
-                        f"the script ran longer than {deadline - began:.0f} s on {self.target} and was stopped"
-                    )
-                ps.poll_invoke()
-            return list(ps.output), ps.streams, bool(ps.had_errors)
+            try:
+                ps.begin_invoke()
+                while ps.state == PSInvocationState.RUNNING:
+                    if deadline is not None and time.monotonic() > deadline:
+                        try:
+                            ps.stop()
+                        except Exception as exc:
+                            log.debug("stopping the pipeline: %s", type(exc).__name__)
+                        raise RunTimeoutError(
+                            f"the script ran longer than {deadline - began:.0f} s on {self.target} and was stopped"
+                        )
+                    ps.poll_invoke()
+                    self._drain(ps, pool, kept)
+                self._drain(ps, pool, kept)
+                had_errors = bool(ps.had_errors)
+            finally:
+                pool.pipelines.pop(ps.id, None)
+            if close:
+                self._close_pipeline(ps)
+        return kept, had_errors
+
+    @staticmethod
+    def _drain(ps: Any, pool: Any, kept: limits.Collected) -> None:
+        """Move what pypsrp received into *kept* (bounded) and empty pypsrp's lists."""
+        output, ps.output = ps.output, []
+        for item in output:
+            kept.add_output(str(item))
+        streams = ps.streams
+        kept.add_records(kept.errors, streams.error, describe_error)
+        kept.add_records(kept.warnings, streams.warning, _text)
+        kept.add_records(kept.verbose, streams.verbose, _text)
+        kept.add_records(kept.information, streams.information, _information)
+        for name in ("error", "warning", "verbose", "information", "debug", "progress"):
+            records = getattr(streams, name, None)
+            if isinstance(records, list):
+                records.clear()
+        kept.dropped_messages += pool._fragmenter.dropped
+        pool._fragmenter.dropped = 0
+
+    def _close_pipeline(self, ps: Any) -> None:
+        """Tell the PC the pipeline is done (WSMan Signal terminate), so neither side keeps it."""
+        try:
+            ps.close()
+        except Exception as exc:  # the answer is in; a failed close must not lose it
+            log.debug("closing the pipeline: %s", type(exc).__name__)
 
     def run(self, script: Script, *, what_if: bool = False) -> RunOutcome:
         started = time.monotonic()
@@ -490,23 +742,18 @@ class RemoteRunner(Runner):
             parameters["WhatIf"] = True
         # None: the script's own budget plus a margin, so its waits end before this one.
         timeout = script.runner_timeout if self.run_timeout is None else self.run_timeout
-        output, raw, had_errors = self.invoke(
+        kept, had_errors = self.invoke(
             script.text,
             parameters,
             doing=f"running {script.name}",
             deadline=started + timeout,
+            close=False,
         )
-        errors = [describe_error(record) for record in raw.error]
-        streams = Streams(
-            output=[str(item) for item in output],
-            errors=errors,
-            warnings=[_text(r) for r in raw.warning],
-            verbose=[_text(r) for r in raw.verbose],
-            information=[_information(r) for r in raw.information],
-        )
+        streams = kept.streams()
+        errors = streams.errors
         try:
-            result = parse_result(output)
-        except ResultError:
+            result = parse_result(kept.result_lines())
+        except ResultError as exc:
             if had_errors:
                 detail = errors[-1] if errors else "the pipeline failed"
                 raise ScriptFailedError(
@@ -518,7 +765,14 @@ class RemoteRunner(Runner):
                     f"the script wrote no result document on {self.target}; its first error: {errors[0]}",
                     hint="run again with --debug to see everything it printed",
                 ) from None
+            notes = kept.notes()
+            if notes:
+                raise ResultError(f"{exc.message}; {'; '.join(notes)}", hint=exc.hint) from None
             raise
+        if kept.truncated:
+            result = dataclasses.replace(
+                result, truncated=True, notes=[*result.notes, *kept.notes()]
+            )
         return RunOutcome(
             target=self.target,
             result=result,
@@ -528,35 +782,52 @@ class RemoteRunner(Runner):
         )
 
     def _read_chunk(self, remote_path: str, offset: int, count: int) -> list[object]:
-        output, raw, had_errors = self.invoke(
+        kept, had_errors = self.invoke(
             transfer.READ_CHUNK_SCRIPT,
             transfer.chunk_parameters(remote_path, offset, count),
             doing=f"copying {remote_path}",
+            collected=limits.Collected.one_line(transfer.encoded_size(count)),
         )
-        if had_errors or not output:
-            detail = describe_error(raw.error[-1]) if raw.error else "no data"
+        output = kept.output.items
+        if had_errors or not output or kept.output.dropped or kept.dropped_messages:
+            errors = kept.errors.texts()
+            detail = errors[-1] if errors else "no data"
+            if kept.output.dropped or kept.dropped_messages:
+                detail = "it answered more than was asked for"
             raise TransferError(f"reading {remote_path} on {self.target} failed: {detail}")
-        return output
+        return list(output)
 
-    def fetch(self, remote_path: str, local_path: Path, *, sha256: str | None = None) -> None:
+    def fetch(
+        self,
+        remote_path: str,
+        local_path: Path,
+        *,
+        sha256: str | None = None,
+        size: int | None = None,
+        max_bytes: int = transfer.DEFAULT_MAX_BUNDLE_MIB << 20,
+    ) -> Path:
         """Copy the PC's file home in chunks over the same pool, verify it, then remove it there."""
-        transfer.download(
+        placed = transfer.download(
             lambda offset, count: self._read_chunk(remote_path, offset, count),
             remote_path,
             local_path,
-            sha256=sha256,
+            sha256=transfer.expected_digest(sha256),
+            size=size,
+            max_bytes=max_bytes,
             chunk_size=self.chunk_size,
             retries=self.chunk_retries,
         )
         try:
-            _, raw, had_errors = self.invoke(
+            kept, had_errors = self.invoke(
                 transfer.REMOVE_FILE_SCRIPT, {"Path": remote_path}, doing=f"removing {remote_path}"
             )
-            problem = describe_error(raw.error[-1]) if (had_errors and raw.error) else ""
+            errors = kept.errors.texts()
+            problem = errors[-1] if (had_errors and errors) else ""
         except QbdFixError as exc:
             problem = exc.message
         if problem:
             log.warning("the copy on %s was kept: %s (%s)", self.target, remote_path, problem)
+        return placed
 
     def close(self) -> None:
         """Close the pool (WSMan Delete) and the HTTP session; never raises."""

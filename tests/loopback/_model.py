@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 #: WSMan actions a fault can target ("any" matches every SOAP request).
 ACTIONS = ("Create", "Receive", "Command", "Send", "Signal", "Delete", "Get", "any")
 #: What a fault does to the request it hits.
-FAULT_KINDS = ("http_status", "wsman_fault", "drop", "delay")
+FAULT_KINDS = ("http_status", "wsman_fault", "drop", "delay", "cleartext")
 
 #: WSMan fault raised by a real host when a ShellId is unknown (host rebooted, shell closed).
 SHELL_NOT_FOUND = 2150858843
@@ -69,7 +69,9 @@ class Fault:
 
     ``kind``: ``http_status`` answers ``status`` with a non-SOAP body; ``wsman_fault`` answers a
     SOAP fault with ``wsman_code`` (default: shell not found); ``drop`` closes the TCP connection
-    without answering; ``delay`` handles the request, then waits ``seconds`` before replying.
+    without answering; ``delay`` handles the request, then waits ``seconds`` before replying;
+    ``cleartext`` handles the request and answers it unencrypted, even on a connection that
+    encrypts every message (what a device on the path could inject).
     ``skip`` lets that many matching requests through first; ``times`` is how many requests the
     fault then applies to (``None``: all). ``hits`` counts how often it fired.
     """

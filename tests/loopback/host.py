@@ -599,6 +599,8 @@ class _Handler(BaseHTTPRequestHandler):
             status = 500
         if fault is not None and fault.kind == "delay":
             host._stopping.wait(fault.seconds)
+        if fault is not None and fault.kind == "cleartext":
+            encrypted = False
         self._send_soap(status, response, encrypted)
 
     def _apply_fault(self, fault: Fault, req: Request, encrypted: bool) -> bool:
@@ -616,7 +618,7 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return True
-        return False  # delay: handled after the request ran
+        return False  # delay, cleartext: handled after the request ran
 
     def _authenticate(self, body: bytes) -> str | None:
         """Return the authenticated user, or None after answering 401 (or a handshake leg)."""

@@ -71,3 +71,9 @@ elif mode == "parse-error":
     sys.exit(1)
 elif mode == "slow":
     time.sleep(30)
+elif mode == "flood":
+    noise = b"x" * 2000 + b"\r\n"
+    for _ in range(3000):
+        sys.stdout.buffer.write(noise)
+        sys.stderr.buffer.write(b"WARNING: " + noise)
+    sys.stdout.buffer.write(json.dumps(RESULT).encode() + b"\r\n")
