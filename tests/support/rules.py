@@ -536,6 +536,23 @@ def _shutdown_timer(script: Script) -> Iterator[Node]:
                 break
 
 
+_ENDS_CHANGE = re.compile(r"\bthrow\b|\breturn\s+\$false\b", re.IGNORECASE)
+
+
+def _change_swallows_failure(script: Script) -> Iterator[Node]:
+    """A ``catch`` inside an ``Invoke-QbdChange -Change { }`` block that neither throws nor
+    returns ``$false``: the change failed, yet is recorded as performed."""
+    for node, name in script.commands():
+        if name != "invoke-qbdchange":
+            continue
+        given, block = _parameter(node, "change")
+        if not given or block is None:
+            continue
+        for clause in _descendants(block):
+            if clause.type == "catch_clause" and not _ENDS_CHANGE.search(_text(clause)):
+                yield clause
+
+
 def _commands_named(names: str) -> Check:
     """A check that flags every call of the commands in ``names`` (space-separated)."""
     wanted = frozenset(names.split())
@@ -712,6 +729,16 @@ RULES: tuple[Rule, ...] = (
         "shutdown.exe /r /t 60 /c 'restarting'\n",
         "shutdown.exe /a\n",
         _shutdown_timer,
+    ),
+    Rule(
+        "change-swallows-failure",
+        "a change block that catches its own failure is recorded as performed: end the catch "
+        "with 'return $false' (or throw)",
+        "$null = Invoke-QbdChange -Target $p -Action 'Add' -Change {\n"
+        "    try { Add-MpPreference -ExclusionPath $p } catch { Write-Verbose -Message 'no' }\n}\n",
+        "$null = Invoke-QbdChange -Target $p -Action 'Add' -Change {\n"
+        "    try { Add-MpPreference -ExclusionPath $p } catch { return $false }\n}\n",
+        _change_swallows_failure,
     ),
     Rule(
         "json-depth",
