@@ -111,3 +111,38 @@ def test_parameters_are_typed_and_bounded() -> None:
 )
 def test_script_gathers(fragment: str) -> None:
     assert fragment in script_text()
+
+
+def _facts_block() -> str:
+    text = script_text()
+    start = text.index("    $facts = [ordered]@{")
+    return text[start : text.index("\n    }\n", start)]
+
+
+def test_each_list_fact_is_emitted_once_flat() -> None:
+    """Every fact the schema calls a list is wrapped in @() exactly once where it is collected,
+    and nothing the script runs emits a list with the unary comma (which @() would nest)."""
+    from qbd_fix.doctor.facts import schema
+    from tests.support.rules import check_rules
+
+    lists = sorted(
+        name
+        for name, spec in schema()["properties"].items()
+        if "array"
+        in ([spec["type"]] if isinstance(spec.get("type"), str) else spec.get("type", []))
+    )
+    assert {"tasks", "processes", "uninstall", "policy", "users", "antivirus"} <= set(lists)
+    block = _facts_block()
+    text = script_text()
+    for name in lists:
+        line = re.search(rf"^\s+{name}\s+= (.+)$", block, re.MULTILINE)
+        assert line is not None, name
+        value = line.group(1).strip()
+        if value.startswith("$"):  # collected into a variable first: look at its assignment
+            variable = re.escape(value.removeprefix("$script:").removeprefix("$"))
+            assigned = re.findall(rf"^\s+\$(?:script:)?{variable} = (.+)$", text, re.MULTILINE)
+            assert assigned, name
+            value = assigned[0].strip()
+        assert value.startswith("@(") and not value.startswith("@(@("), (name, value)
+    assert not re.search(r"return\s*,", text), "a function emits a list with the unary comma"
+    assert [f for f in check_rules(text) if f.rule == "comma-list-wrapped"] == []
