@@ -137,7 +137,7 @@ Describe 'doctor facts: task states and last results' {
         $byName['QuickbooksDesktopUi_Acme Books'].state | Should -Be 'Ready'
         $byName['QuickbooksDesktopUi_Acme Books'].last_result | Should -Be 267011
         $byName['QuickbooksDesktopUi_Acme Books'].last_run_time | Should -BeNullOrEmpty
-        $byName['QuickbooksDesktop_Beta Ltd'].last_result | Should -Be 2147942116
+        $byName['QuickbooksDesktop_Beta Ltd'].last_result | Should -Be 2147943140
         $byName['QuickbooksDesktop_Beta Ltd'].last_run_time | Should -Not -BeNullOrEmpty
         $byName['QuickbooksDesktopUi_Beta Ltd'].last_result | Should -Be 2147946720
     }

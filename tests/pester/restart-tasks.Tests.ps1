@@ -11,7 +11,7 @@ Describe 'restart-tasks' {
     BeforeEach {
         $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
         Add-FakeSystemProfile -Machine $machine
-        $null = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn
+        $alice = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn
         $null = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson '{"companyId":"6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b"}'
     }
 
@@ -21,7 +21,7 @@ Describe 'restart-tasks' {
 
     It 'ends the tray app, runs the service task then the UI task, and reports changed' {
         $pair = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books'
-        $tray = Add-FakeProcess -Machine $machine -Name 'QuickbooksDesktopUI.exe' -User 'alice'
+        $tray = Add-FakeTrayProcess -Machine $machine -ClientName 'Acme Books' -User 'alice'
 
         $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
 
@@ -30,7 +30,12 @@ Describe 'restart-tasks' {
         $run.Result.remediation | Should -Be 'restart-tasks'
         $run.Result.data.what_if | Should -BeFalse
         $run.Result.data.client_name | Should -BeExactly 'Acme Books'
-        (@($run.Result.data.interactive_users) -join '|') | Should -Be 'PC\alice'
+        $users = @($run.Result.data.interactive_users)
+        $users | Should -HaveCount 1
+        $users[0].account | Should -Be 'PC\alice'
+        $users[0].sid | Should -Be $alice.Sid
+        $users[0].is_admin | Should -BeFalse
+        (Get-ResultCheck -Result $run.Result -Name 'tray-user-logged-on')[0].passed | Should -BeTrue
         (Get-ResultCheck -Result $run.Result -Name 'tasks-found')[0].passed | Should -BeTrue
         (Get-ResultCheck -Result $run.Result -Name 'service-task-running')[0].passed | Should -BeTrue
         (Get-ResultCheck -Result $run.Result -Name 'tray-running')[0].passed | Should -BeTrue
@@ -48,7 +53,7 @@ Describe 'restart-tasks' {
 
     It 'changes nothing under -WhatIf and lists what it would do' {
         $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books'
-        $null = Add-FakeProcess -Machine $machine -Name 'QuickbooksDesktopUI.exe' -User 'alice'
+        $null = Add-FakeTrayProcess -Machine $machine -ClientName 'Acme Books' -User 'alice'
 
         $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5; WhatIf = $true }
 
@@ -120,7 +125,8 @@ Describe 'restart-tasks' {
         $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
         $run.ExitCode | Should -Be 3
         @($run.Result.data.interactive_users) | Should -HaveCount 0
-        (Get-ResultMessage -Result $run.Result -Text 'Nobody is logged on') | Should -HaveCount 1
+        (Get-ResultCheck -Result $run.Result -Name 'tray-user-logged-on')[0].passed | Should -BeFalse
+        (Get-ResultMessage -Result $run.Result -Text 'runs as a user who is not signed in') | Should -HaveCount 1
         (Get-ResultCheck -Result $run.Result -Name 'tray-running')[0].passed | Should -BeFalse
         (@($machine.Started) -join '|') | Should -Be 'QuickbooksDesktop_Acme Books'
         Should -Invoke -CommandName Start-ScheduledTask -Times 1 -Exactly
@@ -155,7 +161,7 @@ Describe 'restart-tasks with one tray process, or none' {
     }
 
     It 'ends the one tray process (the red-icon case), starts both tasks and reports changed' {
-        $tray = Add-FakeProcess -Machine $machine -Name 'QuickbooksDesktopUI.exe' -User 'alice'
+        $tray = Add-FakeTrayProcess -Machine $machine -ClientName 'Acme Books' -User 'alice'
         @(Get-Process -Name 'QuickbooksDesktopUI') | Should -HaveCount 1
 
         $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
@@ -197,21 +203,29 @@ Describe 'restart-tasks when a task does not start' {
         Restore-FakeMachine
     }
 
-    It 'reports the service task not running when its start ends with <Outcome> (<Code>)' -ForEach @(
-        @{ Outcome = 'NeedsElevation'; Code = 2147942116 },
-        @{ Outcome = 'FileNotFound'; Code = 2147942402 }
+    It 'reports the service task not started, with the meaning of <Outcome> (<Code>)' -ForEach @(
+        @{ Outcome = 'NeedsElevation'; Code = 2147943140; Meaning = 'needs elevation and a task cannot show the UAC prompt (0x800702E4)' },
+        @{ Outcome = 'Refused'; Code = 2147946720; Meaning = 'refused the request, often because the user is not logged on (0x800710E0)' },
+        @{ Outcome = 'FileNotFound'; Code = 2147942402; Meaning = 'file not found (0x80070002)' }
     ) {
+        # Task Scheduler accepts the start; the task ends at once with this result. Only 0 and
+        # 0x41301 (or State Running) mean it ran.
         $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books' -ServiceStartOutcome $Outcome
-        $null = Add-FakeProcess -Machine $machine -Name 'QuickbooksDesktopUI.exe' -User 'alice'
+        $null = Add-FakeTrayProcess -Machine $machine -ClientName 'Acme Books' -User 'alice'
 
         $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
 
         $run.Result.data.PSObject.Properties['error'] | Should -BeNullOrEmpty -Because $run.Json
+        $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+        $run.ExitCode | Should -Be 3
         $check = (Get-ResultCheck -Result $run.Result -Name 'service-task-running')[0]
         $check.passed | Should -BeFalse -Because $run.Json
         (ConvertFrom-Json -InputObject $check.evidence).last_result | Should -Be $Code
         (ConvertFrom-Json -InputObject $check.evidence).state | Should -Be 'Ready'
-        (Get-ResultMessage -Result $run.Result -Text 'did not reach Running') | Should -HaveCount 1
+        $message = @(Get-ResultMessage -Result $run.Result -Text 'QuickbooksDesktop_Acme Books did not start within 5 s')
+        $message | Should -HaveCount 1
+        $message[0] | Should -BeLike ('*(last result: *{0})*' -f $Meaning)
+        (Get-ResultMessage -Result $run.Result -Text 'is running again') | Should -HaveCount 0
     }
 
     It 'asks for a person when the tray task is refused (0x800710E0) and the tray stays away' {
