@@ -208,6 +208,14 @@ function Register-FakeCommandStub {
     }
 }
 
+function Register-FakeNativeGuard {
+    # Programs a script may start by name that must never run from a test: shutdown.exe. A
+    # function of that exact name is found before the program, on Windows too; Pester then
+    # mocks it (Set-FakeMachineMock), and reaching it without the mock throws.
+    $body = "throw 'shutdown.exe is not faked: this test reached it without a mock (Set-FakeMachineMock).'"
+    $null = New-Item -Path 'Function:\global:shutdown.exe' -Value ([scriptblock]::Create($body)) -Force
+}
+
 function New-FakeMachine {
     param([Parameter(Mandatory = $true)] [string] $Root)
     $machine = @{
@@ -948,6 +956,8 @@ function Set-FakeMachineMock {
     # Every Windows cmdlet the scripts call, answered from $global:FakeMachine. State-changing
     # cmdlets are mocked too, so a test can never change the PC it runs on.
     Register-FakeCommandStub
+    Register-FakeNativeGuard
+    Mock -CommandName shutdown.exe -MockWith { }
 
     Mock -CommandName Start-Sleep -MockWith {
         if ($null -eq (Get-FakeMachineOrNull)) { return }
