@@ -539,3 +539,67 @@ Describe 'restart-tasks -RestartIfUnhealthy' {
         @($run.Result.actions | Where-Object { $_.performed }) | Should -HaveCount 0
     }
 }
+
+Describe 'restart-tasks output and parameters' {
+    BeforeEach {
+        $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
+        Add-FakeSystemProfile -Machine $machine
+        $null = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn
+        $null = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson '{"companyId":"6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b"}'
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books'
+        $null = Add-FakeTrayProcess -Machine $machine -ClientName 'Acme Books' -User 'alice'
+    }
+
+    AfterEach {
+        [Environment]::SetEnvironmentVariable('QBD_FIX_PARAMETERS', $null)
+        Restore-FakeMachine
+    }
+
+    It 'writes exactly one line, the JSON result, under -WhatIf' {
+        # ShouldProcess would write 'What if: ...' lines to the host, which is stdout for
+        # powershell.exe -File; a transcript records what the host was given.
+        $transcript = Join-Path -Path $TestDrive -ChildPath ('whatif-{0}.txt' -f [guid]::NewGuid().ToString('N'))
+        $null = Start-Transcript -LiteralPath $transcript
+        try {
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5; WhatIf = $true }
+        } finally {
+            $null = Stop-Transcript
+        }
+
+        @($run.Output) | Should -HaveCount 1
+        [string]$run.Output[0] | Should -BeExactly $run.Json
+        $hostLines = @(Get-Content -LiteralPath $transcript | Where-Object { $_ -like 'What if:*' -or $_ -like 'WARNING:*' })
+        $hostLines | Should -HaveCount 0 -Because ($hostLines -join [Environment]::NewLine)
+        @($run.Result.actions) | Should -HaveCount 3
+        @($run.Result.actions | Where-Object { $_.performed }) | Should -HaveCount 0
+    }
+
+    It 'fails with the validation message when a relaunch passes a value the script refuses' {
+        # What the 32-bit guard hands to the 64-bit run; the relaunch itself needs 32-bit Windows.
+        [Environment]::SetEnvironmentVariable('QBD_FIX_PARAMETERS', '{"TaskTimeoutSeconds":0}')
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path
+
+        $run.Result.status | Should -Be 'failed' -Because $run.Json
+        $run.ExitCode | Should -Be 1
+        $run.Result.data.error.message | Should -BeLike '*TaskTimeoutSeconds*'
+        (Get-ResultMessage -Result $run.Result -Text 'TaskTimeoutSeconds') | Should -HaveCount 1
+        Should -Invoke -CommandName Start-ScheduledTask -Times 0 -Exactly
+        Should -Invoke -CommandName Stop-Process -Times 0 -Exactly
+        [Environment]::GetEnvironmentVariable('QBD_FIX_PARAMETERS') | Should -BeNullOrEmpty
+    }
+
+    It 'applies the values a relaunch passes, and ignores names that are not its parameters' {
+        $null = Add-FakeLegacyConnector -Machine $machine -ClientName 'Beta Ltd' -LinkJson '{"companyId":"7a2d3b4c-5e6f-4a70-9b8c-1d2e3f4a5b6c"}'
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Beta Ltd'
+        [Environment]::SetEnvironmentVariable('QBD_FIX_PARAMETERS', '{"ClientName":"Beta Ltd","TaskTimeoutSeconds":7,"RestartIfUnhealthy":false,"Command":"calc.exe"}')
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path
+
+        $run.Result.data.PSObject.Properties['error'] | Should -BeNullOrEmpty -Because $run.Json
+        $run.Result.status | Should -Be 'changed' -Because $run.Json
+        $run.Result.data.client_name | Should -BeExactly 'Beta Ltd'
+        (@($machine.Started) -join '|') | Should -Be 'QuickbooksDesktop_Beta Ltd|QuickbooksDesktopUi_Beta Ltd'
+        [Environment]::GetEnvironmentVariable('QBD_FIX_PARAMETERS') | Should -BeNullOrEmpty
+    }
+}
