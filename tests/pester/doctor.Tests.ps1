@@ -11,7 +11,7 @@ Describe 'doctor facts' {
     BeforeEach {
         $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
         Add-FakeSystemProfile -Machine $machine
-        $null = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn
+        $alice = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn -Administrator
         $install = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson '{"companyId":"6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b"}'
         $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books' -TaskPath '\Codat\'
         $null = Add-FakeProcess -Machine $machine -Name 'QuickbooksDesktopUI.exe' -ExecutablePath (Join-Path -Path $install -ChildPath 'QuickbooksDesktopUI.exe') -User 'alice'
@@ -41,7 +41,7 @@ Describe 'doctor facts' {
         @($run.Result.actions) | Should -HaveCount 0
         $facts = $run.Result.data.facts
         $facts | Should -Not -BeNullOrEmpty
-        $facts.schema | Should -Be 1
+        $facts.schema | Should -Be 2
         (@($facts.generations | ForEach-Object { $_.generation }) -join '|') | Should -Be 'legacy'
         @($facts.generations)[0].link_json.company_ids[0] | Should -Be '6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b'
         @($facts.tasks) | Should -HaveCount 2
@@ -51,6 +51,7 @@ Describe 'doctor facts' {
         $qbw = @($facts.processes | Where-Object { $_.name -eq 'QBW32.exe' })
         $qbw | Should -HaveCount 1
         $qbw[0].user | Should -Be 'PC\alice'
+        $qbw[0].user_sid | Should -Be $alice.Sid
         $qbw[0].company_file | Should -Be 'C:\Users\Public\Documents\Intuit\QuickBooks\Company Files\Acme Books.qbw'
         @($facts.processes | Where-Object { $_.name -eq 'QuickbooksDesktopUI.exe' }) | Should -HaveCount 1
         (@($facts.uninstall | ForEach-Object { $_.name }) -join '|') | Should -Be 'QuickBooks Desktop Pro 2024'
@@ -61,7 +62,12 @@ Describe 'doctor facts' {
         $facts.webroot.present | Should -BeFalse
         $facts.defender.available | Should -BeTrue
         $facts.defender.running_mode | Should -Be 'Normal'
-        (@($facts.users) -join '|') | Should -Be 'PC\alice'
+        $users = @($facts.users)
+        $users | Should -HaveCount 1
+        $users[0].account | Should -Be 'PC\alice'
+        $users[0].sid | Should -Be $alice.Sid
+        $users[0].is_admin | Should -BeTrue
+        Should -Invoke -CommandName Get-LocalGroupMember -Times 1 -Exactly
         $facts.reboot.pending | Should -BeFalse
         @($facts.network) | Should -HaveCount 2
         if (Test-FakeHostIsWindows) {
@@ -144,7 +150,7 @@ Describe 'doctor facts: task states and last results' {
 }
 
 Describe 'doctor facts: every list is a flat JSON list' {
-    # qbd-fix reads tasks, processes, ... as lists of objects (users: of strings). A list must come
+    # qbd-fix reads tasks, processes, users, ... as lists of objects. A list must come
     # out as a JSON list with one item per thing found, never a list holding a list, whether
     # the PC has none, one or several of them.
     BeforeEach {
@@ -164,7 +170,7 @@ Describe 'doctor facts: every list is a flat JSON list' {
     ) {
         $marker = 'C:\Program Files (x86)\Client{0}\QuickBooks-connector\QuickbooksDesktopUI.exe was prevented from running.'
         for ($index = 1; $index -le $Count; $index++) {
-            $null = Add-FakeUser -Machine $machine -UserName ('user{0}' -f $index) -LoggedOn
+            $null = Add-FakeUser -Machine $machine -UserName ('user{0}' -f $index) -LoggedOn -Administrator:($index -eq 1)
             $null = Add-FakeLegacyConnector -Machine $machine -ClientName ('Client{0}' -f $index) -LinkJson '{"companyId":"6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b"}'
             $null = Add-FakeTask -Machine $machine -Name ('QuickbooksDesktop_Client{0}' -f $index)
             $null = Add-FakeProcess -Machine $machine -Name 'QBW32.exe' -ExecutablePath 'C:\Program Files\Intuit\QuickBooks 2024\QBW32.exe' -User ('user{0}' -f $index)
@@ -177,7 +183,7 @@ Describe 'doctor facts: every list is a flat JSON list' {
 
         $run.Result.status | Should -Be 'ok' -Because $run.Json
         $facts = $run.Result.data.facts
-        $lists = [ordered]@{ generations = 'object'; tasks = 'object'; processes = 'object'; uninstall = 'object'; antivirus = 'object'; policy = 'object'; users = 'string' }
+        $lists = [ordered]@{ generations = 'object'; tasks = 'object'; processes = 'object'; uninstall = 'object'; antivirus = 'object'; policy = 'object'; users = 'object' }
         $problems = New-Object -TypeName System.Collections.ArrayList
         foreach ($name in $lists.Keys) {
             $value = $facts.$name
@@ -191,6 +197,18 @@ Describe 'doctor facts: every list is a flat JSON list' {
         }
         foreach ($path in @(Find-NestedJsonArray -Value $facts -Path 'facts')) { $null = $problems.Add(('{0} is a list inside a list' -f $path)) }
         @($problems) | Should -BeNullOrEmpty -Because (@($problems) -join '; ')
+        # One user object per signed-in user, each process with its owner's SID.
+        for ($index = 1; $index -le $Count; $index++) {
+            $sid = Get-FakeAccountSid -Machine $machine -User ('user{0}' -f $index)
+            $user = @($facts.users | Where-Object { $_.sid -eq $sid })
+            $user | Should -HaveCount 1
+            $user[0].account | Should -Be ('PC\user{0}' -f $index)
+            $user[0].is_admin | Should -Be ($index -eq 1)
+            @($facts.processes | Where-Object { $_.user_sid -eq $sid }) | Should -HaveCount 1
+        }
+        $schemaProblems = @(Test-FactsSchema -Facts $facts)
+        if ($null -eq (Get-FactsSchemaValidator)) { Set-ItResult -Skipped -Because 'Test-Json validates JSON Schema 2020-12 only in PowerShell 7.4 and later; the shape checks above ran' }
+        $schemaProblems | Should -BeNullOrEmpty -Because ($schemaProblems -join '; ')
     }
 }
 
@@ -222,5 +240,10 @@ Describe 'doctor facts: the shape of tests/doctor/fixtures' {
         $run.Result.status | Should -Be 'ok' -Because $run.Json
         $differences = @(Compare-JsonShape -Expected $fixture -Actual $run.Result.data.facts -Path 'facts')
         $differences | Should -BeNullOrEmpty -Because ($differences -join '; ')
+        # The fake PC was built from the fixture: the same users come back, by SID.
+        (@($run.Result.data.facts.users | ForEach-Object { '{0}={1}' -f $_.sid, $_.is_admin }) -join '|') | Should -Be (@($fixture.users | ForEach-Object { '{0}={1}' -f $_.sid, $_.is_admin }) -join '|')
+        $schemaProblems = @(Test-FactsSchema -Facts $run.Result.data.facts)
+        if ($null -eq (Get-FactsSchemaValidator)) { Set-ItResult -Skipped -Because 'Test-Json validates JSON Schema 2020-12 only in PowerShell 7.4 and later; the shape comparison above ran' }
+        $schemaProblems | Should -BeNullOrEmpty -Because ($schemaProblems -join '; ')
     }
 }
