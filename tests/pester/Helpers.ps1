@@ -252,6 +252,9 @@ function New-FakeMachine {
         AdministratorsReadable = $true
         # Every Register-ScheduledTask call: name, folder, program, principal and trigger.
         Registered     = New-Object -TypeName System.Collections.ArrayList
+        # Process IDs that end right after Get-CimInstance lists them: asking for their owner then
+        # fails, as it does on a PC when a process exits between the two calls.
+        EndAfterListing = New-Object -TypeName System.Collections.ArrayList
     }
     $windows = Join-Path -Path $Root -ChildPath 'Windows'
     foreach ($folder in @($machine.ProgramFiles86, $machine.ProgramFiles, $machine.ProgramData, $machine.Users, $windows)) {
@@ -592,14 +595,22 @@ function Select-FakeCimProcess {
         }
         if ($keep) { $process }
     }
+    foreach ($processId in @($Machine.EndAfterListing)) { Stop-FakeProcess -Machine $Machine -Id $processId }
+    $Machine.EndAfterListing.Clear()
 }
 
 function Get-FakeProcessOwner {
     # Shaped like the result of Invoke-CimMethod -MethodName GetOwner (Domain, User) or
     # GetOwnerSid (Sid), each with ReturnValue: 0, or 2 (access denied: the other properties are
     # null) for a process whose owner cannot be read, as for a process of another session.
-    param([AllowNull()] [object] $InputObject, [string] $MethodName = 'GetOwner')
+    param([AllowNull()] [object] $InputObject, [string] $MethodName = 'GetOwner', [hashtable] $Machine = $null)
     $process = @($InputObject)[0]
+    if ($null -ne $Machine -and $process -is [FakeWindows.CimProcess] -and @($Machine.Processes | Where-Object { $_.ProcessId -eq $process.ProcessId }).Count -eq 0) {
+        # The process has exited since it was listed: the CIM instance is gone. A non-terminating
+        # error, as from the real command: -ErrorAction decides what the caller sees.
+        Write-Error -Message 'Not found' -Category ObjectNotFound
+        return
+    }
     $known = ($process -is [FakeWindows.CimProcess]) -and [bool]$process.OwnerUser
     $returnValue = [uint32]0
     if (-not $known) { $returnValue = [uint32]2 }
@@ -1038,7 +1049,7 @@ function Set-FakeMachineMock {
         @($global:FakeMachine.Antivirus)
     }
     Mock -CommandName Invoke-CimMethod -RemoveParameterType 'InputObject' -MockWith {
-        Get-FakeProcessOwner -InputObject $PesterBoundParameters['InputObject'] -MethodName ([string]$PesterBoundParameters['MethodName'])
+        Get-FakeProcessOwner -InputObject $PesterBoundParameters['InputObject'] -MethodName ([string]$PesterBoundParameters['MethodName']) -Machine $global:FakeMachine
     }
     Mock -CommandName Get-LocalGroupMember -MockWith {
         Get-FakeLocalGroupMember -Machine $global:FakeMachine -Sid $PesterBoundParameters['SID']
