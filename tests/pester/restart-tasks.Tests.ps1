@@ -441,6 +441,15 @@ Describe 'restart-tasks: is the service task up?' {
         (Get-ResultMessage -Result $run.Result -Text 'is running again') | Should -HaveCount 0
     }
 
+    It 'says in words why the service task did not start (0x41303: has not run yet)' {
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books' -ServiceStartOutcome 'NeverRan'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
+
+        (Get-ResultCheck -Result $run.Result -Name 'service-task-running')[0].passed | Should -BeFalse -Because $run.Json
+        @(Get-ResultMessage -Result $run.Result -Text 'did not start within 5 s') | Should -Be @('\QuickbooksDesktop_Acme Books did not start within 5 s (last result: has not run yet (0x41303)).')
+    }
+
     It 'accepts a service task that ran since the start and ended with 0' {
         # A launcher task ends at once with 0, having started what it runs.
         $pair = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books' -ServiceStartOutcome 'Success'
