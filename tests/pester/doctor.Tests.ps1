@@ -113,6 +113,40 @@ Describe 'doctor facts' {
     }
 }
 
+Describe 'doctor facts: who is signed in, and is an administrator' {
+    BeforeEach {
+        $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
+        Add-FakeSystemProfile -Machine $machine
+        $alice = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn -Administrator
+        $bob = Add-FakeUser -Machine $machine -UserName 'bob' -LoggedOn
+        # A second explorer.exe of alice's (a second session) is still one user.
+        $null = Add-FakeProcess -Machine $machine -Name 'explorer.exe' -ExecutablePath 'C:\Windows\explorer.exe' -User 'alice'
+    }
+
+    AfterEach {
+        Restore-FakeMachine
+    }
+
+    It 'reads the Administrators group once and lists each user once: <Case>' -ForEach @(
+        @{ Case = 'direct members only'; Group = $false; Readable = $true; AliceAdmin = $true; BobAdmin = $false },
+        @{ Case = 'a group among the members'; Group = $true; Readable = $true; AliceAdmin = $true; BobAdmin = $null },
+        @{ Case = 'the group cannot be read'; Group = $false; Readable = $false; AliceAdmin = $null; BobAdmin = $null }
+    ) {
+        if ($Group) { $null = Add-FakeAdministratorMember -Machine $machine -Name 'CORP\Domain Admins' -Sid 'S-1-5-21-9000-9001-9002-512' -ObjectClass Group }
+        $machine.AdministratorsReadable = $Readable
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ConnectTimeoutMs = 200 }
+
+        $run.Result.status | Should -Be 'ok' -Because $run.Json
+        $users = @($run.Result.data.facts.users)
+        (@($users | ForEach-Object { $_.account }) -join '|') | Should -Be 'PC\alice|PC\bob'
+        (@($users | ForEach-Object { $_.sid }) -join '|') | Should -Be ('{0}|{1}' -f $alice.Sid, $bob.Sid)
+        $users[0].is_admin | Should -Be $AliceAdmin
+        $users[1].is_admin | Should -Be $BobAdmin
+        Should -Invoke -CommandName Get-LocalGroupMember -Times 1 -Exactly
+    }
+}
+
 Describe 'doctor facts: task states and last results' {
     BeforeEach {
         $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
