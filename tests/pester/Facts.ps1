@@ -101,11 +101,16 @@ function New-FakeMachineFromFacts {
     $machine = New-FakeMachine -Root $Root
     Add-FakeSystemProfile -Machine $machine
 
+    # Users are {account, sid, is_admin}: is_admin true is a direct member of Administrators;
+    # null (unknown) is what a group among the members leads to for everyone else.
     $users = @{}
-    foreach ($account in @(Get-JsonList -Value $Facts.users)) {
-        $name = Split-FakeAccount -Account ([string]$account)
-        $users[$name.User] = Add-FakeUser -Machine $machine -UserName $name.User -Domain $name.Domain -LoggedOn
+    $unknown = $false
+    foreach ($fact in @(Get-JsonList -Value $Facts.users)) {
+        $name = Split-FakeAccount -Account ([string]$fact.account)
+        $users[$name.User] = Add-FakeUser -Machine $machine -UserName $name.User -Domain $name.Domain -Sid ([string]$fact.sid) -LoggedOn -Administrator:($fact.is_admin -eq $true)
+        if ($null -eq $fact.is_admin) { $unknown = $true }
     }
+    if ($unknown) { $null = Add-FakeAdministratorMember -Machine $machine -Name 'CORP\Domain Admins' -Sid 'S-1-5-21-9000-9001-9002-512' -ObjectClass Group }
 
     foreach ($install in @(Get-JsonList -Value $Facts.generations)) {
         switch ([string]$install.generation) {
@@ -144,7 +149,7 @@ function New-FakeMachineFromFacts {
         $owner = Split-FakeAccount -Account ([string]$fact.user)
         $commandLine = ''
         if ($fact.company_file) { $commandLine = '"{0}" "{1}"' -f $fact.path, $fact.company_file }
-        $null = Add-FakeProcess -Machine $machine -Name ([string]$fact.name) -ExecutablePath ([string]$fact.path) -Domain $owner.Domain -User $owner.User -CommandLine $commandLine
+        $null = Add-FakeProcess -Machine $machine -Name ([string]$fact.name) -ExecutablePath ([string]$fact.path) -Domain $owner.Domain -User $owner.User -CommandLine $commandLine -Sid ([string]$fact.user_sid)
     }
 
     $index = 0
@@ -218,4 +223,27 @@ function New-FakeMachineFromFacts {
         }
     }
     return $machine
+}
+
+function Get-FactsSchemaValidator {
+    # Test-Json with a JSON Schema 2020-12 document: PowerShell 7.4 and later (earlier versions
+    # know older drafts only, Windows PowerShell 5.1 has no Test-Json). $null where it is missing.
+    if ($PSVersionTable.PSVersion -lt [version]'7.4') { return $null }
+    return Get-Command -Name Test-Json -ErrorAction SilentlyContinue
+}
+
+function Test-FactsSchema {
+    # Where the facts break qbd_fix/doctor/facts.schema.json, one line each; nothing when they
+    # follow it or when this PowerShell cannot validate (Get-FactsSchemaValidator).
+    param([Parameter(Mandatory = $true)] [object] $Facts)
+    if ($null -eq (Get-FactsSchemaValidator)) { return }
+    $schemaPath = Join-Path -Path $PSScriptRoot -ChildPath '../../qbd_fix/doctor/facts.schema.json'
+    $schema = [System.IO.File]::ReadAllText($schemaPath)
+    $json = ConvertTo-Json -InputObject $Facts -Depth 20
+    $problems = @()
+    $valid = Test-Json -Json $json -Schema $schema -ErrorAction SilentlyContinue -ErrorVariable problems
+    if (-not $valid) {
+        if ($problems.Count -eq 0) { return 'the facts do not follow facts.schema.json' }
+        foreach ($problem in $problems) { [string]$problem }
+    }
 }

@@ -45,6 +45,7 @@ namespace FakeWindows
         public string Handle { get; set; }
         public string OwnerDomain { get; set; }
         public string OwnerUser { get; set; }
+        public string OwnerSid { get; set; }
     }
 
     // An MSFT_ScheduledTask instance. StartResult and StartState are the fake's script: what
@@ -60,6 +61,8 @@ namespace FakeWindows
         public uint LastTaskResult { get; set; }
         public uint StartResult { get; set; }
         public string StartState { get; set; }
+        public TaskAction[] Actions { get; set; }
+        public TaskPrincipal Principal { get; set; }
     }
 
     // An MSFT_TaskDynamicInfo instance (Get-ScheduledTaskInfo).
@@ -72,6 +75,49 @@ namespace FakeWindows
         public System.Nullable<System.DateTime> NextRunTime { get; set; }
         public uint NumberOfMissedRuns { get; set; }
     }
+
+    // An MSFT_TaskExecAction instance (a task's Actions, New-ScheduledTaskAction).
+    public class TaskAction
+    {
+        public string Execute { get; set; }
+        public string Arguments { get; set; }
+        public string WorkingDirectory { get; set; }
+    }
+
+    // An MSFT_TaskPrincipal2 instance (a task's Principal, New-ScheduledTaskPrincipal). UserId
+    // holds a SID or an account name; a group principal has GroupId and an empty UserId.
+    public class TaskPrincipal
+    {
+        public string UserId { get; set; }
+        public string GroupId { get; set; }
+        public string LogonType { get; set; }
+        public string RunLevel { get; set; }
+    }
+
+    // An MSFT_TaskTimeTrigger instance (New-ScheduledTaskTrigger -Once -At).
+    public class TaskTrigger
+    {
+        public string StartBoundary { get; set; }
+        public string EndBoundary { get; set; }
+        public bool Enabled { get; set; }
+    }
+
+    // System.Security.Principal.SecurityIdentifier as text: the real class exists only on Windows.
+    public class SecurityIdentifier
+    {
+        public SecurityIdentifier(string value) { Value = value; }
+        public string Value { get; private set; }
+        public override string ToString() { return Value; }
+    }
+
+    // What Get-LocalGroupMember returns (Microsoft.PowerShell.Commands.LocalPrincipal).
+    public class LocalPrincipal
+    {
+        public string Name { get; set; }
+        public SecurityIdentifier SID { get; set; }
+        public string ObjectClass { get; set; }
+        public string PrincipalSource { get; set; }
+    }
 }
 '@
 }
@@ -83,7 +129,7 @@ function Get-FakeTaskResult {
         Success        = [uint32]0              # ran and ended well
         Running        = [uint32]0x41301        # 267009: running now
         NeverRan       = [uint32]0x41303        # 267011: has not run yet
-        NeedsElevation = [uint32]2147942116     # 0x800702E4: the program needs elevation
+        NeedsElevation = [uint32]2147943140     # 0x800702E4: the program needs elevation
         Refused        = [uint32]2147946720     # 0x800710E0: refused (often: the user is not logged on)
         FileNotFound   = [uint32]2147942402     # 0x80070002: the program's file is missing
     }
@@ -113,6 +159,8 @@ function Get-FakeCommandParameter {
     'Get-MpPreference'             = @('AsJob', 'CimSession', 'ThrottleLimit')
     'Get-MpThreatDetection'        = @('AsJob', 'CimSession', 'ThreatID', 'ThrottleLimit')
     'Add-MpPreference'             = @('AsJob', 'CimSession', 'ExclusionExtension', 'ExclusionPath', 'ExclusionProcess', 'Force', 'ThreatIDDefaultAction', 'ThrottleLimit')
+    'New-ScheduledTaskTrigger'     = @('AsJob', 'At', 'AtLogOn', 'AtStartup', 'CimSession', 'Daily', 'DaysInterval', 'DaysOfWeek', 'Once', 'RandomDelay', 'RepetitionDuration', 'RepetitionInterval', 'ThrottleLimit', 'User', 'Weekly', 'WeeksInterval')
+    'Get-LocalGroupMember'         = @('Group', 'Member', 'Name', 'SID')
     }
 }
 
@@ -122,7 +170,8 @@ function Get-FakeSwitchParameter {
         'AllowStartIfOnBatteries', 'AsJob', 'DependentServices', 'Disable', 'DisallowDemandStart', 'DisallowHardTerminate',
         'DisallowStartOnRemoteAppSession', 'DontStopIfGoingOnBatteries', 'DontStopOnIdleEnd', 'Force', 'Hidden', 'KeyOnly',
         'ListLog', 'ListProvider', 'MaintenanceExclusive', 'Oldest', 'PassThru', 'RequiredServices', 'RestartOnIdle',
-        'RunOnlyIfIdle', 'RunOnlyIfNetworkAvailable', 'Shallow', 'StartWhenAvailable', 'WakeToRun'
+        'RunOnlyIfIdle', 'RunOnlyIfNetworkAvailable', 'Shallow', 'StartWhenAvailable', 'WakeToRun',
+        'AtLogOn', 'AtStartup', 'Daily', 'Once', 'Weekly'
     )
 }
 
@@ -159,6 +208,14 @@ function Register-FakeCommandStub {
     }
 }
 
+function Register-FakeNativeGuard {
+    # Programs a script may start by name that must never run from a test: shutdown.exe. A
+    # function of that exact name is found before the program, on Windows too; Pester then
+    # mocks it (Set-FakeMachineMock), and reaching it without the mock throws.
+    $body = "throw 'shutdown.exe is not faked: this test reached it without a mock (Set-FakeMachineMock).'"
+    $null = New-Item -Path 'Function:\global:shutdown.exe' -Value ([scriptblock]::Create($body)) -Force
+}
+
 function New-FakeMachine {
     param([Parameter(Mandatory = $true)] [string] $Root)
     $machine = @{
@@ -187,6 +244,17 @@ function New-FakeMachine {
         Clock          = [datetime]::Now
         # How a one-shot task registered by a script (Start-QbdInUserSession) ends when started.
         OneShotOutcome = 'Running'
+        # Accounts by user name (lower case): their SID, so processes and tasks can name them.
+        Accounts       = @{}
+        # The local Administrators group (S-1-5-32-544) as Get-LocalGroupMember lists it, and
+        # whether it can be read (orphaned or Entra ID members make the real command fail).
+        Administrators = New-Object -TypeName System.Collections.ArrayList
+        AdministratorsReadable = $true
+        # Every Register-ScheduledTask call: name, folder, program, principal and trigger.
+        Registered     = New-Object -TypeName System.Collections.ArrayList
+        # Process IDs that end right after Get-CimInstance lists them: asking for their owner then
+        # fails, as it does on a PC when a process exits between the two calls.
+        EndAfterListing = New-Object -TypeName System.Collections.ArrayList
     }
     $windows = Join-Path -Path $Root -ChildPath 'Windows'
     foreach ($folder in @($machine.ProgramFiles86, $machine.ProgramFiles, $machine.ProgramData, $machine.Users, $windows)) {
@@ -248,15 +316,20 @@ function Write-FakeProgram {
 }
 
 function Add-FakeUser {
+    # A user profile; -LoggedOn adds the user's explorer.exe (how the scripts tell who is signed
+    # in), -Administrator makes the user a direct member of the local Administrators group.
     param(
         [Parameter(Mandatory = $true)] [hashtable] $Machine,
         [Parameter(Mandatory = $true)] [string] $UserName,
         [string] $Domain = 'PC',
-        [switch] $LoggedOn
+        [string] $Sid = '',
+        [switch] $LoggedOn,
+        [switch] $Administrator
     )
     $profilePath = Join-Path -Path $Machine.Users -ChildPath $UserName
     $null = [System.IO.Directory]::CreateDirectory((Join-Path -Path $profilePath -ChildPath 'Downloads'))
-    $sid = 'S-1-5-21-1000-2000-3000-{0}' -f (1001 + $Machine.Profiles.Count)
+    if (-not $Sid) { $sid = 'S-1-5-21-1000-2000-3000-{0}' -f (1001 + $Machine.Profiles.Count) }
+    $Machine.Accounts[$UserName.ToLowerInvariant()] = [pscustomobject]@{ Domain = $Domain; User = $UserName; Sid = $sid }
     $null = $Machine.Profiles.Add([pscustomobject]@{
             SID         = $sid
             LocalPath   = $profilePath
@@ -264,10 +337,49 @@ function Add-FakeUser {
             Loaded      = [bool]$LoggedOn
             LastUseTime = (Get-Date).AddHours(-1)
         })
+    if ($Administrator) {
+        $null = Add-FakeAdministratorMember -Machine $Machine -Name ('{0}\{1}' -f $Domain, $UserName) -Sid $sid
+    }
     if ($LoggedOn) {
-        $null = Add-FakeProcess -Machine $Machine -Name 'explorer.exe' -ExecutablePath 'C:\Windows\explorer.exe' -Domain $Domain -User $UserName
+        $null = Add-FakeProcess -Machine $Machine -Name 'explorer.exe' -ExecutablePath 'C:\Windows\explorer.exe' -Domain $Domain -User $UserName -Sid $sid
     }
     return [pscustomobject]@{ UserName = $UserName; Sid = $sid; Profile = $profilePath; Account = ('{0}\{1}' -f $Domain, $UserName) }
+}
+
+function Add-FakeAdministratorMember {
+    # A direct member of the local Administrators group: a user, or a group (-ObjectClass Group,
+    # e.g. a domain group), whose own members Get-LocalGroupMember does not list.
+    param(
+        [Parameter(Mandatory = $true)] [hashtable] $Machine,
+        [Parameter(Mandatory = $true)] [string] $Name,
+        [Parameter(Mandatory = $true)] [string] $Sid,
+        [ValidateSet('User', 'Group')] [string] $ObjectClass = 'User'
+    )
+    $member = New-Object -TypeName FakeWindows.LocalPrincipal
+    $member.Name = $Name
+    $member.SID = New-Object -TypeName FakeWindows.SecurityIdentifier -ArgumentList $Sid
+    $member.ObjectClass = $ObjectClass
+    $member.PrincipalSource = 'Local'
+    $null = $Machine.Administrators.Add($member)
+    return $member
+}
+
+function Get-FakeLocalGroupMember {
+    # Get-LocalGroupMember -SID: only the Administrators group is modelled. Like the real one, it
+    # fails for the whole group when a member cannot be resolved (AdministratorsReadable).
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [AllowNull()] [object] $Sid)
+    if ([string]$Sid -ne 'S-1-5-32-544') { throw ('Group {0} was not found.' -f $Sid) }
+    if (-not $Machine.AdministratorsReadable) { throw 'Failed to compare two elements in the array.' }
+    foreach ($member in @($Machine.Administrators)) { $member }
+}
+
+function Get-FakeAccountSid {
+    # The SID of a fake account by user name, or '' for an account the machine does not know.
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [AllowEmptyString()] [string] $User)
+    if (-not $User) { return '' }
+    $key = $User.ToLowerInvariant()
+    if ($Machine.Accounts.ContainsKey($key)) { return [string]$Machine.Accounts[$key].Sid }
+    return ''
 }
 
 function Add-FakeSystemProfile {
@@ -322,14 +434,19 @@ function Add-FakeTask {
     # Running (the program keeps running: State Running, 0x41301), Success (it ran and ended: State
     # Ready, 0), NeverRan (it did not start: 0x41303 stays), NeedsElevation (0x800702E4), Refused
     # (0x800710E0, e.g. its user is not logged on) or FileNotFound (0x80070002), the last three
-    # leaving State Ready.
+    # leaving State Ready. -Execute is its action's program, -UserId its principal (a SID or an
+    # account name; empty with -GroupId for a group principal such as Users, S-1-5-32-545).
     param(
         [Parameter(Mandatory = $true)] [hashtable] $Machine,
         [Parameter(Mandatory = $true)] [string] $Name,
         [string] $TaskPath = '\',
         [string] $State = 'Ready',
         [ValidateSet('Running', 'Success', 'NeverRan', 'NeedsElevation', 'Refused', 'FileNotFound')] [string] $StartOutcome = 'Running',
-        [ValidateSet('Running', 'Success', 'NeverRan', 'NeedsElevation', 'Refused', 'FileNotFound')] [string] $LastResult = 'Success'
+        [ValidateSet('Running', 'Success', 'NeverRan', 'NeedsElevation', 'Refused', 'FileNotFound')] [string] $LastResult = 'Success',
+        [string] $Execute = '',
+        [string] $UserId = '',
+        [string] $GroupId = '',
+        [string] $LogonType = 'Interactive'
     )
     $task = New-Object -TypeName FakeWindows.ScheduledTask
     $task.TaskName = $Name
@@ -342,23 +459,61 @@ function Add-FakeTask {
     $task.StartResult = Get-FakeTaskResult -Name $StartOutcome
     $task.StartState = 'Ready'
     if ($StartOutcome -eq 'Running') { $task.StartState = 'Running' }
+    $action = New-Object -TypeName FakeWindows.TaskAction
+    $action.Execute = $Execute
+    $task.Actions = [FakeWindows.TaskAction[]]@($action)
+    $principal = New-Object -TypeName FakeWindows.TaskPrincipal
+    $principal.UserId = $UserId
+    $principal.GroupId = $GroupId
+    $principal.LogonType = $LogonType
+    $principal.RunLevel = 'Limited'
+    $task.Principal = $principal
     $null = $Machine.Tasks.Add($task)
     return $task
 }
 
 function Add-FakeTaskPair {
-    # QuickbooksDesktop_<client> and QuickbooksDesktopUi_<client>, as the legacy installer makes them.
+    # QuickbooksDesktop_<client> and QuickbooksDesktopUi_<client>, as the legacy installer makes
+    # them: both run the programs in Program Files (x86)\<client>\QuickBooks-connector (or
+    # -Folder) as the installing user: -UserSid, by default the first fake user added (none: a
+    # task without a user). -GroupId makes the UI task's principal a group instead.
     param(
         [Parameter(Mandatory = $true)] [hashtable] $Machine,
         [Parameter(Mandatory = $true)] [string] $ClientName,
         [string] $TaskPath = '\',
         [string] $State = 'Ready',
         [ValidateSet('Running', 'Success', 'NeverRan', 'NeedsElevation', 'Refused', 'FileNotFound')] [string] $ServiceStartOutcome = 'Running',
-        [ValidateSet('Running', 'Success', 'NeverRan', 'NeedsElevation', 'Refused', 'FileNotFound')] [string] $UiStartOutcome = 'Running'
+        [ValidateSet('Running', 'Success', 'NeverRan', 'NeedsElevation', 'Refused', 'FileNotFound')] [string] $UiStartOutcome = 'Running',
+        [string] $Folder = '',
+        [string] $UserSid = '',
+        [string] $GroupId = ''
     )
-    $service = Add-FakeTask -Machine $Machine -Name ('QuickbooksDesktop_' + $ClientName) -TaskPath $TaskPath -State $State -StartOutcome $ServiceStartOutcome
-    $ui = Add-FakeTask -Machine $Machine -Name ('QuickbooksDesktopUi_' + $ClientName) -TaskPath $TaskPath -State $State -StartOutcome $UiStartOutcome
+    if (-not $Folder) { $Folder = Get-FakeLegacyFolder -Machine $Machine -ClientName $ClientName }
+    if (-not $PSBoundParameters.ContainsKey('UserSid') -and -not $GroupId) {
+        $first = @($Machine.Profiles | Where-Object { -not $_.Special } | Select-Object -First 1)
+        if ($first.Count -gt 0) { $UserSid = [string]$first[0].SID }
+    }
+    $service = Add-FakeTask -Machine $Machine -Name ('QuickbooksDesktop_' + $ClientName) -TaskPath $TaskPath -State $State -StartOutcome $ServiceStartOutcome -Execute (Join-Path -Path $Folder -ChildPath 'QuickbooksDesktop.exe') -UserId $UserSid
+    $ui = Add-FakeTask -Machine $Machine -Name ('QuickbooksDesktopUi_' + $ClientName) -TaskPath $TaskPath -State $State -StartOutcome $UiStartOutcome -Execute (Join-Path -Path $Folder -ChildPath 'QuickbooksDesktopUI.exe') -UserId $UserSid -GroupId $GroupId
     return [pscustomobject]@{ Service = $service; Ui = $ui }
+}
+
+function Get-FakeLegacyFolder {
+    # Program Files (x86)\<client>\QuickBooks-connector on the fake PC (it need not exist).
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [Parameter(Mandatory = $true)] [string] $ClientName)
+    return Join-Path -Path (Join-Path -Path $Machine.ProgramFiles86 -ChildPath $ClientName) -ChildPath 'QuickBooks-connector'
+}
+
+function Add-FakeTrayProcess {
+    # A client's tray app, QuickbooksDesktopUI.exe from its connector folder, run by a fake user.
+    param(
+        [Parameter(Mandatory = $true)] [hashtable] $Machine,
+        [Parameter(Mandatory = $true)] [string] $ClientName,
+        [Parameter(Mandatory = $true)] [string] $User,
+        [string] $Folder = ''
+    )
+    if (-not $Folder) { $Folder = Get-FakeLegacyFolder -Machine $Machine -ClientName $ClientName }
+    return Add-FakeProcess -Machine $Machine -Name 'QuickbooksDesktopUI.exe' -ExecutablePath (Join-Path -Path $Folder -ChildPath 'QuickbooksDesktopUI.exe') -User $User
 }
 
 function Add-FakeProcess {
@@ -369,8 +524,11 @@ function Add-FakeProcess {
         [string] $ExecutablePath = '',
         [string] $Domain = 'PC',
         [string] $User = '',
-        [string] $CommandLine = ''
+        [string] $CommandLine = '',
+        [string] $Sid = ''
     )
+    # The owner's SID: given, or the SID of the fake account of that name (GetOwnerSid).
+    if (-not $Sid) { $Sid = Get-FakeAccountSid -Machine $Machine -User $User }
     $Machine.NextProcessId = $Machine.NextProcessId + 4
     $process = New-Object -TypeName FakeWindows.CimProcess
     $process.Name = $Name
@@ -382,18 +540,22 @@ function Add-FakeProcess {
     $process.Handle = [string]$Machine.NextProcessId
     $process.OwnerDomain = $Domain
     $process.OwnerUser = $User
+    $process.OwnerSid = $Sid
     $null = $Machine.Processes.Add($process)
     return $process
 }
 
 function Get-FakeProcess {
-    # What Get-Process -Name returns: names without '.exe', one Process object per match, and
-    # nothing at all (not an empty list) when none matches.
-    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [AllowNull()] [object] $Name)
+    # What Get-Process -Name or -Id returns: names without '.exe', one Process object per match,
+    # and nothing at all (not an empty list) when none matches. (For an -Id that is gone the real
+    # command also writes an error; the scripts silence it with -ErrorAction SilentlyContinue.)
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [AllowNull()] [object] $Name, [AllowNull()] [object] $Id)
     $wanted = @($Name | Where-Object { $null -ne $_ } | ForEach-Object { [string]$_ })
+    $ids = @($Id | Where-Object { $null -ne $_ } | ForEach-Object { [int]$_ })
     foreach ($process in @($Machine.Processes)) {
         $baseName = [System.IO.Path]::GetFileNameWithoutExtension([string]$process.Name)
         if ($wanted.Count -gt 0 -and -not ($wanted -contains $baseName)) { continue }
+        if ($ids.Count -gt 0 -and -not ($ids -contains [int]$process.ProcessId)) { continue }
         $view = New-Object -TypeName FakeWindows.Process
         $view.Id = [int]$process.ProcessId
         $view.Name = $baseName
@@ -433,21 +595,39 @@ function Select-FakeCimProcess {
         }
         if ($keep) { $process }
     }
+    foreach ($processId in @($Machine.EndAfterListing)) { Stop-FakeProcess -Machine $Machine -Id $processId }
+    $Machine.EndAfterListing.Clear()
 }
 
 function Get-FakeProcessOwner {
-    # Shaped like the result of Invoke-CimMethod -MethodName GetOwner.
-    param([AllowNull()] [object] $InputObject)
+    # Shaped like the result of Invoke-CimMethod -MethodName GetOwner (Domain, User) or
+    # GetOwnerSid (Sid), each with ReturnValue: 0, or 2 (access denied: the other properties are
+    # null) for a process whose owner cannot be read, as for a process of another session.
+    param([AllowNull()] [object] $InputObject, [string] $MethodName = 'GetOwner', [hashtable] $Machine = $null)
     $process = @($InputObject)[0]
+    if ($null -ne $Machine -and $process -is [FakeWindows.CimProcess] -and @($Machine.Processes | Where-Object { $_.ProcessId -eq $process.ProcessId }).Count -eq 0) {
+        # The process has exited since it was listed: the CIM instance is gone. A non-terminating
+        # error, as from the real command: -ErrorAction decides what the caller sees.
+        Write-Error -Message 'Not found' -Category ObjectNotFound
+        return
+    }
+    $known = ($process -is [FakeWindows.CimProcess]) -and [bool]$process.OwnerUser
+    $returnValue = [uint32]0
+    if (-not $known) { $returnValue = [uint32]2 }
+    if ($MethodName -eq 'GetOwnerSid') {
+        $sid = $null
+        if ($known -and $process.OwnerSid) { $sid = [string]$process.OwnerSid }
+        if ($null -eq $sid) { $returnValue = [uint32]2 }
+        return [pscustomobject]@{ Sid = $sid; ReturnValue = $returnValue; PSComputerName = $null }
+    }
+    if ($MethodName -ne 'GetOwner') { throw ('Invoke-CimMethod -MethodName {0} is not faked.' -f $MethodName) }
     $user = $null
     $domain = $null
-    if ($process -is [FakeWindows.CimProcess] -and $process.OwnerUser) {
+    if ($known) {
         $user = [string]$process.OwnerUser
         $domain = [string]$process.OwnerDomain
     }
-    $returnValue = 0
-    if ($null -eq $user) { $returnValue = 2 }
-    return [pscustomobject]@{ Domain = $domain; User = $user; ReturnValue = [uint32]$returnValue; PSComputerName = $null }
+    return [pscustomobject]@{ Domain = $domain; User = $user; ReturnValue = $returnValue; PSComputerName = $null }
 }
 
 function Get-FakeScheduledTask {
@@ -462,32 +642,130 @@ function Get-FakeScheduledTask {
 }
 
 function Start-FakeTask {
-    # Plays back each task's StartOutcome. A UI task that really starts brings the tray app back,
-    # owned by the logged-on user, as the real one does; one that fails to start does not.
-    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [AllowNull()] [object] $InputObject, [AllowNull()] [object] $TaskName)
+    # Plays back each task's StartOutcome. A task whose principal is a user runs only while that
+    # user is signed in ("run only when user is logged on"); otherwise Task Scheduler refuses it
+    # (0x800710E0). A UI task that really starts brings back the tray app from its action's
+    # program, owned by its user (for a group principal: the first signed-in user).
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [AllowNull()] [object] $InputObject, [AllowNull()] [object] $TaskName, [AllowNull()] [object] $TaskPath)
     $tasks = @($InputObject | Where-Object { $null -ne $_ })
     foreach ($name in @($TaskName | Where-Object { $null -ne $_ })) {
-        $named = @(Get-FakeScheduledTask -Machine $Machine -TaskName ([string]$name))
+        $named = @(Get-FakeScheduledTask -Machine $Machine -TaskName ([string]$name) -TaskPath $TaskPath)
         if ($named.Count -eq 0) { throw ('The system cannot find the file specified. (task {0})' -f $name) }
         $tasks += $named
     }
     foreach ($task in $tasks) {
         $null = $Machine.Started.Add([string]$task.TaskName)
         if ($task.StartResult -eq (Get-FakeTaskResult -Name 'NeverRan')) { continue }
+        $runAs = Get-FakeTaskRunAs -Machine $Machine -Task $task
         $task.LastRunTime = Get-Date
+        if ($null -eq $runAs) {
+            $task.LastTaskResult = Get-FakeTaskResult -Name 'Refused'
+            $task.State = 'Ready'
+            continue
+        }
         $task.LastTaskResult = $task.StartResult
         $task.State = $task.StartState
         $ran = ($task.StartResult -eq (Get-FakeTaskResult -Name 'Running')) -or ($task.StartResult -eq (Get-FakeTaskResult -Name 'Success'))
         $taskName = [string]$task.TaskName
         if ($ran -and $taskName.StartsWith('QuickbooksDesktopUi_', [System.StringComparison]::OrdinalIgnoreCase)) {
-            $client = $taskName.Substring('QuickbooksDesktopUi_'.Length)
-            $exe = Join-Path -Path (Join-Path -Path $Machine.ProgramFiles86 -ChildPath $client) -ChildPath 'QuickBooks-connector\QuickbooksDesktopUI.exe'
-            $owner = @($Machine.Processes | Where-Object { $_.Name -eq 'explorer.exe' } | Select-Object -First 1)
-            $user = ''
-            if ($owner.Count -gt 0) { $user = [string]$owner[0].OwnerUser }
-            $null = Add-FakeProcess -Machine $Machine -Name 'QuickbooksDesktopUI.exe' -ExecutablePath $exe -User $user
+            $exe = ''
+            $actions = @($task.Actions | Where-Object { $null -ne $_ -and $_.Execute })
+            if ($actions.Count -gt 0) { $exe = [string]$actions[0].Execute }
+            if (-not $exe) { $exe = Join-Path -Path (Get-FakeLegacyFolder -Machine $Machine -ClientName $taskName.Substring('QuickbooksDesktopUi_'.Length)) -ChildPath 'QuickbooksDesktopUI.exe' }
+            $null = Add-FakeProcess -Machine $Machine -Name 'QuickbooksDesktopUI.exe' -ExecutablePath $exe -Domain $runAs.OwnerDomain -User $runAs.OwnerUser -Sid $runAs.OwnerSid
         }
     }
+}
+
+function Get-FakeTaskRunAs {
+    # The signed-in user (their explorer.exe) a task would run as, or $null when it cannot run:
+    # an interactive task of a user who is not signed in, or of a group while nobody is. A task
+    # of a service account (SYSTEM) or without a principal runs without a user: a row with no owner.
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [Parameter(Mandatory = $true)] [object] $Task)
+    $explorers = @($Machine.Processes | Where-Object { $_.Name -eq 'explorer.exe' })
+    $principal = $Task.Principal
+    $userId = ''
+    $groupId = ''
+    $logonType = 'Interactive'
+    if ($null -ne $principal) {
+        $userId = [string]$principal.UserId
+        $groupId = [string]$principal.GroupId
+        $logonType = [string]$principal.LogonType
+    }
+    if ($logonType -eq 'ServiceAccount' -or (-not $userId -and -not $groupId)) {
+        return [pscustomobject]@{ OwnerDomain = 'NT AUTHORITY'; OwnerUser = 'SYSTEM'; OwnerSid = 'S-1-5-18' }
+    }
+    if ($userId) {
+        $sid = $userId
+        if ($userId -notmatch '^S-1-') {
+            $sid = Get-FakeAccountSid -Machine $Machine -User ($userId.Substring($userId.IndexOf('\') + 1))
+        }
+        $explorers = @($explorers | Where-Object { $_.OwnerSid -eq $sid })
+    }
+    if ($explorers.Count -eq 0) { return $null }
+    return $explorers[0]
+}
+
+function New-FakeTaskAction {
+    param([string] $Execute = '', [string] $Argument = '')
+    $action = New-Object -TypeName FakeWindows.TaskAction
+    $action.Execute = $Execute
+    $action.Arguments = $Argument
+    return $action
+}
+
+function New-FakeTaskPrincipal {
+    param([string] $UserId = '', [string] $LogonType = '', [string] $RunLevel = '')
+    $principal = New-Object -TypeName FakeWindows.TaskPrincipal
+    $principal.UserId = $UserId
+    $principal.LogonType = $LogonType
+    $principal.RunLevel = $RunLevel
+    return $principal
+}
+
+function New-FakeTaskTrigger {
+    # New-ScheduledTaskTrigger -Once -At: the boundaries are text, as on the real CIM object.
+    param([AllowNull()] [object] $At, [switch] $Once)
+    if (-not $Once -or $null -eq $At) { throw 'Only New-ScheduledTaskTrigger -Once -At is faked.' }
+    $trigger = New-Object -TypeName FakeWindows.TaskTrigger
+    $trigger.StartBoundary = ([datetime]$At).ToString('s')
+    $trigger.Enabled = $true
+    return $trigger
+}
+
+function Register-FakeTask {
+    # Register-ScheduledTask: records the call (Registered) and adds the task, which has never
+    # run; started, it plays back the machine's OneShotOutcome. A trigger only schedules it.
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [Parameter(Mandatory = $true)] [System.Collections.IDictionary] $Parameters)
+    $taskPath = '\'
+    if ($Parameters.Contains('TaskPath')) { $taskPath = [string]$Parameters['TaskPath'] }
+    $action = @($Parameters['Action'] | Where-Object { $null -ne $_ })
+    $principal = $Parameters['Principal']
+    $execute = ''
+    $argument = ''
+    if ($action.Count -gt 0) {
+        $execute = [string]$action[0].Execute
+        $argument = [string]$action[0].Arguments
+    }
+    $userId = ''
+    $logonType = 'Interactive'
+    if ($null -ne $principal) {
+        $userId = [string]$principal.UserId
+        $logonType = [string]$principal.LogonType
+    }
+    $trigger = @($Parameters['Trigger'] | Where-Object { $null -ne $_ })
+    $null = $Machine.Registered.Add([pscustomobject]@{
+            TaskName  = [string]$Parameters['TaskName']
+            TaskPath  = $taskPath
+            Execute   = $execute
+            Argument  = $argument
+            UserId    = $userId
+            LogonType = $logonType
+            Trigger   = $(if ($trigger.Count -gt 0) { $trigger[0] } else { $null })
+        })
+    $task = Add-FakeTask -Machine $Machine -Name ([string]$Parameters['TaskName']) -TaskPath $taskPath -LastResult 'NeverRan' -StartOutcome $Machine.OneShotOutcome -Execute $execute -UserId $userId -LogonType $logonType
+    if ($null -ne $principal) { $task.Principal.RunLevel = [string]$principal.RunLevel }
+    return $task
 }
 
 function Get-FakeTaskInfo {
@@ -689,6 +967,8 @@ function Set-FakeMachineMock {
     # Every Windows cmdlet the scripts call, answered from $global:FakeMachine. State-changing
     # cmdlets are mocked too, so a test can never change the PC it runs on.
     Register-FakeCommandStub
+    Register-FakeNativeGuard
+    Mock -CommandName shutdown.exe -MockWith { }
 
     Mock -CommandName Start-Sleep -MockWith {
         if ($null -eq (Get-FakeMachineOrNull)) { return }
@@ -710,18 +990,25 @@ function Set-FakeMachineMock {
         Get-FakeTaskInfo -Machine $global:FakeMachine -InputObject $PesterBoundParameters['InputObject'] -TaskName $PesterBoundParameters['TaskName']
     }
     Mock -CommandName Start-ScheduledTask -RemoveParameterType 'InputObject' -MockWith {
-        Start-FakeTask -Machine $global:FakeMachine -InputObject $PesterBoundParameters['InputObject'] -TaskName $PesterBoundParameters['TaskName']
+        Start-FakeTask -Machine $global:FakeMachine -InputObject $PesterBoundParameters['InputObject'] -TaskName $PesterBoundParameters['TaskName'] -TaskPath $PesterBoundParameters['TaskPath']
     }
     Mock -CommandName Stop-ScheduledTask -RemoveParameterType 'InputObject' -MockWith { }
     Mock -CommandName Export-ScheduledTask -RemoveParameterType 'InputObject' -MockWith {
         '<?xml version="1.0" encoding="UTF-16"?><Task version="1.2" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task"><Actions Context="Author"><Exec><Command>QuickbooksDesktop.exe</Command></Exec></Actions></Task>'
     }
-    Mock -CommandName New-ScheduledTaskAction -MockWith { [pscustomobject]@{ Execute = $PesterBoundParameters['Execute'] } }
-    Mock -CommandName New-ScheduledTaskPrincipal -MockWith { [pscustomobject]@{ UserId = $PesterBoundParameters['UserId'] } }
+    Mock -CommandName New-ScheduledTaskAction -MockWith {
+        New-FakeTaskAction -Execute ([string]$PesterBoundParameters['Execute']) -Argument ([string]$PesterBoundParameters['Argument'])
+    }
+    Mock -CommandName New-ScheduledTaskPrincipal -MockWith {
+        New-FakeTaskPrincipal -UserId ([string]$PesterBoundParameters['UserId']) -LogonType ([string]$PesterBoundParameters['LogonType']) -RunLevel ([string]$PesterBoundParameters['RunLevel'])
+    }
+    Mock -CommandName New-ScheduledTaskTrigger -MockWith {
+        New-FakeTaskTrigger -At $PesterBoundParameters['At'] -Once:([bool]$PesterBoundParameters['Once'])
+    }
     Mock -CommandName New-ScheduledTaskSettingsSet -MockWith { [pscustomobject]@{ Enabled = $true } }
     Mock -CommandName Register-ScheduledTask -RemoveParameterType 'Action', 'Principal', 'Settings', 'Trigger', 'InputObject' -MockWith {
         # A new task has never run; started, it plays back the machine's OneShotOutcome.
-        Add-FakeTask -Machine $global:FakeMachine -Name ([string]$PesterBoundParameters['TaskName']) -LastResult 'NeverRan' -StartOutcome $global:FakeMachine.OneShotOutcome
+        Register-FakeTask -Machine $global:FakeMachine -Parameters $PesterBoundParameters
     }
     Mock -CommandName Unregister-ScheduledTask -RemoveParameterType 'InputObject' -MockWith {
         $gone = @($global:FakeMachine.Tasks | Where-Object { $_.TaskName -eq [string]$PesterBoundParameters['TaskName'] })
@@ -729,7 +1016,7 @@ function Set-FakeMachineMock {
     }
 
     Mock -CommandName Get-Process -MockWith {
-        Get-FakeProcess -Machine $global:FakeMachine -Name $PesterBoundParameters['Name']
+        Get-FakeProcess -Machine $global:FakeMachine -Name $PesterBoundParameters['Name'] -Id $PesterBoundParameters['Id']
     }
     Mock -CommandName Stop-Process -RemoveParameterType 'InputObject' -MockWith {
         Stop-FakeProcess -Machine $global:FakeMachine -Id $PesterBoundParameters['Id']
@@ -762,7 +1049,10 @@ function Set-FakeMachineMock {
         @($global:FakeMachine.Antivirus)
     }
     Mock -CommandName Invoke-CimMethod -RemoveParameterType 'InputObject' -MockWith {
-        Get-FakeProcessOwner -InputObject $PesterBoundParameters['InputObject']
+        Get-FakeProcessOwner -InputObject $PesterBoundParameters['InputObject'] -MethodName ([string]$PesterBoundParameters['MethodName']) -Machine $global:FakeMachine
+    }
+    Mock -CommandName Get-LocalGroupMember -MockWith {
+        Get-FakeLocalGroupMember -Machine $global:FakeMachine -Sid $PesterBoundParameters['SID']
     }
 
     Mock -CommandName Get-MpComputerStatus -MockWith {

@@ -39,7 +39,7 @@ Describe 'collect-logs' {
         $secret = 'connector-secret-7Qx'
         $null = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson ('{{"companyId":"{0}","auth":{{"token":"{1}","expires":3600}},"sync":true}}' -f $companyId, $secret)
         $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books'
-        $null = Add-FakeProcess -Machine $machine -Name 'QuickbooksDesktopUI.exe' -User 'alice'
+        $tray = Add-FakeTrayProcess -Machine $machine -ClientName 'Acme Books' -User 'alice'
         $null = Write-FakeFile -Path (Join-Path -Path $machine.ProgramData -ChildPath 'Intuit\QuickBooks\qbsdklog.txt') -Text ("====== QBSDK session started ======`r`nError = 0x8004041D`r`n")
         Add-FakeEvent -Machine $machine -Provider 'QuickBooks' -Message 'QuickBooks Desktop stopped responding.'
         Add-FakeEvent -Machine $machine -Provider 'Service Control Manager' -Message 'An unrelated service failed.'
@@ -115,6 +115,43 @@ Describe 'collect-logs' {
         $logEntry[0].sha256 | Should -Match '^[0-9a-f]{64}$'
         $logEntry[0].truncated | Should -BeFalse
         @($run.Result.data.collected | Where-Object { $_.name -eq ($prefix + '/logs/connector.log') }) | Should -HaveCount 1
+    }
+
+    It 'names the owners it can read in facts.json and carries on past those it cannot' {
+        # QuickBooks of another session whose owner is not readable (GetOwner answers 2), and
+        # the Web Connector, which exits between being listed and being asked for its owner.
+        $null = Add-FakeProcess -Machine $machine -Name 'QBW32.exe' -ExecutablePath 'C:\Program Files\Intuit\QuickBooks 2024\QBW32.exe'
+        $gone = Add-FakeProcess -Machine $machine -Name 'QBWebConnector.exe' -ExecutablePath 'C:\Program Files (x86)\Common Files\Intuit\QuickBooks\QBWebConnector\QBWebConnector.exe' -User 'alice'
+        $null = $machine.EndAfterListing.Add($gone.ProcessId)
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ OutputDirectory = $outputDirectory }
+
+        $run.Result.data.PSObject.Properties['error'] | Should -BeNullOrEmpty -Because $run.Json
+        $run.Result.status | Should -Be 'ok' -Because $run.Json
+        $bundle = Read-ZipBundle -ZipPath ([string]$run.Result.data.bundle.path) -Read @('facts.json')
+        $facts = ConvertFrom-Json -InputObject $bundle.Texts['facts.json']
+        $owners = @{}
+        foreach ($process in @($facts.processes)) { $owners[[string]$process.name] = [string]$process.owner }
+        @($facts.processes) | Should -HaveCount 3
+        $owners['QuickbooksDesktopUI.exe'] | Should -Be 'PC\alice'
+        $owners['QBW32.exe'] | Should -Be ''
+        $owners['QBWebConnector.exe'] | Should -Be ''
+    }
+
+    It 'writes to the temporary folder without -OutputDirectory and, not run as SYSTEM, says nothing about SYSTEM' {
+        # Whether the script runs as SYSTEM is read from .NET's WindowsIdentity, which exists only
+        # on Windows and which no mock reaches: the SYSTEM case itself needs a SYSTEM run.
+        Skip-OffWindows -Because 'collect-logs asks .NET''s WindowsIdentity who runs it, which exists only on Windows'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path
+        $zipPath = [string]$run.Result.data.bundle.path
+        try {
+            $run.Result.status | Should -Be 'ok' -Because $run.Json
+            [System.IO.Path]::GetDirectoryName($zipPath).TrimEnd('\') | Should -Be ([System.IO.Path]::GetTempPath().TrimEnd('\'))
+            (Get-ResultMessage -Result $run.Result -Text 'Run as SYSTEM') | Should -HaveCount 0
+        } finally {
+            if ($zipPath -and (Test-Path -LiteralPath $zipPath)) { Remove-Item -LiteralPath $zipPath -Force }
+        }
     }
 
     It 'refuses a relative output folder' {

@@ -11,7 +11,7 @@ Describe 'doctor facts' {
     BeforeEach {
         $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
         Add-FakeSystemProfile -Machine $machine
-        $null = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn
+        $alice = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn -Administrator
         $install = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson '{"companyId":"6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b"}'
         $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books' -TaskPath '\Codat\'
         $null = Add-FakeProcess -Machine $machine -Name 'QuickbooksDesktopUI.exe' -ExecutablePath (Join-Path -Path $install -ChildPath 'QuickbooksDesktopUI.exe') -User 'alice'
@@ -41,7 +41,7 @@ Describe 'doctor facts' {
         @($run.Result.actions) | Should -HaveCount 0
         $facts = $run.Result.data.facts
         $facts | Should -Not -BeNullOrEmpty
-        $facts.schema | Should -Be 1
+        $facts.schema | Should -Be 2
         (@($facts.generations | ForEach-Object { $_.generation }) -join '|') | Should -Be 'legacy'
         @($facts.generations)[0].link_json.company_ids[0] | Should -Be '6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b'
         @($facts.tasks) | Should -HaveCount 2
@@ -51,6 +51,7 @@ Describe 'doctor facts' {
         $qbw = @($facts.processes | Where-Object { $_.name -eq 'QBW32.exe' })
         $qbw | Should -HaveCount 1
         $qbw[0].user | Should -Be 'PC\alice'
+        $qbw[0].user_sid | Should -Be $alice.Sid
         $qbw[0].company_file | Should -Be 'C:\Users\Public\Documents\Intuit\QuickBooks\Company Files\Acme Books.qbw'
         @($facts.processes | Where-Object { $_.name -eq 'QuickbooksDesktopUI.exe' }) | Should -HaveCount 1
         (@($facts.uninstall | ForEach-Object { $_.name }) -join '|') | Should -Be 'QuickBooks Desktop Pro 2024'
@@ -61,7 +62,12 @@ Describe 'doctor facts' {
         $facts.webroot.present | Should -BeFalse
         $facts.defender.available | Should -BeTrue
         $facts.defender.running_mode | Should -Be 'Normal'
-        (@($facts.users) -join '|') | Should -Be 'PC\alice'
+        $users = @($facts.users)
+        $users | Should -HaveCount 1
+        $users[0].account | Should -Be 'PC\alice'
+        $users[0].sid | Should -Be $alice.Sid
+        $users[0].is_admin | Should -BeTrue
+        Should -Invoke -CommandName Get-LocalGroupMember -Times 1 -Exactly
         $facts.reboot.pending | Should -BeFalse
         @($facts.network) | Should -HaveCount 2
         if (Test-FakeHostIsWindows) {
@@ -107,6 +113,40 @@ Describe 'doctor facts' {
     }
 }
 
+Describe 'doctor facts: who is signed in, and is an administrator' {
+    BeforeEach {
+        $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
+        Add-FakeSystemProfile -Machine $machine
+        $alice = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn -Administrator
+        $bob = Add-FakeUser -Machine $machine -UserName 'bob' -LoggedOn
+        # A second explorer.exe of alice's (a second session) is still one user.
+        $null = Add-FakeProcess -Machine $machine -Name 'explorer.exe' -ExecutablePath 'C:\Windows\explorer.exe' -User 'alice'
+    }
+
+    AfterEach {
+        Restore-FakeMachine
+    }
+
+    It 'reads the Administrators group once and lists each user once: <Case>' -ForEach @(
+        @{ Case = 'direct members only'; Group = $false; Readable = $true; AliceAdmin = $true; BobAdmin = $false },
+        @{ Case = 'a group among the members'; Group = $true; Readable = $true; AliceAdmin = $true; BobAdmin = $null },
+        @{ Case = 'the group cannot be read'; Group = $false; Readable = $false; AliceAdmin = $null; BobAdmin = $null }
+    ) {
+        if ($Group) { $null = Add-FakeAdministratorMember -Machine $machine -Name 'CORP\Domain Admins' -Sid 'S-1-5-21-9000-9001-9002-512' -ObjectClass Group }
+        $machine.AdministratorsReadable = $Readable
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ConnectTimeoutMs = 200 }
+
+        $run.Result.status | Should -Be 'ok' -Because $run.Json
+        $users = @($run.Result.data.facts.users)
+        (@($users | ForEach-Object { $_.account }) -join '|') | Should -Be 'PC\alice|PC\bob'
+        (@($users | ForEach-Object { $_.sid }) -join '|') | Should -Be ('{0}|{1}' -f $alice.Sid, $bob.Sid)
+        $users[0].is_admin | Should -Be $AliceAdmin
+        $users[1].is_admin | Should -Be $BobAdmin
+        Should -Invoke -CommandName Get-LocalGroupMember -Times 1 -Exactly
+    }
+}
+
 Describe 'doctor facts: task states and last results' {
     BeforeEach {
         $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
@@ -137,14 +177,14 @@ Describe 'doctor facts: task states and last results' {
         $byName['QuickbooksDesktopUi_Acme Books'].state | Should -Be 'Ready'
         $byName['QuickbooksDesktopUi_Acme Books'].last_result | Should -Be 267011
         $byName['QuickbooksDesktopUi_Acme Books'].last_run_time | Should -BeNullOrEmpty
-        $byName['QuickbooksDesktop_Beta Ltd'].last_result | Should -Be 2147942116
+        $byName['QuickbooksDesktop_Beta Ltd'].last_result | Should -Be 2147943140
         $byName['QuickbooksDesktop_Beta Ltd'].last_run_time | Should -Not -BeNullOrEmpty
         $byName['QuickbooksDesktopUi_Beta Ltd'].last_result | Should -Be 2147946720
     }
 }
 
 Describe 'doctor facts: every list is a flat JSON list' {
-    # qbd-fix reads tasks, processes, ... as lists of objects (users: of strings). A list must come
+    # qbd-fix reads tasks, processes, users, ... as lists of objects. A list must come
     # out as a JSON list with one item per thing found, never a list holding a list, whether
     # the PC has none, one or several of them.
     BeforeEach {
@@ -164,7 +204,7 @@ Describe 'doctor facts: every list is a flat JSON list' {
     ) {
         $marker = 'C:\Program Files (x86)\Client{0}\QuickBooks-connector\QuickbooksDesktopUI.exe was prevented from running.'
         for ($index = 1; $index -le $Count; $index++) {
-            $null = Add-FakeUser -Machine $machine -UserName ('user{0}' -f $index) -LoggedOn
+            $null = Add-FakeUser -Machine $machine -UserName ('user{0}' -f $index) -LoggedOn -Administrator:($index -eq 1)
             $null = Add-FakeLegacyConnector -Machine $machine -ClientName ('Client{0}' -f $index) -LinkJson '{"companyId":"6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b"}'
             $null = Add-FakeTask -Machine $machine -Name ('QuickbooksDesktop_Client{0}' -f $index)
             $null = Add-FakeProcess -Machine $machine -Name 'QBW32.exe' -ExecutablePath 'C:\Program Files\Intuit\QuickBooks 2024\QBW32.exe' -User ('user{0}' -f $index)
@@ -177,7 +217,7 @@ Describe 'doctor facts: every list is a flat JSON list' {
 
         $run.Result.status | Should -Be 'ok' -Because $run.Json
         $facts = $run.Result.data.facts
-        $lists = [ordered]@{ generations = 'object'; tasks = 'object'; processes = 'object'; uninstall = 'object'; antivirus = 'object'; policy = 'object'; users = 'string' }
+        $lists = [ordered]@{ generations = 'object'; tasks = 'object'; processes = 'object'; uninstall = 'object'; antivirus = 'object'; policy = 'object'; users = 'object' }
         $problems = New-Object -TypeName System.Collections.ArrayList
         foreach ($name in $lists.Keys) {
             $value = $facts.$name
@@ -191,6 +231,18 @@ Describe 'doctor facts: every list is a flat JSON list' {
         }
         foreach ($path in @(Find-NestedJsonArray -Value $facts -Path 'facts')) { $null = $problems.Add(('{0} is a list inside a list' -f $path)) }
         @($problems) | Should -BeNullOrEmpty -Because (@($problems) -join '; ')
+        # One user object per signed-in user, each process with its owner's SID.
+        for ($index = 1; $index -le $Count; $index++) {
+            $sid = Get-FakeAccountSid -Machine $machine -User ('user{0}' -f $index)
+            $user = @($facts.users | Where-Object { $_.sid -eq $sid })
+            $user | Should -HaveCount 1
+            $user[0].account | Should -Be ('PC\user{0}' -f $index)
+            $user[0].is_admin | Should -Be ($index -eq 1)
+            @($facts.processes | Where-Object { $_.user_sid -eq $sid }) | Should -HaveCount 1
+        }
+        $schemaProblems = @(Test-FactsSchema -Facts $facts)
+        if ($null -eq (Get-FactsSchemaValidator)) { Set-ItResult -Skipped -Because 'Test-Json validates JSON Schema 2020-12 only in PowerShell 7.4 and later; the shape checks above ran' }
+        $schemaProblems | Should -BeNullOrEmpty -Because ($schemaProblems -join '; ')
     }
 }
 
@@ -222,5 +274,10 @@ Describe 'doctor facts: the shape of tests/doctor/fixtures' {
         $run.Result.status | Should -Be 'ok' -Because $run.Json
         $differences = @(Compare-JsonShape -Expected $fixture -Actual $run.Result.data.facts -Path 'facts')
         $differences | Should -BeNullOrEmpty -Because ($differences -join '; ')
+        # The fake PC was built from the fixture: the same users come back, by SID.
+        (@($run.Result.data.facts.users | ForEach-Object { '{0}={1}' -f $_.sid, $_.is_admin }) -join '|') | Should -Be (@($fixture.users | ForEach-Object { '{0}={1}' -f $_.sid, $_.is_admin }) -join '|')
+        $schemaProblems = @(Test-FactsSchema -Facts $run.Result.data.facts)
+        if ($null -eq (Get-FactsSchemaValidator)) { Set-ItResult -Skipped -Because 'Test-Json validates JSON Schema 2020-12 only in PowerShell 7.4 and later; the shape comparison above ran' }
+        $schemaProblems | Should -BeNullOrEmpty -Because ($schemaProblems -join '; ')
     }
 }

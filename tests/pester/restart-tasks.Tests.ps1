@@ -11,7 +11,7 @@ Describe 'restart-tasks' {
     BeforeEach {
         $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
         Add-FakeSystemProfile -Machine $machine
-        $null = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn
+        $alice = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn
         $null = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson '{"companyId":"6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b"}'
     }
 
@@ -21,7 +21,7 @@ Describe 'restart-tasks' {
 
     It 'ends the tray app, runs the service task then the UI task, and reports changed' {
         $pair = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books'
-        $tray = Add-FakeProcess -Machine $machine -Name 'QuickbooksDesktopUI.exe' -User 'alice'
+        $tray = Add-FakeTrayProcess -Machine $machine -ClientName 'Acme Books' -User 'alice'
 
         $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
 
@@ -30,7 +30,12 @@ Describe 'restart-tasks' {
         $run.Result.remediation | Should -Be 'restart-tasks'
         $run.Result.data.what_if | Should -BeFalse
         $run.Result.data.client_name | Should -BeExactly 'Acme Books'
-        (@($run.Result.data.interactive_users) -join '|') | Should -Be 'PC\alice'
+        $users = @($run.Result.data.interactive_users)
+        $users | Should -HaveCount 1
+        $users[0].account | Should -Be 'PC\alice'
+        $users[0].sid | Should -Be $alice.Sid
+        $users[0].is_admin | Should -BeFalse
+        (Get-ResultCheck -Result $run.Result -Name 'tray-user-logged-on')[0].passed | Should -BeTrue
         (Get-ResultCheck -Result $run.Result -Name 'tasks-found')[0].passed | Should -BeTrue
         (Get-ResultCheck -Result $run.Result -Name 'service-task-running')[0].passed | Should -BeTrue
         (Get-ResultCheck -Result $run.Result -Name 'tray-running')[0].passed | Should -BeTrue
@@ -48,7 +53,7 @@ Describe 'restart-tasks' {
 
     It 'changes nothing under -WhatIf and lists what it would do' {
         $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books'
-        $null = Add-FakeProcess -Machine $machine -Name 'QuickbooksDesktopUI.exe' -User 'alice'
+        $null = Add-FakeTrayProcess -Machine $machine -ClientName 'Acme Books' -User 'alice'
 
         $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5; WhatIf = $true }
 
@@ -120,7 +125,8 @@ Describe 'restart-tasks' {
         $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
         $run.ExitCode | Should -Be 3
         @($run.Result.data.interactive_users) | Should -HaveCount 0
-        (Get-ResultMessage -Result $run.Result -Text 'Nobody is logged on') | Should -HaveCount 1
+        (Get-ResultCheck -Result $run.Result -Name 'tray-user-logged-on')[0].passed | Should -BeFalse
+        (Get-ResultMessage -Result $run.Result -Text 'runs as a user who is not signed in') | Should -HaveCount 1
         (Get-ResultCheck -Result $run.Result -Name 'tray-running')[0].passed | Should -BeFalse
         (@($machine.Started) -join '|') | Should -Be 'QuickbooksDesktop_Acme Books'
         Should -Invoke -CommandName Start-ScheduledTask -Times 1 -Exactly
@@ -155,7 +161,7 @@ Describe 'restart-tasks with one tray process, or none' {
     }
 
     It 'ends the one tray process (the red-icon case), starts both tasks and reports changed' {
-        $tray = Add-FakeProcess -Machine $machine -Name 'QuickbooksDesktopUI.exe' -User 'alice'
+        $tray = Add-FakeTrayProcess -Machine $machine -ClientName 'Acme Books' -User 'alice'
         @(Get-Process -Name 'QuickbooksDesktopUI') | Should -HaveCount 1
 
         $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
@@ -197,21 +203,29 @@ Describe 'restart-tasks when a task does not start' {
         Restore-FakeMachine
     }
 
-    It 'reports the service task not running when its start ends with <Outcome> (<Code>)' -ForEach @(
-        @{ Outcome = 'NeedsElevation'; Code = 2147942116 },
-        @{ Outcome = 'FileNotFound'; Code = 2147942402 }
+    It 'reports the service task not started, with the meaning of <Outcome> (<Code>)' -ForEach @(
+        @{ Outcome = 'NeedsElevation'; Code = 2147943140; Meaning = 'needs elevation and a task cannot show the UAC prompt (0x800702E4)' },
+        @{ Outcome = 'Refused'; Code = 2147946720; Meaning = 'refused the request, often because the user is not logged on (0x800710E0)' },
+        @{ Outcome = 'FileNotFound'; Code = 2147942402; Meaning = 'file not found (0x80070002)' }
     ) {
+        # Task Scheduler accepts the start; the task ends at once with this result. Only 0 and
+        # 0x41301 (or State Running) mean it ran.
         $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books' -ServiceStartOutcome $Outcome
-        $null = Add-FakeProcess -Machine $machine -Name 'QuickbooksDesktopUI.exe' -User 'alice'
+        $null = Add-FakeTrayProcess -Machine $machine -ClientName 'Acme Books' -User 'alice'
 
         $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
 
         $run.Result.data.PSObject.Properties['error'] | Should -BeNullOrEmpty -Because $run.Json
+        $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+        $run.ExitCode | Should -Be 3
         $check = (Get-ResultCheck -Result $run.Result -Name 'service-task-running')[0]
         $check.passed | Should -BeFalse -Because $run.Json
         (ConvertFrom-Json -InputObject $check.evidence).last_result | Should -Be $Code
         (ConvertFrom-Json -InputObject $check.evidence).state | Should -Be 'Ready'
-        (Get-ResultMessage -Result $run.Result -Text 'did not reach Running') | Should -HaveCount 1
+        $message = @(Get-ResultMessage -Result $run.Result -Text 'QuickbooksDesktop_Acme Books did not start within 5 s')
+        $message | Should -HaveCount 1
+        $message[0] | Should -BeLike ('*(last result: *{0})*' -f $Meaning)
+        (Get-ResultMessage -Result $run.Result -Text 'is running again') | Should -HaveCount 0
     }
 
     It 'asks for a person when the tray task is refused (0x800710E0) and the tray stays away' {
@@ -265,5 +279,336 @@ Describe 'restart-tasks rendered with a quoted, non-ASCII client name' {
         $run.Result.status | Should -Be 'changed' -Because $run.Json
         $run.Result.data.client_name | Should -BeExactly $quoted
         (@($machine.Started) -join '|') | Should -BeExactly ('QuickbooksDesktop_{0}|QuickbooksDesktopUi_{0}' -f $quoted)
+    }
+}
+
+Describe 'restart-tasks on a PC with several clients or several users' {
+    # Every client's tray app is QuickbooksDesktopUI.exe: only the chosen client's, started from
+    # its folder, by the tray task's own user, may be ended.
+    BeforeEach {
+        $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
+        Add-FakeSystemProfile -Machine $machine
+        $alice = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn
+        $null = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson '{"companyId":"6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b"}'
+    }
+
+    AfterEach {
+        Restore-FakeMachine
+    }
+
+    It 'ends only the chosen client''s tray app; the other client''s stays' {
+        $null = Add-FakeLegacyConnector -Machine $machine -ClientName 'Beta Ltd' -LinkJson '{"companyId":"7a2d3b4c-5e6f-4a70-9b8c-1d2e3f4a5b6c"}'
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books'
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Beta Ltd'
+        $acmeTray = Add-FakeTrayProcess -Machine $machine -ClientName 'Acme Books' -User 'alice'
+        $betaTray = Add-FakeTrayProcess -Machine $machine -ClientName 'Beta Ltd' -User 'alice'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
+
+        $run.Result.status | Should -Be 'changed' -Because $run.Json
+        Should -Invoke -CommandName Stop-Process -Times 1 -Exactly
+        Should -Invoke -CommandName Stop-Process -Times 1 -Exactly -ParameterFilter { @($PesterBoundParameters['Id']) -contains [int]$acmeTray.ProcessId }
+        @($machine.Processes | Where-Object { $_.ProcessId -eq $betaTray.ProcessId }) | Should -HaveCount 1
+        (@($machine.Started) -join '|') | Should -Be 'QuickbooksDesktop_Acme Books|QuickbooksDesktopUi_Acme Books'
+        @($run.Result.data.before.tray_processes) | Should -Be @([int]$acmeTray.ProcessId)
+        $run.Result.data.client_folder | Should -Be (Get-FakeLegacyFolder -Machine $machine -ClientName 'Acme Books')
+    }
+
+    It 'finds the client''s folder from the tray task''s program when it is not the legacy folder' {
+        $elsewhere = Join-Path -Path $machine.ProgramFiles86 -ChildPath 'Codat\Acme'
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books' -Folder $elsewhere
+        $legacyTray = Add-FakeTrayProcess -Machine $machine -ClientName 'Acme Books' -User 'alice'
+        $tray = Add-FakeTrayProcess -Machine $machine -ClientName 'Acme Books' -User 'alice' -Folder $elsewhere
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
+
+        $run.Result.status | Should -Be 'changed' -Because $run.Json
+        $run.Result.data.client_folder | Should -Be $elsewhere
+        Should -Invoke -CommandName Stop-Process -Times 1 -Exactly
+        Should -Invoke -CommandName Stop-Process -Times 1 -Exactly -ParameterFilter { @($PesterBoundParameters['Id']) -contains [int]$tray.ProcessId }
+        @($machine.Processes | Where-Object { $_.ProcessId -eq $legacyTray.ProcessId }) | Should -HaveCount 1
+    }
+
+    It 'ends only the tray task user''s tray app when two users run it' {
+        $bob = Add-FakeUser -Machine $machine -UserName 'bob' -LoggedOn
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books' -UserSid $alice.Sid
+        $aliceTray = Add-FakeTrayProcess -Machine $machine -ClientName 'Acme Books' -User 'alice'
+        $bobTray = Add-FakeTrayProcess -Machine $machine -ClientName 'Acme Books' -User 'bob'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
+
+        $run.Result.status | Should -Be 'changed' -Because $run.Json
+        @($run.Result.data.interactive_users | ForEach-Object { $_.sid }) | Should -Be @($alice.Sid, $bob.Sid)
+        Should -Invoke -CommandName Stop-Process -Times 1 -Exactly
+        Should -Invoke -CommandName Stop-Process -Times 1 -Exactly -ParameterFilter { @($PesterBoundParameters['Id']) -contains [int]$aliceTray.ProcessId }
+        $bobStill = @($machine.Processes | Where-Object { $_.ProcessId -eq $bobTray.ProcessId })
+        $bobStill | Should -HaveCount 1
+        # The tray app came back for alice, the task's user, and bob's was left alone.
+        @($machine.Processes | Where-Object { $_.Name -eq 'QuickbooksDesktopUI.exe' -and $_.OwnerSid -eq $alice.Sid }) | Should -HaveCount 1
+    }
+
+    It 'ends nothing and asks for a person when the tray task''s user is not signed in' {
+        $bob = Add-FakeUser -Machine $machine -UserName 'bob' -LoggedOn
+        $carol = Add-FakeUser -Machine $machine -UserName 'carol'
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books' -UserSid $carol.Sid
+        $bobTray = Add-FakeTrayProcess -Machine $machine -ClientName 'Acme Books' -User 'bob'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
+
+        $run.Result.data.PSObject.Properties['error'] | Should -BeNullOrEmpty -Because $run.Json
+        $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+        $run.ExitCode | Should -Be 3
+        $check = (Get-ResultCheck -Result $run.Result -Name 'tray-user-logged-on')[0]
+        $check.passed | Should -BeFalse
+        $check.evidence | Should -BeLike ('*{0}*' -f $carol.Sid)
+        (Get-ResultMessage -Result $run.Result -Text 'runs as a user who is not signed in') | Should -HaveCount 1
+        Should -Invoke -CommandName Stop-Process -Times 0 -Exactly
+        @($machine.Processes | Where-Object { $_.ProcessId -eq $bobTray.ProcessId }) | Should -HaveCount 1
+        @(Get-ResultAction -Result $run.Result -Text 'End process') | Should -HaveCount 0
+        (@($machine.Started) -join '|') | Should -Be 'QuickbooksDesktop_Acme Books'
+    }
+
+    It 'treats a group principal as any signed-in user' {
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books' -GroupId 'S-1-5-32-545' -UserSid ''
+        $tray = Add-FakeTrayProcess -Machine $machine -ClientName 'Acme Books' -User 'alice'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
+
+        $run.Result.status | Should -Be 'changed' -Because $run.Json
+        (Get-ResultCheck -Result $run.Result -Name 'tray-user-logged-on')[0].passed | Should -BeTrue
+        Should -Invoke -CommandName Stop-Process -Times 1 -Exactly -ParameterFilter { @($PesterBoundParameters['Id']) -contains [int]$tray.ProcessId }
+        (Get-ResultCheck -Result $run.Result -Name 'tray-running')[0].passed | Should -BeTrue
+    }
+
+    It 'fails on a duplicate task pair in another task folder and changes nothing' {
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books'
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books' -TaskPath '\Codat\'
+        $tray = Add-FakeTrayProcess -Machine $machine -ClientName 'Acme Books' -User 'alice'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
+
+        $run.Result.status | Should -Be 'failed' -Because $run.Json
+        $run.ExitCode | Should -Be 1
+        $check = (Get-ResultCheck -Result $run.Result -Name 'tasks-unique')[0]
+        $check.passed | Should -BeFalse
+        $check.evidence | Should -BeLike '*\Codat\QuickbooksDesktop_Acme Books*'
+        (Get-ResultMessage -Result $run.Result -Text 'more than one connector task of a kind') | Should -HaveCount 1
+        Should -Invoke -CommandName Stop-Process -Times 0 -Exactly
+        Should -Invoke -CommandName Start-ScheduledTask -Times 0 -Exactly
+        @($machine.Processes | Where-Object { $_.ProcessId -eq $tray.ProcessId }) | Should -HaveCount 1
+    }
+
+    It 'fails without changing anything when the client''s folder cannot be found' {
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Gamma Co'
+        foreach ($task in @($machine.Tasks)) { $task.Actions = [FakeWindows.TaskAction[]]@() }
+        $tray = Add-FakeTrayProcess -Machine $machine -ClientName 'Acme Books' -User 'alice'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Gamma Co'; TaskTimeoutSeconds = 5 }
+
+        $run.Result.status | Should -Be 'failed' -Because $run.Json
+        (Get-ResultCheck -Result $run.Result -Name 'tray-identified')[0].passed | Should -BeFalse
+        Should -Invoke -CommandName Stop-Process -Times 0 -Exactly
+        Should -Invoke -CommandName Start-ScheduledTask -Times 0 -Exactly
+        @($machine.Processes | Where-Object { $_.ProcessId -eq $tray.ProcessId }) | Should -HaveCount 1
+    }
+}
+
+Describe 'restart-tasks: is the service task up?' {
+    BeforeEach {
+        $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
+        Add-FakeSystemProfile -Machine $machine
+        $null = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn
+        $null = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson '{"companyId":"6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b"}'
+    }
+
+    AfterEach {
+        Restore-FakeMachine
+    }
+
+    It 'asks for a person when the service task never starts, even though the tray app is back' {
+        # 0x41303 stays: the task was accepted but never ran.
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books' -ServiceStartOutcome 'NeverRan'
+        $null = Add-FakeTrayProcess -Machine $machine -ClientName 'Acme Books' -User 'alice'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
+
+        $run.Result.data.PSObject.Properties['error'] | Should -BeNullOrEmpty -Because $run.Json
+        $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+        $run.ExitCode | Should -Be 3
+        (Get-ResultCheck -Result $run.Result -Name 'service-task-running')[0].passed | Should -BeFalse
+        (Get-ResultCheck -Result $run.Result -Name 'tray-running')[0].passed | Should -BeTrue
+        (Get-ResultMessage -Result $run.Result -Text 'The tray app is back but \QuickbooksDesktop_Acme Books is not running') | Should -HaveCount 1
+        (Get-ResultMessage -Result $run.Result -Text 'is running again') | Should -HaveCount 0
+    }
+
+    It 'says in words why the service task did not start (0x41303: has not run yet)' {
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books' -ServiceStartOutcome 'NeverRan'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
+
+        (Get-ResultCheck -Result $run.Result -Name 'service-task-running')[0].passed | Should -BeFalse -Because $run.Json
+        @(Get-ResultMessage -Result $run.Result -Text 'did not start within 5 s') | Should -Be @('\QuickbooksDesktop_Acme Books did not start within 5 s (last result: has not run yet (0x41303)).')
+    }
+
+    It 'accepts a service task that ran since the start and ended with 0' {
+        # A launcher task ends at once with 0, having started what it runs.
+        $pair = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books' -ServiceStartOutcome 'Success'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
+
+        $run.Result.status | Should -Be 'changed' -Because $run.Json
+        $pair.Service.State | Should -Be 'Ready'
+        (Get-ResultCheck -Result $run.Result -Name 'service-task-running')[0].passed | Should -BeTrue
+        (Get-ResultMessage -Result $run.Result -Text 'is running again') | Should -HaveCount 1
+    }
+}
+
+Describe 'restart-tasks -RestartIfUnhealthy' {
+    # The tray app does not come back (its task is refused), so the script considers a restart.
+    BeforeEach {
+        $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
+        Add-FakeSystemProfile -Machine $machine
+        $alice = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn
+        $null = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson '{"companyId":"6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b"}'
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books' -UiStartOutcome 'Refused'
+        $restartParameters = @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5; RestartIfUnhealthy = $true }
+    }
+
+    AfterEach {
+        Restore-FakeMachine
+    }
+
+    It 'schedules a one-time SYSTEM restart task when only the tray task''s user is signed in' {
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $restartParameters
+
+        $run.Result.data.PSObject.Properties['error'] | Should -BeNullOrEmpty -Because $run.Json
+        $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+        $restart = @($machine.Registered)
+        $restart | Should -HaveCount 1
+        $restart[0].TaskName | Should -BeLike 'qbd-fix-restart-*'
+        $restart[0].TaskPath | Should -Be '\'
+        $restart[0].Execute | Should -Be 'shutdown.exe'
+        $restart[0].Argument | Should -BeLike '/r /t 0 *'
+        $restart[0].UserId | Should -Be 'S-1-5-18'
+        $restart[0].LogonType | Should -Be 'ServiceAccount'
+        $restart[0].Trigger | Should -Not -BeNullOrEmpty
+        ([datetime]$restart[0].Trigger.StartBoundary) | Should -BeGreaterThan $machine.Clock
+        $restart[0].Trigger.EndBoundary | Should -Not -BeNullOrEmpty
+        (Get-ResultAction -Result $run.Result -Text 'Restart the computer at')[0].performed | Should -BeTrue
+        (Get-ResultMessage -Result $run.Result -Text 'The PC restarts at') | Should -HaveCount 1
+        Should -Invoke -CommandName Start-ScheduledTask -Times 0 -Exactly -ParameterFilter { [string]$PesterBoundParameters['TaskName'] -like 'qbd-fix-restart-*' }
+        Should -Invoke -CommandName shutdown.exe -Times 0 -Exactly
+    }
+
+    It 'does not restart while <Name> runs' -ForEach @(
+        @{ Name = 'QBW32.exe' },
+        @{ Name = 'QBW.exe' }
+    ) {
+        $null = Add-FakeProcess -Machine $machine -Name $Name -ExecutablePath ('C:\Program Files\Intuit\QuickBooks 2024\{0}' -f $Name) -User 'alice'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $restartParameters
+
+        $run.Result.data.PSObject.Properties['error'] | Should -BeNullOrEmpty -Because $run.Json
+        $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+        $run.ExitCode | Should -Be 3
+        $check = (Get-ResultCheck -Result $run.Result -Name 'quickbooks-closed')[0]
+        $check.passed | Should -BeFalse
+        $check.evidence | Should -Be ('{0} running' -f $Name)
+        (Get-ResultMessage -Result $run.Result -Text 'QuickBooks is open on this PC, so it was not restarted') | Should -HaveCount 1
+        @($machine.Registered) | Should -HaveCount 0
+        Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+        Should -Invoke -CommandName shutdown.exe -Times 0 -Exactly
+        @(Get-ResultAction -Result $run.Result -Text 'Restart the computer') | Should -HaveCount 0
+    }
+
+    It 'does not restart while another user is signed in' {
+        $null = Add-FakeUser -Machine $machine -UserName 'bob' -LoggedOn
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $restartParameters
+
+        $run.Result.data.PSObject.Properties['error'] | Should -BeNullOrEmpty -Because $run.Json
+        $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+        $run.ExitCode | Should -Be 3
+        (Get-ResultCheck -Result $run.Result -Name 'only-tray-user-signed-in')[0].passed | Should -BeFalse
+        $message = @(Get-ResultMessage -Result $run.Result -Text 'Others are signed in to this PC')
+        $message | Should -HaveCount 1
+        $message[0] | Should -BeLike '*(PC\bob)*'
+        @($machine.Registered) | Should -HaveCount 0
+        Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+        Should -Invoke -CommandName shutdown.exe -Times 0 -Exactly
+    }
+
+    It 'only lists the restart under -WhatIf' {
+        $restartParameters['WhatIf'] = $true
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $restartParameters
+
+        $run.Result.data.what_if | Should -BeTrue
+        @($machine.Registered) | Should -HaveCount 0
+        @($run.Result.actions | Where-Object { $_.performed }) | Should -HaveCount 0
+    }
+}
+
+Describe 'restart-tasks output and parameters' {
+    BeforeEach {
+        $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
+        Add-FakeSystemProfile -Machine $machine
+        $null = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn
+        $null = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson '{"companyId":"6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b"}'
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books'
+        $null = Add-FakeTrayProcess -Machine $machine -ClientName 'Acme Books' -User 'alice'
+    }
+
+    AfterEach {
+        [Environment]::SetEnvironmentVariable('QBD_FIX_PARAMETERS', $null)
+        Restore-FakeMachine
+    }
+
+    It 'writes exactly one line, the JSON result, under -WhatIf' {
+        # ShouldProcess would write 'What if: ...' lines to the host, which is stdout for
+        # powershell.exe -File; a transcript records what the host was given.
+        $transcript = Join-Path -Path $TestDrive -ChildPath ('whatif-{0}.txt' -f [guid]::NewGuid().ToString('N'))
+        $null = Start-Transcript -LiteralPath $transcript
+        try {
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5; WhatIf = $true }
+        } finally {
+            $null = Stop-Transcript
+        }
+
+        @($run.Output) | Should -HaveCount 1
+        [string]$run.Output[0] | Should -BeExactly $run.Json
+        $hostLines = @(Get-Content -LiteralPath $transcript | Where-Object { $_ -like 'What if:*' -or $_ -like 'WARNING:*' })
+        $hostLines | Should -HaveCount 0 -Because ($hostLines -join [Environment]::NewLine)
+        @($run.Result.actions) | Should -HaveCount 3
+        @($run.Result.actions | Where-Object { $_.performed }) | Should -HaveCount 0
+    }
+
+    It 'fails with the validation message when a relaunch passes a value the script refuses' {
+        # What the 32-bit guard hands to the 64-bit run; the relaunch itself needs 32-bit Windows.
+        [Environment]::SetEnvironmentVariable('QBD_FIX_PARAMETERS', '{"TaskTimeoutSeconds":0}')
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path
+
+        $run.Result.status | Should -Be 'failed' -Because $run.Json
+        $run.ExitCode | Should -Be 1
+        $run.Result.data.error.message | Should -BeLike '*TaskTimeoutSeconds*'
+        (Get-ResultMessage -Result $run.Result -Text 'TaskTimeoutSeconds') | Should -HaveCount 1
+        Should -Invoke -CommandName Start-ScheduledTask -Times 0 -Exactly
+        Should -Invoke -CommandName Stop-Process -Times 0 -Exactly
+        [Environment]::GetEnvironmentVariable('QBD_FIX_PARAMETERS') | Should -BeNullOrEmpty
+    }
+
+    It 'applies the values a relaunch passes, and ignores names that are not its parameters' {
+        $null = Add-FakeLegacyConnector -Machine $machine -ClientName 'Beta Ltd' -LinkJson '{"companyId":"7a2d3b4c-5e6f-4a70-9b8c-1d2e3f4a5b6c"}'
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Beta Ltd'
+        [Environment]::SetEnvironmentVariable('QBD_FIX_PARAMETERS', '{"ClientName":"Beta Ltd","TaskTimeoutSeconds":7,"RestartIfUnhealthy":false,"Command":"calc.exe"}')
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path
+
+        $run.Result.data.PSObject.Properties['error'] | Should -BeNullOrEmpty -Because $run.Json
+        $run.Result.status | Should -Be 'changed' -Because $run.Json
+        $run.Result.data.client_name | Should -BeExactly 'Beta Ltd'
+        (@($machine.Started) -join '|') | Should -Be 'QuickbooksDesktop_Beta Ltd|QuickbooksDesktopUi_Beta Ltd'
+        [Environment]::GetEnvironmentVariable('QBD_FIX_PARAMETERS') | Should -BeNullOrEmpty
     }
 }

@@ -85,6 +85,7 @@ Describe 'webroot-whitelist' {
         }
 
         It 'adds the exclusion once, states the risk, and is a no-op the second time' {
+            Skip-OffWindows -Because 'webroot-whitelist recognises a Codat folder by its path text ending in \AppData\Local\Codat'
             $first = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ DefenderExclusion = $true }
 
             $first.Result.status | Should -Be 'changed' -Because $first.Json
@@ -106,11 +107,63 @@ Describe 'webroot-whitelist' {
         }
 
         It 'only lists the exclusion under -WhatIf' {
+            Skip-OffWindows -Because 'webroot-whitelist recognises a Codat folder by its path text ending in \AppData\Local\Codat'
             $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ DefenderExclusion = $true; WhatIf = $true }
 
             $run.Result.status | Should -Be 'ok' -Because $run.Json
             (Get-ResultAction -Result $run.Result -Text $aliceFolder)[0].performed | Should -BeFalse
             Should -Invoke -CommandName Add-MpPreference -Times 0 -Exactly
+        }
+    }
+    Context 'Defender exclusions for the folders the troubleshooting page names' {
+        BeforeEach {
+            Add-FakeAntivirus -Machine $machine -Name 'Windows Defender' -ProductState 397568
+            Set-FakeDefender -Machine $machine -RunningMode 'Normal'
+            $legacyFolder = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson '{"companyId":"6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b"}'
+            $webConnectorFolder = Add-FakeWebConnector -Machine $machine
+        }
+
+        It 'never excludes the Intuit Web Connector folder' {
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ DefenderExclusion = $true }
+
+            $run.Result.data.PSObject.Properties['error'] | Should -BeNullOrEmpty -Because $run.Json
+            @($run.Result.data.overrides | Where-Object { $_.path -eq $webConnectorFolder }) | Should -HaveCount 1
+            (Get-ResultMessage -Result $run.Result -Text ('{0} is not a Codat connector folder the troubleshooting page names' -f $webConnectorFolder)) | Should -HaveCount 1
+            Should -Invoke -CommandName Add-MpPreference -Times 0 -Exactly -ParameterFilter { @($PesterBoundParameters['ExclusionPath']) -contains $webConnectorFolder }
+            @(Get-ResultAction -Result $run.Result -Text $webConnectorFolder) | Should -HaveCount 0
+            @($run.Result.data.defender_exclusions.added) | Should -Not -Contain $webConnectorFolder
+            @($machine.Exclusions) | Should -Not -Contain $webConnectorFolder
+        }
+
+        It 'excludes each user''s AppData\Local\Codat and the legacy QuickBooks-connector folder, and only those' {
+            Skip-OffWindows -Because 'webroot-whitelist recognises the folders by their path text ending in \AppData\Local\Codat or \QuickBooks-connector'
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ DefenderExclusion = $true }
+
+            $run.Result.status | Should -Be 'changed' -Because $run.Json
+            (@($run.Result.data.defender_exclusions.added) | Sort-Object) -join '|' | Should -Be ((@($aliceFolder, $legacyFolder) | Sort-Object) -join '|')
+            Should -Invoke -CommandName Add-MpPreference -Times 2 -Exactly
+            (@($machine.Exclusions) | Sort-Object) -join '|' | Should -Be ((@($aliceFolder, $legacyFolder) | Sort-Object) -join '|')
+            (Get-ResultCheck -Result $run.Result -Name 'defender-exclusions')[0].passed | Should -BeTrue
+        }
+
+        It 'records an exclusion that Add-MpPreference refuses as not performed, and fails' {
+            Skip-OffWindows -Because 'webroot-whitelist recognises the folders by their path text ending in \AppData\Local\Codat or \QuickBooks-connector'
+            Mock -CommandName Add-MpPreference -MockWith { throw 'Operation failed with the following error: 0x800106ba' }
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ DefenderExclusion = $true }
+
+            $run.Result.status | Should -Be 'failed' -Because $run.Json
+            $run.ExitCode | Should -Be 1
+            foreach ($folder in @($aliceFolder, $legacyFolder)) {
+                $action = @(Get-ResultAction -Result $run.Result -Text $folder)
+                $action | Should -HaveCount 1
+                $action[0].performed | Should -BeFalse
+                (Get-ResultMessage -Result $run.Result -Text ('Add-MpPreference failed for {0}: Operation failed' -f $folder)) | Should -HaveCount 1
+            }
+            @($run.Result.data.defender_exclusions.added) | Should -HaveCount 0
+            (Get-ResultCheck -Result $run.Result -Name 'defender-exclusions')[0].passed | Should -BeFalse
+            $machine.Exclusions.Count | Should -Be 0
         }
     }
 }
