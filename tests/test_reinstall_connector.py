@@ -93,6 +93,7 @@ def test_the_plan_checks_everything_before_it_returns() -> None:
     for check in (
         "Select-QbdConnector",
         "Resolve-QbdCompanyId",
+        "Test-QbdDataFolder",
         "Resolve-QbdInstallerSource",
         "Resolve-QbdPreconditions",
         "Resolve-QbdInstallRun",
@@ -100,12 +101,19 @@ def test_the_plan_checks_everything_before_it_returns() -> None:
         "Resolve-QbdBackup",
     ):
         assert f"{check} -Plan $plan" in plan
-    # A local installer's trust is part of the plan; a download is checked right after it.
+    # A local installer's trust is part of the plan; it then runs from a copy in qbd-fix's own
+    # folder, checked again there, as a download is checked right after it arrives.
     source = function_body(text, "Resolve-QbdInstallerSource")
-    assert "Test-QbdInstallerTrust -Path $path -ExpectedSha256 $InstallerSha256" in source
+    assert "Test-QbdInstallerTrust -Path $Installer -ExpectedSha256 $InstallerSha256" in source
     download = function_body(text, "Invoke-QbdDownloadStep")
     assert download.index("Invoke-WebRequest") < download.index("Test-QbdInstallerTrust")
+    assert download.index("Copy-Item -LiteralPath $source") < download.index(
+        "Test-QbdInstallerTrust"
+    )
+    assert "Test-QbdInstallerTrust -Path $path" in download
     assert "return [bool]$Plan.ready" in download
+    # qbd-fix's data folder is checked (owner, no link) before the installer is looked at.
+    assert plan.index("Test-QbdDataFolder") < plan.index("Resolve-QbdInstallerSource")
 
 
 def test_every_refusal_says_nothing_was_changed_and_names_script_parameters() -> None:

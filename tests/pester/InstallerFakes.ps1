@@ -10,6 +10,10 @@ function Register-InstallerCommandStub {
         $body = '[CmdletBinding()] param([object] $FilePath, [object] $LiteralPath, [object] $Content, [object] $SourcePathOrExtension) throw ''Get-AuthenticodeSignature is not faked.'''
         $null = New-Item -Path 'Function:\global:Get-AuthenticodeSignature' -Value ([scriptblock]::Create($body)) -Force
     }
+    if ($null -eq (Get-Command -Name 'Get-Acl' -ErrorAction SilentlyContinue)) {
+        $body = '[CmdletBinding()] param([object] $Path, [object] $LiteralPath, [object] $InputObject, [object] $Filter, [object] $Include, [object] $Exclude, [switch] $Audit, [switch] $AllCentralAccessPolicies, [object] $UseTransaction) throw ''Get-Acl is not faked.'''
+        $null = New-Item -Path 'Function:\global:Get-Acl' -Value ([scriptblock]::Create($body)) -Force
+    }
     if ($null -eq (Get-Command -Name 'Set-Acl' -ErrorAction SilentlyContinue)) {
         $body = '[CmdletBinding(SupportsShouldProcess = $true)] param([object] $Path, [object] $LiteralPath, [object] $InputObject, [object] $AclObject, [object] $Filter, [object] $Include, [object] $Exclude, [object] $CentralAccessPolicy, [switch] $ClearCentralAccessPolicy, [switch] $Passthru, [object] $UseTransaction) throw ''Set-Acl is not faked.'''
         $null = New-Item -Path 'Function:\global:Set-Acl' -Value ([scriptblock]::Create($body)) -Force
@@ -78,6 +82,14 @@ function Get-TestAclSummary {
 function Set-InstallerFakeMock {
     Register-InstallerCommandStub
     Mock -CommandName Get-AuthenticodeSignature -MockWith { New-TestSignature }
+    # The owner of qbd-fix's data folder: Administrators unless a test says otherwise.
+    Mock -CommandName Get-Acl -MockWith {
+        $owner = 'S-1-5-32-544'
+        if ($global:FakeMachine.ContainsKey('DataFolderOwner')) { $owner = [string]$global:FakeMachine['DataFolderOwner'] }
+        $acl = [pscustomobject]@{ OwnerSid = $owner }
+        $acl | Add-Member -MemberType ScriptMethod -Name GetOwner -Value { param($Type) [pscustomobject]@{ Value = $this.OwnerSid } }
+        $acl
+    }
     # Access rules are recorded, never applied: a test folder stays the test's own.
     Mock -CommandName Set-Acl -MockWith {
         if (-not $global:FakeMachine.ContainsKey('Acls')) { $global:FakeMachine['Acls'] = @{} }

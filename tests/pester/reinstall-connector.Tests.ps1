@@ -126,6 +126,26 @@ Describe 'reinstall-connector' {
             Test-Path -LiteralPath $backups | Should -BeFalse
         }
 
+        It 'uninstalls nothing when qbd-fix''s data folder belongs to a standard user' {
+            # A folder a user made in ProgramData would let that user swap the checked installer.
+            $install = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson ('{{"companyId":"{0}"}}' -f $companyId)
+            $null = Add-TestConnectorEntry -Machine $machine -Install $install
+            $null = [System.IO.Directory]::CreateDirectory((Join-Path -Path $machine.ProgramData -ChildPath 'qbd-fix'))
+            $machine['DataFolderOwner'] = 'S-1-5-21-1000-2000-3000-1001'
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $ready
+
+            $run.Result.status | Should -Be 'failed' -Because $run.Json
+            $check = (Get-ResultCheck -Result $run.Result -Name 'data-folder-owner')[0]
+            $check.passed | Should -BeFalse
+            $check.evidence | Should -BeLike '*S-1-5-21-1000-2000-3000-1001*'
+            (Get-ResultMessage -Result $run.Result -Text 'cannot be trusted') | Should -HaveCount 1
+            @($run.Result.actions) | Should -HaveCount 0
+            Should -Invoke -CommandName Start-Process -Times 0 -Exactly
+            Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+            @(Get-ChildItem -LiteralPath $backups -Force) | Should -HaveCount 0
+        }
+
         It 'uninstalls nothing when the installer is not signed' {
             $install = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson ('{{"companyId":"{0}"}}' -f $companyId)
             $null = Add-TestConnectorEntry -Machine $machine -Install $install
@@ -210,7 +230,10 @@ Describe 'reinstall-connector' {
             $run.Result.status | Should -Be 'ok' -Because $run.Json
             $run.Result.data.plan_ready | Should -BeTrue
             $run.Result.data.install_run.mode | Should -Be 'system'
-            $run.Result.data.install_run.argument | Should -Be ('/i "{0}" /qn /norestart' -f $msi)
+            # The MSI runs from qbd-fix's own copy, checked again there, never from where it was found.
+            $staged = $run.Result.data.installer.path
+            $staged | Should -BeLike '*qbd-fix*downloads*'
+            $run.Result.data.install_run.argument | Should -Be ('/i "{0}" /qn /norestart' -f $staged)
             @(Get-ResultAction -Result $run.Result -Text 'as SYSTEM (silent)') | Should -HaveCount 1
         }
 
@@ -347,7 +370,9 @@ Describe 'reinstall-connector' {
             $summary.Protected | Should -BeTrue
             ($summary.Sids | Sort-Object) -join ',' | Should -Be 'S-1-5-18,S-1-5-32-544'
             Should -Invoke -CommandName Start-Process -Times 1 -Exactly -ParameterFilter { $PesterBoundParameters['ArgumentList'] -eq '/VERYSILENT /NORESTART' }
-            Should -Invoke -CommandName New-ScheduledTaskAction -Times 1 -Exactly -ParameterFilter { $PesterBoundParameters['Execute'] -eq $installer }
+            $staged = $run.Result.data.installer.path
+            $staged | Should -BeLike '*qbd-fix*downloads*'
+            Should -Invoke -CommandName New-ScheduledTaskAction -Times 1 -Exactly -ParameterFilter { $PesterBoundParameters['Execute'] -eq $staged }
             Should -Invoke -CommandName New-ScheduledTaskPrincipal -Times 1 -Exactly -ParameterFilter { [string]$PesterBoundParameters['RunLevel'] -eq 'Highest' }
         }
 
@@ -397,7 +422,8 @@ Describe 'reinstall-connector' {
             $backup | Should -HaveCount 1
             $backup[0].performed | Should -BeFalse
             (Get-ResultMessage -Result $run.Result -Text 'The connector was not uninstalled') | Should -HaveCount 1
-            @($run.Result.actions | Where-Object { $_.performed }) | Should -HaveCount 0
+            # Only the copy of the installer into qbd-fix's own folder was made.
+            @($run.Result.actions | Where-Object { $_.performed } | ForEach-Object { $_.description -replace ':.*$', '' }) | Should -Be @('Copy the installer into qbd-fix''s own folder, where it is checked again and run from')
             Should -Invoke -CommandName Start-Process -Times 0 -Exactly
             Should -Invoke -CommandName Stop-ScheduledTask -Times 0 -Exactly
             Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly

@@ -441,13 +441,13 @@ Describe 'restart-tasks: is the service task up?' {
         (Get-ResultMessage -Result $run.Result -Text 'is running again') | Should -HaveCount 0
     }
 
-    It 'says in words why the service task did not start (0x41303: has not run yet)' {
+    It 'says the service task has not run since it was started, with its earlier result in words' {
         $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books' -ServiceStartOutcome 'NeverRan'
 
         $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
 
         (Get-ResultCheck -Result $run.Result -Name 'service-task-running')[0].passed | Should -BeFalse -Because $run.Json
-        @(Get-ResultMessage -Result $run.Result -Text 'did not start within 5 s') | Should -Be @('\QuickbooksDesktop_Acme Books did not start within 5 s (last result: has not run yet (0x41303)).')
+        @(Get-ResultMessage -Result $run.Result -Text 'did not start within 5 s') | Should -Be @('\QuickbooksDesktop_Acme Books did not start within 5 s (it has not run since; its last result, from an earlier run: completed successfully).')
     }
 
     It 'accepts a service task that ran since the start and ended with 0' {

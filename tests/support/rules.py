@@ -553,6 +553,14 @@ def _change_swallows_failure(script: Script) -> Iterator[Node]:
                 yield clause
 
 
+def _numeric_hashtable_key(script: Script) -> Iterator[Node]:
+    """A hashtable literal keyed by numbers: ``0`` is an [int] key, ``2147942402`` a [long] one,
+    and a lookup with a number of the other type finds nothing."""
+    for node, _ in script.of_type("key_expression"):
+        if any(d.type == "integer_literal" for d in _descendants(node)):
+            yield node
+
+
 def _commands_named(names: str) -> Check:
     """A check that flags every call of the commands in ``names`` (space-separated)."""
     wanted = frozenset(names.split())
@@ -739,6 +747,14 @@ RULES: tuple[Rule, ...] = (
         "$null = Invoke-QbdChange -Target $p -Action 'Add' -Change {\n"
         "    try { Add-MpPreference -ExclusionPath $p } catch { return $false }\n}\n",
         _change_swallows_failure,
+    ),
+    Rule(
+        "numeric-hashtable-key",
+        "a hashtable keyed by numbers keeps [int] and [long] keys apart, so a lookup with the "
+        "other type finds nothing: key by text ('0' = ...) and look up with [string]$code",
+        "$names = @{ 0 = 'ok'; 2147942402 = 'file not found' }\n$name = $names[[int64]$code]\n",
+        "$names = @{ '0' = 'ok'; '2147942402' = 'file not found' }\n$name = $names[[string]$code]\n",
+        _numeric_hashtable_key,
     ),
     Rule(
         "json-depth",

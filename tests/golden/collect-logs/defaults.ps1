@@ -69,7 +69,10 @@ if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environ
     if (Test-Path -LiteralPath $nativeHost -PathType Leaf) {
         $passed = @{}
         foreach ($name in @($PSBoundParameters.Keys)) {
-            if ($name -eq 'WhatIf' -or $name -eq 'Confirm') { continue }
+            # Only the script's own parameters travel: -WhatIf is passed as a switch, the common
+            # parameters (-Verbose, -ErrorAction, ...) hold no value of this script.
+            if ([System.Management.Automation.PSCmdlet]::CommonParameters -contains $name -or
+                [System.Management.Automation.PSCmdlet]::OptionalCommonParameters -contains $name) { continue }
             $value = $PSBoundParameters[$name]
             # A switch would travel as {"IsPresent":true}: send its state.
             if ($value -is [System.Management.Automation.SwitchParameter]) { $value = [bool]$value.IsPresent }
@@ -172,6 +175,8 @@ function Restore-QbdRelaunchParameter {
     $given = ConvertFrom-Json -InputObject $script:QbdRelaunchedWith
     foreach ($property in @($given.PSObject.Properties)) {
         if ($script:QbdParameterNames -notcontains $property.Name) { continue }
+        if ([System.Management.Automation.PSCmdlet]::CommonParameters -contains $property.Name -or
+            [System.Management.Automation.PSCmdlet]::OptionalCommonParameters -contains $property.Name) { continue }
         (Get-Variable -Name $property.Name -Scope Script).Value = $property.Value
     }
     $script:QbdDeadline = (Get-Date).AddSeconds($TimeBudgetSeconds)

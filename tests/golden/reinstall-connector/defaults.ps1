@@ -82,7 +82,10 @@ if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environ
     if (Test-Path -LiteralPath $nativeHost -PathType Leaf) {
         $passed = @{}
         foreach ($name in @($PSBoundParameters.Keys)) {
-            if ($name -eq 'WhatIf' -or $name -eq 'Confirm') { continue }
+            # Only the script's own parameters travel: -WhatIf is passed as a switch, the common
+            # parameters (-Verbose, -ErrorAction, ...) hold no value of this script.
+            if ([System.Management.Automation.PSCmdlet]::CommonParameters -contains $name -or
+                [System.Management.Automation.PSCmdlet]::OptionalCommonParameters -contains $name) { continue }
             $value = $PSBoundParameters[$name]
             # A switch would travel as {"IsPresent":true}: send its state.
             if ($value -is [System.Management.Automation.SwitchParameter]) { $value = [bool]$value.IsPresent }
@@ -247,6 +250,8 @@ function Restore-QbdRelaunchParameter {
     $given = ConvertFrom-Json -InputObject $script:QbdRelaunchedWith
     foreach ($property in @($given.PSObject.Properties)) {
         if ($script:QbdParameterNames -notcontains $property.Name) { continue }
+        if ([System.Management.Automation.PSCmdlet]::CommonParameters -contains $property.Name -or
+            [System.Management.Automation.PSCmdlet]::OptionalCommonParameters -contains $property.Name) { continue }
         (Get-Variable -Name $property.Name -Scope Script).Value = $property.Value
     }
     $script:QbdDeadline = (Get-Date).AddSeconds($TimeBudgetSeconds)
@@ -468,23 +473,26 @@ function Get-QbdTaskResultMeaning {
     # LastTaskResult of a scheduled task, in words. Codes arrive as UInt32 or as a negative Int32.
     param([Parameter(Mandatory = $true)] [int64] $Code)
     if ($Code -lt 0) { $Code += 4294967296 }
+    # Keys are text: a hashtable keyed by numbers keeps [int] and [long] keys apart, so an
+    # [int64] code would never find a small one.
     $meanings = @{
-        0          = 'completed successfully'
-        267008     = 'ready (0x41300)'
-        267009     = 'running (0x41301)'
-        267010     = 'the task is disabled (0x41302)'
-        267011     = 'has not run yet (0x41303)'
-        267014     = 'ended by a user (0x41306)'
-        2147750687 = 'an instance is already running (0x8004131F)'
-        2147942402 = 'file not found (0x80070002)'
-        2147942403 = 'path not found (0x80070003)'
-        2147942405 = 'access denied (0x80070005)'
-        2147942667 = 'the start-in folder is not valid (0x8007010B)'
-        2147943140 = 'the program needs elevation and a task cannot show the UAC prompt (0x800702E4)'
-        2147946720 = 'the operator or administrator refused the request, often because the user is not logged on (0x800710E0)'
-        3221225786 = 'the program was closed (0xC000013A)'
+        '0'          = 'completed successfully'
+        '267008'     = 'ready (0x41300)'
+        '267009'     = 'running (0x41301)'
+        '267010'     = 'the task is disabled (0x41302)'
+        '267011'     = 'has not run yet (0x41303)'
+        '267014'     = 'ended by a user (0x41306)'
+        '2147750687' = 'an instance is already running (0x8004131F)'
+        '2147942402' = 'file not found (0x80070002)'
+        '2147942403' = 'path not found (0x80070003)'
+        '2147942405' = 'access denied (0x80070005)'
+        '2147942667' = 'the start-in folder is not valid (0x8007010B)'
+        '2147943140' = 'the program needs elevation and a task cannot show the UAC prompt (0x800702E4)'
+        '2147946720' = 'the operator or administrator refused the request, often because the user is not logged on (0x800710E0)'
+        '3221225786' = 'the program was closed (0xC000013A)'
     }
-    if ($meanings.ContainsKey($Code)) { return $meanings[$Code] }
+    $key = [string]$Code
+    if ($meanings.ContainsKey($key)) { return $meanings[$key] }
     return ('exit code or error 0x{0:X8}' -f $Code)
 }
 
@@ -503,10 +511,22 @@ function Get-QbdTaskRun {
     [pscustomobject]@{ state = [string]$task[0].State; result = $result }
 }
 
+function Test-QbdProgramRan {
+    # A task result says the program ran: 0, 0x41301 (running), or the program's own exit code
+    # (an installer's 1603 or 3010). Task Scheduler's own states (0x41300-0x4131F) and launch
+    # errors (0x8xxxxxxx: file not found, access denied, 0x800702E4, 0x800710E0) say it did not.
+    param([AllowNull()] [object] $Result)
+    if ($null -eq $Result) { return $false }
+    $code = [int64]$Result
+    if ($code -eq 0 -or $code -eq 267009) { return $true }
+    if ($code -ge 267008 -and $code -le 267039) { return $false }
+    return ($code -gt 0 -and $code -lt 2147483648)
+}
+
 function Invoke-QbdOneShotTask {
     # Registers a task, starts it, waits as asked, and removes it (removing a task does not stop
-    # the program it started). Only result 0, 0x41301 or State Running mean it ran: file not
-    # found, access denied, 0x800702E4 and 0x800710E0 are results too.
+    # the program it started). It ran only when State is Running or Test-QbdProgramRan says so:
+    # file not found, access denied, 0x800702E4 and 0x800710E0 are results too.
     param(
         [Parameter(Mandatory = $true)] [object] $Principal,
         [Parameter(Mandatory = $true)] [string] $Execute,
@@ -531,7 +551,7 @@ function Invoke-QbdOneShotTask {
         }
         $run = Get-QbdTaskRun -TaskName $taskName
         $outcome.task_result = $run.result
-        $outcome.started = ($run.state -eq 'Running' -or $run.result -eq 0 -or $run.result -eq 267009)
+        $outcome.started = ($run.state -eq 'Running' -or (Test-QbdProgramRan -Result $run.result))
         if ($outcome.started -and $FinishSeconds -gt 0) {
             $outcome.finished = Wait-QbdCondition -TimeoutSeconds $FinishSeconds -Condition {
                 (Get-QbdTaskRun -TaskName $taskName).state -ne 'Running'
@@ -1337,12 +1357,16 @@ function Resolve-QbdInstallerSource {
             Write-QbdBlocker -Plan $Plan -Status 'failed' -Message ('Installer not found on this PC: {0}. Nothing was changed.' -f $Installer)
             return
         }
-        $path = $Installer
+        # The file runs from a copy of qbd-fix's own, checked again there: the original may sit in
+        # a folder a standard user can write (Downloads), and could be swapped after its check.
+        $Plan.download_folder = Join-Path -Path $env:ProgramData -ChildPath ('qbd-fix\downloads\' + $Plan.stamp)
+        $leaf = Get-QbdSafeName -Text ([System.IO.Path]::GetFileName($Installer)) -Fallback 'QuickBooksConnectorSetup.exe' -MaxLength 60
+        $path = Join-Path -Path $Plan.download_folder -ChildPath $leaf
     }
     $Plan.installer = [ordered]@{ source = $Installer; path = $path; downloaded = $download; host = $uriHost; trust = $null }
     Set-QbdData -Name 'installer' -Value $Plan.installer
     if (-not $download) {
-        $Plan.installer.trust = Test-QbdInstallerTrust -Path $path -ExpectedSha256 $InstallerSha256
+        $Plan.installer.trust = Test-QbdInstallerTrust -Path $Installer -ExpectedSha256 $InstallerSha256
         Write-QbdTrustCheck -Plan $Plan
     }
 }
@@ -1556,6 +1580,31 @@ function Resolve-QbdBackup {
     }
 }
 
+function Test-QbdDataFolder {
+    # C:\ProgramData\qbd-fix holds the installer that runs as SYSTEM or elevated, and the backups.
+    # Standard users may create folders in ProgramData: one they made (or a link they put there)
+    # would let them swap the installer after its check. Read-only.
+    param([hashtable] $Plan)
+    $root = Join-Path -Path $env:ProgramData -ChildPath 'qbd-fix'
+    if (-not (Test-Path -LiteralPath $root)) { return }
+    $problem = $null
+    try {
+        $item = Get-Item -LiteralPath $root -Force
+        if ($item.Attributes -band [System.IO.FileAttributes]::ReparsePoint) {
+            $problem = 'it is a link to another place'
+        } else {
+            $owner = (Get-Acl -LiteralPath $root).GetOwner([System.Security.Principal.SecurityIdentifier]).Value
+            if (@('S-1-5-32-544', 'S-1-5-18') -notcontains $owner) { $problem = 'its owner is {0}, not Administrators or SYSTEM' -f $owner }
+        }
+    } catch {
+        $problem = 'its owner cannot be read ({0})' -f $_.Exception.Message
+    }
+    Add-QbdCheck -Name 'data-folder-owner' -Passed ($null -eq $problem) -Evidence ('{0}: {1}' -f $root, $(if ($problem) { $problem } else { 'owned by Administrators or SYSTEM' }))
+    if ($problem) {
+        Write-QbdBlocker -Plan $Plan -Status 'failed' -Message ('{0} cannot be trusted: {1}. Someone other than an administrator could change the installer there. Check it, remove it, then run again. Nothing was changed.' -f $root, $problem)
+    }
+}
+
 function Get-QbdReinstallPlan {
     # Every check, and nothing else: this function changes nothing on the PC. The change steps
     # run only when it returns a plan with ready = $true.
@@ -1591,6 +1640,8 @@ function Get-QbdReinstallPlan {
     if ($null -eq $plan.connector) {
         Add-QbdMessage -Message 'No connector is installed: nothing to back up or uninstall; the connector will be installed.'
     }
+    Test-QbdDataFolder -Plan $plan
+    if (-not $plan.ready) { return $plan }
     Resolve-QbdInstallerSource -Plan $plan
     if (-not $plan.ready) { return $plan }
     # From here every precondition is checked, so one run names all that are missing.
@@ -1605,20 +1656,26 @@ function Get-QbdReinstallPlan {
 function Invoke-QbdDownloadStep {
     # Fetch the installer (over TLS 1.2), then check it before anything else changes.
     param([hashtable] $Plan)
-    if (-not $Plan.installer.downloaded) { return $true }
     $source = $Plan.installer.source
     $path = $Plan.installer.path
     $folder = $Plan.download_folder
     $timeout = Get-QbdTimeout
     try {
-        $fetched = Invoke-QbdChange -Target $path -Action ('Download the connector installer from {0}' -f $Plan.installer.host) -Change {
-            [Net.ServicePointManager]::SecurityProtocol = [Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12
-            $null = New-Item -Path $folder -ItemType Directory -Force
-            Invoke-WebRequest -Uri $source -UseBasicParsing -OutFile $path -TimeoutSec ([Math]::Max(1, $timeout))
+        if ($Plan.installer.downloaded) {
+            $fetched = Invoke-QbdChange -Target $path -Action ('Download the connector installer from {0}' -f $Plan.installer.host) -Change {
+                [Net.ServicePointManager]::SecurityProtocol = [Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12
+                $null = New-Item -Path $folder -ItemType Directory -Force
+                Invoke-WebRequest -Uri $source -UseBasicParsing -OutFile $path -TimeoutSec ([Math]::Max(1, $timeout))
+            }
+        } else {
+            $fetched = Invoke-QbdChange -Target $path -Action 'Copy the installer into qbd-fix''s own folder, where it is checked again and run from' -Change {
+                $null = New-Item -Path $folder -ItemType Directory -Force
+                Copy-Item -LiteralPath $source -Destination $path -Force
+            }
         }
     } catch {
         Set-QbdStatus -Status 'failed'
-        Add-QbdMessage -Message ('The installer download failed: {0}. Nothing was uninstalled.' -f $_.Exception.Message)
+        Add-QbdMessage -Message ('The installer could not be downloaded or copied: {0}. Nothing was uninstalled.' -f $_.Exception.Message)
         return $false
     }
     if (-not $fetched) {

@@ -73,7 +73,10 @@ if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environ
     if (Test-Path -LiteralPath $nativeHost -PathType Leaf) {
         $passed = @{}
         foreach ($name in @($PSBoundParameters.Keys)) {
-            if ($name -eq 'WhatIf' -or $name -eq 'Confirm') { continue }
+            # Only the script's own parameters travel: -WhatIf is passed as a switch, the common
+            # parameters (-Verbose, -ErrorAction, ...) hold no value of this script.
+            if ([System.Management.Automation.PSCmdlet]::CommonParameters -contains $name -or
+                [System.Management.Automation.PSCmdlet]::OptionalCommonParameters -contains $name) { continue }
             $value = $PSBoundParameters[$name]
             # A switch would travel as {"IsPresent":true}: send its state.
             if ($value -is [System.Management.Automation.SwitchParameter]) { $value = [bool]$value.IsPresent }
@@ -238,6 +241,8 @@ function Restore-QbdRelaunchParameter {
     $given = ConvertFrom-Json -InputObject $script:QbdRelaunchedWith
     foreach ($property in @($given.PSObject.Properties)) {
         if ($script:QbdParameterNames -notcontains $property.Name) { continue }
+        if ([System.Management.Automation.PSCmdlet]::CommonParameters -contains $property.Name -or
+            [System.Management.Automation.PSCmdlet]::OptionalCommonParameters -contains $property.Name) { continue }
         (Get-Variable -Name $property.Name -Scope Script).Value = $property.Value
     }
     $script:QbdDeadline = (Get-Date).AddSeconds($TimeBudgetSeconds)
@@ -459,23 +464,26 @@ function Get-QbdTaskResultMeaning {
     # LastTaskResult of a scheduled task, in words. Codes arrive as UInt32 or as a negative Int32.
     param([Parameter(Mandatory = $true)] [int64] $Code)
     if ($Code -lt 0) { $Code += 4294967296 }
+    # Keys are text: a hashtable keyed by numbers keeps [int] and [long] keys apart, so an
+    # [int64] code would never find a small one.
     $meanings = @{
-        0          = 'completed successfully'
-        267008     = 'ready (0x41300)'
-        267009     = 'running (0x41301)'
-        267010     = 'the task is disabled (0x41302)'
-        267011     = 'has not run yet (0x41303)'
-        267014     = 'ended by a user (0x41306)'
-        2147750687 = 'an instance is already running (0x8004131F)'
-        2147942402 = 'file not found (0x80070002)'
-        2147942403 = 'path not found (0x80070003)'
-        2147942405 = 'access denied (0x80070005)'
-        2147942667 = 'the start-in folder is not valid (0x8007010B)'
-        2147943140 = 'the program needs elevation and a task cannot show the UAC prompt (0x800702E4)'
-        2147946720 = 'the operator or administrator refused the request, often because the user is not logged on (0x800710E0)'
-        3221225786 = 'the program was closed (0xC000013A)'
+        '0'          = 'completed successfully'
+        '267008'     = 'ready (0x41300)'
+        '267009'     = 'running (0x41301)'
+        '267010'     = 'the task is disabled (0x41302)'
+        '267011'     = 'has not run yet (0x41303)'
+        '267014'     = 'ended by a user (0x41306)'
+        '2147750687' = 'an instance is already running (0x8004131F)'
+        '2147942402' = 'file not found (0x80070002)'
+        '2147942403' = 'path not found (0x80070003)'
+        '2147942405' = 'access denied (0x80070005)'
+        '2147942667' = 'the start-in folder is not valid (0x8007010B)'
+        '2147943140' = 'the program needs elevation and a task cannot show the UAC prompt (0x800702E4)'
+        '2147946720' = 'the operator or administrator refused the request, often because the user is not logged on (0x800710E0)'
+        '3221225786' = 'the program was closed (0xC000013A)'
     }
-    if ($meanings.ContainsKey($Code)) { return $meanings[$Code] }
+    $key = [string]$Code
+    if ($meanings.ContainsKey($key)) { return $meanings[$key] }
     return ('exit code or error 0x{0:X8}' -f $Code)
 }
 
@@ -494,10 +502,22 @@ function Get-QbdTaskRun {
     [pscustomobject]@{ state = [string]$task[0].State; result = $result }
 }
 
+function Test-QbdProgramRan {
+    # A task result says the program ran: 0, 0x41301 (running), or the program's own exit code
+    # (an installer's 1603 or 3010). Task Scheduler's own states (0x41300-0x4131F) and launch
+    # errors (0x8xxxxxxx: file not found, access denied, 0x800702E4, 0x800710E0) say it did not.
+    param([AllowNull()] [object] $Result)
+    if ($null -eq $Result) { return $false }
+    $code = [int64]$Result
+    if ($code -eq 0 -or $code -eq 267009) { return $true }
+    if ($code -ge 267008 -and $code -le 267039) { return $false }
+    return ($code -gt 0 -and $code -lt 2147483648)
+}
+
 function Invoke-QbdOneShotTask {
     # Registers a task, starts it, waits as asked, and removes it (removing a task does not stop
-    # the program it started). Only result 0, 0x41301 or State Running mean it ran: file not
-    # found, access denied, 0x800702E4 and 0x800710E0 are results too.
+    # the program it started). It ran only when State is Running or Test-QbdProgramRan says so:
+    # file not found, access denied, 0x800702E4 and 0x800710E0 are results too.
     param(
         [Parameter(Mandatory = $true)] [object] $Principal,
         [Parameter(Mandatory = $true)] [string] $Execute,
@@ -522,7 +542,7 @@ function Invoke-QbdOneShotTask {
         }
         $run = Get-QbdTaskRun -TaskName $taskName
         $outcome.task_result = $run.result
-        $outcome.started = ($run.state -eq 'Running' -or $run.result -eq 0 -or $run.result -eq 267009)
+        $outcome.started = ($run.state -eq 'Running' -or (Test-QbdProgramRan -Result $run.result))
         if ($outcome.started -and $FinishSeconds -gt 0) {
             $outcome.finished = Wait-QbdCondition -TimeoutSeconds $FinishSeconds -Condition {
                 (Get-QbdTaskRun -TaskName $taskName).state -ne 'Running'
@@ -952,6 +972,7 @@ function Find-QbdInstaller {
                 [pscustomobject][ordered]@{
                     path            = $file.FullName
                     user            = $userProfile.UserName
+                    sid             = $userProfile.Sid
                     kind            = $kind
                     size_bytes      = [int64]$file.Length
                     last_write_time = $file.LastWriteTimeUtc.ToString('o')
@@ -1037,21 +1058,20 @@ function Get-QbdCertificateStep {
 }
 
 function Select-QbdLaunchTarget {
-    # The first interactive user with an installer in their own Downloads (readable by them),
-    # else the first interactive user and the newest installer. Another client's legacy installer
-    # is never chosen when a client name was given.
+    # The first interactive user with an installer in their own Downloads, matched by SID (an
+    # Entra ID account name need not be the profile folder's name). Never another user's file:
+    # whoever can write a Downloads folder could swap the file between the check and the start.
+    # Another client's legacy installer is never chosen when a client name was given.
     param([object[]] $User, [object[]] $Installer)
     $candidates = @($Installer | Where-Object { $null -ne $_ })
     if ($ClientName) {
         $candidates = @($candidates | Where-Object { $_.matches_client -or $_.kind -eq 'web-connector' })
     }
-    if ($candidates.Count -eq 0) { return $null }
     foreach ($person in $User) {
-        $account = ([string]$person.account -split '\\')[-1]
-        $own = @($candidates | Where-Object { $account.Equals([string]$_.user, [System.StringComparison]::OrdinalIgnoreCase) })
+        $own = @($candidates | Where-Object { [string]$_.sid -eq [string]$person.sid })
         if ($own.Count -gt 0) { return [pscustomobject]@{ User = $person; Installer = $own[0] } }
     }
-    return [pscustomobject]@{ User = $User[0]; Installer = $candidates[0] }
+    return $null
 }
 
 function Invoke-QbdLaunchInstaller {
@@ -1066,9 +1086,9 @@ function Invoke-QbdLaunchInstaller {
     $launch = Select-QbdLaunchTarget -User $User -Installer $Installer
     if ($null -eq $launch) {
         if ($ClientName) {
-            Add-QbdMessage -Message ('Installer not started: no connector installer for client ''{0}'' was found in any user''s Downloads folder. Download it again from the connector download page.' -f $ClientName)
+            Add-QbdMessage -Message ('Installer not started: no connector installer for client ''{0}'' was found in the Downloads folder of a signed-in user (an installer is only started for the user whose Downloads hold it). Ask the user to download it again from the connector download page.' -f $ClientName)
         } else {
-            Add-QbdMessage -Message 'Installer not started: no connector installer was found in any user''s Downloads folder. Download it again from the connector download page.'
+            Add-QbdMessage -Message 'Installer not started: no connector installer was found in the Downloads folder of a signed-in user (an installer is only started for the user whose Downloads hold it). Ask the user to download it again from the connector download page.'
         }
         return
     }

@@ -60,7 +60,10 @@ if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environ
     if (Test-Path -LiteralPath $nativeHost -PathType Leaf) {
         $passed = @{}
         foreach ($name in @($PSBoundParameters.Keys)) {
-            if ($name -eq 'WhatIf' -or $name -eq 'Confirm') { continue }
+            # Only the script's own parameters travel: -WhatIf is passed as a switch, the common
+            # parameters (-Verbose, -ErrorAction, ...) hold no value of this script.
+            if ([System.Management.Automation.PSCmdlet]::CommonParameters -contains $name -or
+                [System.Management.Automation.PSCmdlet]::OptionalCommonParameters -contains $name) { continue }
             $value = $PSBoundParameters[$name]
             # A switch would travel as {"IsPresent":true}: send its state.
             if ($value -is [System.Management.Automation.SwitchParameter]) { $value = [bool]$value.IsPresent }
@@ -225,6 +228,8 @@ function Restore-QbdRelaunchParameter {
     $given = ConvertFrom-Json -InputObject $script:QbdRelaunchedWith
     foreach ($property in @($given.PSObject.Properties)) {
         if ($script:QbdParameterNames -notcontains $property.Name) { continue }
+        if ([System.Management.Automation.PSCmdlet]::CommonParameters -contains $property.Name -or
+            [System.Management.Automation.PSCmdlet]::OptionalCommonParameters -contains $property.Name) { continue }
         (Get-Variable -Name $property.Name -Scope Script).Value = $property.Value
     }
     $script:QbdDeadline = (Get-Date).AddSeconds($TimeBudgetSeconds)
@@ -446,23 +451,26 @@ function Get-QbdTaskResultMeaning {
     # LastTaskResult of a scheduled task, in words. Codes arrive as UInt32 or as a negative Int32.
     param([Parameter(Mandatory = $true)] [int64] $Code)
     if ($Code -lt 0) { $Code += 4294967296 }
+    # Keys are text: a hashtable keyed by numbers keeps [int] and [long] keys apart, so an
+    # [int64] code would never find a small one.
     $meanings = @{
-        0          = 'completed successfully'
-        267008     = 'ready (0x41300)'
-        267009     = 'running (0x41301)'
-        267010     = 'the task is disabled (0x41302)'
-        267011     = 'has not run yet (0x41303)'
-        267014     = 'ended by a user (0x41306)'
-        2147750687 = 'an instance is already running (0x8004131F)'
-        2147942402 = 'file not found (0x80070002)'
-        2147942403 = 'path not found (0x80070003)'
-        2147942405 = 'access denied (0x80070005)'
-        2147942667 = 'the start-in folder is not valid (0x8007010B)'
-        2147943140 = 'the program needs elevation and a task cannot show the UAC prompt (0x800702E4)'
-        2147946720 = 'the operator or administrator refused the request, often because the user is not logged on (0x800710E0)'
-        3221225786 = 'the program was closed (0xC000013A)'
+        '0'          = 'completed successfully'
+        '267008'     = 'ready (0x41300)'
+        '267009'     = 'running (0x41301)'
+        '267010'     = 'the task is disabled (0x41302)'
+        '267011'     = 'has not run yet (0x41303)'
+        '267014'     = 'ended by a user (0x41306)'
+        '2147750687' = 'an instance is already running (0x8004131F)'
+        '2147942402' = 'file not found (0x80070002)'
+        '2147942403' = 'path not found (0x80070003)'
+        '2147942405' = 'access denied (0x80070005)'
+        '2147942667' = 'the start-in folder is not valid (0x8007010B)'
+        '2147943140' = 'the program needs elevation and a task cannot show the UAC prompt (0x800702E4)'
+        '2147946720' = 'the operator or administrator refused the request, often because the user is not logged on (0x800710E0)'
+        '3221225786' = 'the program was closed (0xC000013A)'
     }
-    if ($meanings.ContainsKey($Code)) { return $meanings[$Code] }
+    $key = [string]$Code
+    if ($meanings.ContainsKey($key)) { return $meanings[$key] }
     return ('exit code or error 0x{0:X8}' -f $Code)
 }
 
@@ -788,7 +796,15 @@ function Invoke-QbdRemediation {
             Add-QbdCheck -Name 'service-task-running' -Passed $serviceRan -Evidence (ConvertTo-Json -InputObject $serviceState -Compress -Depth 3)
             if (-not $serviceRan) {
                 $why = ''
-                if ($null -ne $serviceState.last_result) { $why = ' (last result: {0})' -f (Get-QbdTaskResultMeaning -Code $serviceState.last_result) }
+                if ($null -ne $serviceState.last_result) {
+                    $why = ' (last result: {0})' -f (Get-QbdTaskResultMeaning -Code $serviceState.last_result)
+                    $ranAt = $null
+                    if ($serviceState.last_run_time) { $ranAt = [datetime]::Parse($serviceState.last_run_time, [System.Globalization.CultureInfo]::InvariantCulture, [System.Globalization.DateTimeStyles]::RoundtripKind) }
+                    if ($null -eq $ranAt -or $ranAt -lt $startedAt) {
+                        # A result from an earlier run says nothing about this start.
+                        $why = ' (it has not run since; its last result, from an earlier run: {0})' -f (Get-QbdTaskResultMeaning -Code $serviceState.last_result)
+                    }
+                }
                 Add-QbdMessage -Message ('{0} did not start within {1} s{2}.' -f (Get-QbdTaskLabel -Task $serviceTask), $TaskTimeoutSeconds, $why)
             }
         }
