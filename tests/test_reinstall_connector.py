@@ -306,3 +306,20 @@ def test_new_options_become_script_parameters() -> None:
     )
     assert result.exit_code == 0, result.output
     assert "[switch] $GrantRemoved = $true" in result.stdout
+
+
+def test_the_budget_must_cover_uninstall_and_install_before_the_connector_is_touched() -> None:
+    main = function_body(rendered("defaults"), "Invoke-QbdRemediation")
+    assert main.index("Test-QbdTimeForChanges") < main.index("Invoke-QbdBackupStep")
+    check = function_body(rendered("defaults"), "Test-QbdTimeForChanges")
+    assert "$needed = 2 * $InstallTimeoutSeconds + 60" in check
+    assert "Get-QbdRemainingSeconds" in check
+
+
+def test_an_unexpected_error_after_the_first_change_says_how_to_finish_by_hand() -> None:
+    main = function_body(rendered("defaults"), "Invoke-QbdRemediation")
+    guarded = main[main.index("try {") : main.index("} catch {")]
+    for step in ("Invoke-QbdStopStep", "Invoke-QbdUninstallStep", "Invoke-QbdInstallStep"):
+        assert step in guarded
+    handler = main[main.index("} catch {") :]
+    assert "Write-QbdRecoverySteps -Plan $plan" in handler and "throw" in handler

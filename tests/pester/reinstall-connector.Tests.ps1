@@ -481,6 +481,26 @@ Describe 'reinstall-connector' {
             Get-Content -LiteralPath (Join-Path -Path $run.Result.data.backup.folder -ChildPath 'company-id.txt') -Raw | Should -BeLike ('{0}*' -f $companyId)
         }
 
+        It 'never removes an entry in the client''s folder above the connector''s unless it says QuickBooks' {
+            # Another product of the same client can live in Program Files (x86)\<client>.
+            $clientFolder = Split-Path -Path $install -Parent
+            $null = Add-FakeUninstallEntry -Machine $machine -KeyName 'Acme Books Sage Connector' -Values @{
+                DisplayName          = 'Acme Books Sage Connector'
+                Publisher            = 'Codat'
+                InstallLocation      = $clientFolder
+                QuietUninstallString = ('"{0}\sage-uninstall.exe" /S' -f $clientFolder)
+            }
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $ready
+
+            $run.Result.status | Should -Be 'changed' -Because $run.Json
+            $kept = @($run.Result.data.not_removed | Where-Object { $_.name -eq 'Acme Books Sage Connector' })
+            $kept | Should -HaveCount 1
+            $kept[0].matched_by | Should -Be 'parent-folder'
+            @($run.Result.data.uninstall | ForEach-Object { $_.name }) | Should -Be @('Acme Books QuickBooks Connector')
+            Should -Invoke -CommandName Start-Process -Times 0 -Exactly -ParameterFilter { [string]$PesterBoundParameters['FilePath'] -like '*sage-uninstall*' }
+        }
+
         It 'reports an entry matched only by name and never removes it' {
             $null = Add-FakeUninstallEntry -Machine $machine -KeyName 'Acme Books Connector Toolbar' -Values @{
                 DisplayName          = 'Acme Books Connector Toolbar'

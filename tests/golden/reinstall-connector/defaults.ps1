@@ -969,12 +969,15 @@ function Get-QbdUninstallEntry {
     # Apps & features entries: machine-wide (both registry views) and every loaded user hive.
     # An entry is the connector's ('location') only when its folder is one of the connector's
     # folders and the connector's program is inside it; in a folder Codat's Sage 50 connector
-    # shares, its name must also say QuickBooks. An entry whose name only holds the client name
-    # and QuickBooks or Connector is 'name': reported, never removed. Names and folders are
-    # compared as text (OrdinalIgnoreCase), never as patterns: the client name is a value.
+    # shares, or in a folder above the program's, its name must also say QuickBooks. An entry
+    # whose name only holds the client name and QuickBooks or Connector is 'name': reported,
+    # never removed. Names and folders are compared as text (OrdinalIgnoreCase), never as
+    # patterns: the client name is a value.
     param([string[]] $Location, [string] $Executable, [string] $Name)
     $locations = @($Location | Where-Object { $_ } | ForEach-Object { ([string]$_).TrimEnd('\') })
     $programPresent = [bool]($Executable -and (Test-Path -LiteralPath $Executable -PathType Leaf))
+    $programFolder = ''
+    if ($Executable) { $programFolder = [string][System.IO.Path]::GetDirectoryName($Executable) }
     # .DEFAULT is the system account's hive, never a connector user's.
     foreach ($listed in @(Get-QbdUninstallKey -IncludeUserHives | Where-Object { $_.Sid -ne '.DEFAULT' })) {
         $values = $listed.Values
@@ -989,6 +992,10 @@ function Get-QbdUninstallEntry {
                 $matchedBy = 'folder-without-program'
             } elseif ((Test-QbdSharedCodatFolder -Folder $folder) -and -not $saysQuickBooks) {
                 $matchedBy = 'shared-folder'
+            } elseif (-not $saysQuickBooks -and -not $folder.Equals($programFolder.TrimEnd('\', '/'), [System.StringComparison]::OrdinalIgnoreCase)) {
+                # A folder above the program's (the client's folder) may hold other products of
+                # the same client: only an entry that says QuickBooks is this connector there.
+                $matchedBy = 'parent-folder'
             } else {
                 $matchedBy = 'location'
             }
@@ -1457,6 +1464,7 @@ function Resolve-QbdUninstallSteps {
         $why = 'its name holds the client name, but its folder is not the connector''s'
         if ($entry.matched_by -eq 'folder-without-program') { $why = 'its folder holds no connector program' }
         if ($entry.matched_by -eq 'shared-folder') { $why = 'its folder is shared with Codat''s Sage 50 connector and its name does not say QuickBooks' }
+        if ($entry.matched_by -eq 'parent-folder') { $why = 'its folder is above the connector''s and may hold other programs, and its name does not say QuickBooks' }
         Add-QbdMessage -Message ('"{0}" ({1}) is not uninstalled: {2}. Check it in Apps & features and remove it by hand if it is this connector.' -f $entry.display_name, $entry.registry_key, $why)
     }
     $users = @($Plan.users)
@@ -1905,17 +1913,45 @@ function Test-QbdCompanyIdStep {
     Write-QbdRelinkSteps -SavedId $savedId
 }
 
+function Test-QbdTimeForChanges {
+    # The uninstall and the install may each take -InstallTimeoutSeconds: both must fit in what
+    # is left of the budget before the connector is touched, or the PC could be left without one.
+    $needed = 2 * $InstallTimeoutSeconds + 60
+    $left = Get-QbdRemainingSeconds
+    if ($WhatIfPreference -or $left -ge $needed) { return $true }
+    Set-QbdStatus -Status 'failed'
+    Add-QbdCheck -Name 'time-for-changes' -Passed $false -Evidence ('{0} s left, {1} s needed' -f $left, $needed)
+    Add-QbdMessage -Message ('Only {0} s of the time budget (-TimeBudgetSeconds {1}) are left, and the uninstall and the install may take {2} s: nothing was uninstalled. Run again with a larger -TimeBudgetSeconds.' -f $left, $TimeBudgetSeconds, $needed)
+    return $false
+}
+
+function Write-QbdRecoverySteps {
+    # Said when something unexpected stops the run after the connector was touched: what is
+    # left, and how to finish by hand.
+    param([hashtable] $Plan)
+    $steps = 'The run stopped after the connector was changed. To finish by hand: run {0} as an administrator (as the user who runs QuickBooks), then link the connector again' -f $Plan.installer.path
+    if ($Plan.saved_id) { $steps += (' with Company ID {0}' -f $Plan.saved_id) }
+    if ($Plan.backup_folder) { $steps += ('; link.json and the logs are backed up in {0}' -f $Plan.backup_folder) }
+    Add-QbdMessage -Message ($steps + '.')
+}
+
 function Invoke-QbdRemediation {
     $plan = Get-QbdReinstallPlan
     Set-QbdData -Name 'plan_ready' -Value ([bool]$plan.ready)
     if (-not $plan.ready) { return }
     if (-not (Invoke-QbdDownloadStep -Plan $plan)) { return }
+    if (-not (Test-QbdTimeForChanges)) { return }
     if (-not (Invoke-QbdBackupStep -Plan $plan)) { return }
-    if (-not (Invoke-QbdStopStep -Plan $plan)) { return }
-    if (-not (Invoke-QbdUninstallStep -Plan $plan)) { return }
-    $installStart = [DateTime]::UtcNow
-    if (-not (Invoke-QbdInstallStep -Plan $plan)) { return }
-    Test-QbdCompanyIdStep -Plan $plan -InstallStart $installStart
+    try {
+        if (-not (Invoke-QbdStopStep -Plan $plan)) { return }
+        if (-not (Invoke-QbdUninstallStep -Plan $plan)) { return }
+        $installStart = [DateTime]::UtcNow
+        if (-not (Invoke-QbdInstallStep -Plan $plan)) { return }
+        Test-QbdCompanyIdStep -Plan $plan -InstallStart $installStart
+    } catch {
+        Write-QbdRecoverySteps -Plan $plan
+        throw
+    }
 }
 
 try {
