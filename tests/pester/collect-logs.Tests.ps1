@@ -99,7 +99,6 @@ Describe 'collect-logs' {
     }
 
     It 'names each connector log by its place under the connector folder' {
-        Skip-OffWindows -Because 'collect-logs cuts a log''s path below its folder as text split at \ (Add-QbdLogFolder)'
 
         $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ OutputDirectory = $outputDirectory }
 

@@ -85,7 +85,6 @@ Describe 'webroot-whitelist' {
         }
 
         It 'adds the exclusion once, states the risk, and is a no-op the second time' {
-            Skip-OffWindows -Because 'webroot-whitelist recognises a Codat folder by its path text ending in \AppData\Local\Codat'
             $first = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ DefenderExclusion = $true }
 
             $first.Result.status | Should -Be 'changed' -Because $first.Json
@@ -107,7 +106,6 @@ Describe 'webroot-whitelist' {
         }
 
         It 'only lists the exclusion under -WhatIf' {
-            Skip-OffWindows -Because 'webroot-whitelist recognises a Codat folder by its path text ending in \AppData\Local\Codat'
             $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ DefenderExclusion = $true; WhatIf = $true }
 
             $run.Result.status | Should -Be 'ok' -Because $run.Json
@@ -136,7 +134,6 @@ Describe 'webroot-whitelist' {
         }
 
         It 'excludes each user''s AppData\Local\Codat and the legacy QuickBooks-connector folder, and only those' {
-            Skip-OffWindows -Because 'webroot-whitelist recognises the folders by their path text ending in \AppData\Local\Codat or \QuickBooks-connector'
 
             $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ DefenderExclusion = $true }
 
@@ -148,7 +145,6 @@ Describe 'webroot-whitelist' {
         }
 
         It 'records an exclusion that Add-MpPreference refuses as not performed, and fails' {
-            Skip-OffWindows -Because 'webroot-whitelist recognises the folders by their path text ending in \AppData\Local\Codat or \QuickBooks-connector'
             Mock -CommandName Add-MpPreference -MockWith { throw 'Operation failed with the following error: 0x800106ba' }
 
             $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ DefenderExclusion = $true }

@@ -584,7 +584,7 @@ function Add-QbdLogFolder {
             Add-QbdSkipped -Source $file.FullName -Reason 'older than the 30 newest logs in its folder'
             continue
         }
-        $relative = $file.FullName.Substring($Folder.TrimEnd('\').Length).TrimStart('\') -replace '\\', '/'
+        $relative = $file.FullName.Substring($Folder.TrimEnd('\', '/').Length).TrimStart('\', '/') -replace '\\', '/'
         Add-QbdLogFile -Source $file.FullName -Name ('{0}/{1}' -f $Prefix, $relative) -Kind $Kind
     }
 }

@@ -501,8 +501,8 @@ function Invoke-QbdDefenderExclusion {
     # connector's Program Files folder. Intuit's Web Connector folder is not Codat's to exclude.
     $eligible = @($Folder | Where-Object {
             $null -ne $_ -and (
-                ($_.generation -eq 'per-user' -and $_.path -match '\\AppData\\Local\\Codat$') -or
-                ($_.generation -eq 'legacy' -and $_.path -match '\\QuickBooks-connector$'))
+                ($_.generation -eq 'per-user' -and $_.path -match '[\\/]AppData[\\/]Local[\\/]Codat$') -or
+                ($_.generation -eq 'legacy' -and $_.path -match '[\\/]QuickBooks-connector$'))
         })
     foreach ($item in @($Folder | Where-Object { $null -ne $_ -and $eligible -notcontains $_ })) {
         Add-QbdMessage -Message ('{0} is not a Codat connector folder the troubleshooting page names: no Defender exclusion for it.' -f $item.path)
