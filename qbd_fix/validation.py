@@ -124,12 +124,6 @@ def output_path(value: str, option: str = "--output") -> Path:
     return path
 
 
-def positive_seconds(value: int, option: str, *, maximum: int = 3600) -> int:
-    if not 1 <= value <= maximum:
-        raise UsageError(f"{option} must be between 1 and {maximum} seconds")
-    return value
-
-
 def host_address(value: str) -> str:
     """A PC name, IPv4 or IPv6 address (brackets optional), returned bare.
 

@@ -108,6 +108,13 @@ def test_output_path(tmp_path: Path) -> None:
 
 
 def test_seconds_bounds() -> None:
-    assert validation.positive_seconds(5, "--t") == 5
-    with pytest.raises(UsageError, match="between 1 and 600"):
-        validation.positive_seconds(0, "--t", maximum=600)
+    """Timeouts are bounded by their script parameter, which the CLI and param() share."""
+    from qbd_fix.remediations import REMEDIATIONS
+    from qbd_fix.script.params import BoundError
+
+    timeout = next(
+        p for p in REMEDIATIONS["restart-tasks"].parameters if p.name == "TaskTimeoutSeconds"
+    )
+    timeout.check_bounds(5)
+    with pytest.raises(BoundError, match="between 1 and 600"):
+        timeout.check_bounds(0)

@@ -8,7 +8,7 @@ BeforeAll {
     . (Join-Path -Path $PSScriptRoot -ChildPath 'Helpers.ps1')
     Set-FakeMachineMock
 
-    $wanted = @('Invoke-QbdOneShotTask', 'Start-QbdInUserSession', 'Get-QbdTaskRun', 'Get-QbdTaskResultMeaning', 'Test-QbdProgramRan',
+    $wanted = @('Invoke-QbdOneShotTask', 'Start-QbdInUserSession', 'Get-QbdTaskRun', 'Get-QbdTaskResultMeaning', 'Test-QbdProgramRan', 'ConvertTo-QbdTaskResult',
         'Wait-QbdCondition', 'Get-QbdRemainingSeconds', 'Write-QbdBudgetNote', 'Set-QbdData', 'Add-QbdMessage')
     $script:SessionSource = @{}
     foreach ($candidate in @(Get-ChildItem -LiteralPath (Join-Path -Path $PSScriptRoot -ChildPath 'out') -Filter '*.ps1' | Sort-Object -Property Name)) {

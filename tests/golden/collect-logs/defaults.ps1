@@ -60,6 +60,8 @@ try {
 } catch {
     Write-Verbose -Message 'No console attached: output encoding left unchanged.'
 }
+# -Verbose, -ErrorAction and the like belong to every script, not to this one's own values.
+$script:QbdCommonParameters = @([System.Management.Automation.PSCmdlet]::CommonParameters) + @([System.Management.Automation.PSCmdlet]::OptionalCommonParameters)
 if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environment]::Is64BitProcess) {
     # A 32-bit host (Intune's default, some RMM agents) sees Program Files (x86) as
     # $env:ProgramFiles and the WOW6432Node view as HKLM:\SOFTWARE: run again in the 64-bit one.
@@ -71,8 +73,7 @@ if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environ
         foreach ($name in @($PSBoundParameters.Keys)) {
             # Only the script's own parameters travel: -WhatIf is passed as a switch, the common
             # parameters (-Verbose, -ErrorAction, ...) hold no value of this script.
-            if ([System.Management.Automation.PSCmdlet]::CommonParameters -contains $name -or
-                [System.Management.Automation.PSCmdlet]::OptionalCommonParameters -contains $name) { continue }
+            if ($script:QbdCommonParameters -contains $name) { continue }
             $value = $PSBoundParameters[$name]
             # A switch would travel as {"IsPresent":true}: send its state.
             if ($value -is [System.Management.Automation.SwitchParameter]) { $value = [bool]$value.IsPresent }
@@ -175,8 +176,7 @@ function Restore-QbdRelaunchParameter {
     $given = ConvertFrom-Json -InputObject $script:QbdRelaunchedWith
     foreach ($property in @($given.PSObject.Properties)) {
         if ($script:QbdParameterNames -notcontains $property.Name) { continue }
-        if ([System.Management.Automation.PSCmdlet]::CommonParameters -contains $property.Name -or
-            [System.Management.Automation.PSCmdlet]::OptionalCommonParameters -contains $property.Name) { continue }
+        if ($script:QbdCommonParameters -contains $property.Name) { continue }
         (Get-Variable -Name $property.Name -Scope Script).Value = $property.Value
     }
     $script:QbdDeadline = (Get-Date).AddSeconds($TimeBudgetSeconds)

@@ -64,6 +64,8 @@ try {
 } catch {
     Write-Verbose -Message 'No console attached: output encoding left unchanged.'
 }
+# -Verbose, -ErrorAction and the like belong to every script, not to this one's own values.
+$script:QbdCommonParameters = @([System.Management.Automation.PSCmdlet]::CommonParameters) + @([System.Management.Automation.PSCmdlet]::OptionalCommonParameters)
 if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environment]::Is64BitProcess) {
     # A 32-bit host (Intune's default, some RMM agents) sees Program Files (x86) as
     # $env:ProgramFiles and the WOW6432Node view as HKLM:\SOFTWARE: run again in the 64-bit one.
@@ -75,8 +77,7 @@ if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environ
         foreach ($name in @($PSBoundParameters.Keys)) {
             # Only the script's own parameters travel: -WhatIf is passed as a switch, the common
             # parameters (-Verbose, -ErrorAction, ...) hold no value of this script.
-            if ([System.Management.Automation.PSCmdlet]::CommonParameters -contains $name -or
-                [System.Management.Automation.PSCmdlet]::OptionalCommonParameters -contains $name) { continue }
+            if ($script:QbdCommonParameters -contains $name) { continue }
             $value = $PSBoundParameters[$name]
             # A switch would travel as {"IsPresent":true}: send its state.
             if ($value -is [System.Management.Automation.SwitchParameter]) { $value = [bool]$value.IsPresent }
@@ -241,8 +242,7 @@ function Restore-QbdRelaunchParameter {
     $given = ConvertFrom-Json -InputObject $script:QbdRelaunchedWith
     foreach ($property in @($given.PSObject.Properties)) {
         if ($script:QbdParameterNames -notcontains $property.Name) { continue }
-        if ([System.Management.Automation.PSCmdlet]::CommonParameters -contains $property.Name -or
-            [System.Management.Automation.PSCmdlet]::OptionalCommonParameters -contains $property.Name) { continue }
+        if ($script:QbdCommonParameters -contains $property.Name) { continue }
         (Get-Variable -Name $property.Name -Scope Script).Value = $property.Value
     }
     $script:QbdDeadline = (Get-Date).AddSeconds($TimeBudgetSeconds)
@@ -460,10 +460,19 @@ function Get-QbdInteractiveUser {
     }
 }
 
+function ConvertTo-QbdTaskResult {
+    # LastTaskResult arrives as UInt32 or as a negative Int32: one unsigned number for both.
+    param([AllowNull()] [object] $Code)
+    if ($null -eq $Code) { return $null }
+    $number = [int64]$Code
+    if ($number -lt 0) { $number += 4294967296 }
+    return $number
+}
+
 function Get-QbdTaskResultMeaning {
-    # LastTaskResult of a scheduled task, in words. Codes arrive as UInt32 or as a negative Int32.
+    # LastTaskResult of a scheduled task, in words.
     param([Parameter(Mandatory = $true)] [int64] $Code)
-    if ($Code -lt 0) { $Code += 4294967296 }
+    $Code = ConvertTo-QbdTaskResult -Code $Code
     # Keys are text: a hashtable keyed by numbers keeps [int] and [long] keys apart, so an
     # [int64] code would never find a small one.
     $meanings = @{
@@ -494,8 +503,7 @@ function Get-QbdTaskRun {
     if ($task.Count -eq 0) { return [pscustomobject]@{ state = $null; result = $null } }
     $result = $null
     try {
-        $result = [int64](Get-ScheduledTaskInfo -InputObject $task[0] -ErrorAction Stop).LastTaskResult
-        if ($result -lt 0) { $result += 4294967296 }
+        $result = ConvertTo-QbdTaskResult -Code (Get-ScheduledTaskInfo -InputObject $task[0] -ErrorAction Stop).LastTaskResult
     } catch {
         Write-Verbose -Message ('No run information for {0}: {1}' -f $TaskName, $_.Exception.Message)
     }
@@ -898,8 +906,7 @@ function Format-QbdTaskOutcome {
     param([AllowNull()] [object] $Result)
     if ($null -eq $Result) { return 'not started' }
     if ($null -eq $Result.task_result) { return [string]$Result.meaning }
-    $code = [int64]$Result.task_result
-    if ($code -lt 0) { $code = $code + 4294967296 }
+    $code = ConvertTo-QbdTaskResult -Code $Result.task_result
     return ('task result 0x{0}: {1}' -f $code.ToString('X8'), $Result.meaning)
 }
 

@@ -51,6 +51,8 @@ try {
 } catch {
     Write-Verbose -Message 'No console attached: output encoding left unchanged.'
 }
+# -Verbose, -ErrorAction and the like belong to every script, not to this one's own values.
+$script:QbdCommonParameters = @([System.Management.Automation.PSCmdlet]::CommonParameters) + @([System.Management.Automation.PSCmdlet]::OptionalCommonParameters)
 if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environment]::Is64BitProcess) {
     # A 32-bit host (Intune's default, some RMM agents) sees Program Files (x86) as
     # $env:ProgramFiles and the WOW6432Node view as HKLM:\SOFTWARE: run again in the 64-bit one.
@@ -62,8 +64,7 @@ if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environ
         foreach ($name in @($PSBoundParameters.Keys)) {
             # Only the script's own parameters travel: -WhatIf is passed as a switch, the common
             # parameters (-Verbose, -ErrorAction, ...) hold no value of this script.
-            if ([System.Management.Automation.PSCmdlet]::CommonParameters -contains $name -or
-                [System.Management.Automation.PSCmdlet]::OptionalCommonParameters -contains $name) { continue }
+            if ($script:QbdCommonParameters -contains $name) { continue }
             $value = $PSBoundParameters[$name]
             # A switch would travel as {"IsPresent":true}: send its state.
             if ($value -is [System.Management.Automation.SwitchParameter]) { $value = [bool]$value.IsPresent }
@@ -228,8 +229,7 @@ function Restore-QbdRelaunchParameter {
     $given = ConvertFrom-Json -InputObject $script:QbdRelaunchedWith
     foreach ($property in @($given.PSObject.Properties)) {
         if ($script:QbdParameterNames -notcontains $property.Name) { continue }
-        if ([System.Management.Automation.PSCmdlet]::CommonParameters -contains $property.Name -or
-            [System.Management.Automation.PSCmdlet]::OptionalCommonParameters -contains $property.Name) { continue }
+        if ($script:QbdCommonParameters -contains $property.Name) { continue }
         (Get-Variable -Name $property.Name -Scope Script).Value = $property.Value
     }
     $script:QbdDeadline = (Get-Date).AddSeconds($TimeBudgetSeconds)
@@ -447,10 +447,19 @@ function Get-QbdInteractiveUser {
     }
 }
 
+function ConvertTo-QbdTaskResult {
+    # LastTaskResult arrives as UInt32 or as a negative Int32: one unsigned number for both.
+    param([AllowNull()] [object] $Code)
+    if ($null -eq $Code) { return $null }
+    $number = [int64]$Code
+    if ($number -lt 0) { $number += 4294967296 }
+    return $number
+}
+
 function Get-QbdTaskResultMeaning {
-    # LastTaskResult of a scheduled task, in words. Codes arrive as UInt32 or as a negative Int32.
+    # LastTaskResult of a scheduled task, in words.
     param([Parameter(Mandatory = $true)] [int64] $Code)
-    if ($Code -lt 0) { $Code += 4294967296 }
+    $Code = ConvertTo-QbdTaskResult -Code $Code
     # Keys are text: a hashtable keyed by numbers keeps [int] and [long] keys apart, so an
     # [int64] code would never find a small one.
     $meanings = @{
@@ -517,16 +526,13 @@ function Get-QbdTaskState {
     if ($fresh.Count -gt 0) { $state = [string]$fresh[0].State }
     $lastRun = $null
     $lastResult = $null
-    $lastRunUtc = $null
     try {
         $info = Get-ScheduledTaskInfo -InputObject $Task
         # Task Scheduler writes 1999-11-30 for "never ran".
         if ($info.LastRunTime -and ([datetime]$info.LastRunTime).Year -ge 2000) {
-            $lastRunUtc = ([datetime]$info.LastRunTime).ToUniversalTime()
-            $lastRun = $lastRunUtc.ToString('o')
+            $lastRun = ([datetime]$info.LastRunTime).ToUniversalTime().ToString('o')
         }
-        $lastResult = [int64]$info.LastTaskResult
-        if ($lastResult -lt 0) { $lastResult += 4294967296 }
+        $lastResult = ConvertTo-QbdTaskResult -Code $info.LastTaskResult
     } catch {
         Write-Verbose -Message ('No run information for {0}: {1}' -f (Get-QbdTaskLabel -Task $Task), $_.Exception.Message)
     }
@@ -538,6 +544,13 @@ function Get-QbdTaskState {
     }
 }
 
+function ConvertFrom-QbdRunTime {
+    # A last_run_time Get-QbdTaskState wrote, back to a UTC time; $null when it never ran.
+    param([AllowNull()] [string] $Text)
+    if (-not $Text) { return $null }
+    return [datetime]::Parse($Text, [System.Globalization.CultureInfo]::InvariantCulture, [System.Globalization.DateTimeStyles]::RoundtripKind)
+}
+
 function Test-QbdTaskRanSince {
     # A task ran when it is Running, or when it ran after -Since and ended with 0 or 0x41301:
     # a launcher task can end with 0 at once, having started what it runs.
@@ -545,7 +558,7 @@ function Test-QbdTaskRanSince {
     $taskState = Get-QbdTaskState -Task $Task
     if ($taskState.state -eq 'Running') { return $true }
     if ($null -eq $taskState.last_run_time -or ($taskState.last_result -ne 0 -and $taskState.last_result -ne 267009)) { return $false }
-    return ([datetime]::Parse($taskState.last_run_time, [System.Globalization.CultureInfo]::InvariantCulture, [System.Globalization.DateTimeStyles]::RoundtripKind) -ge $Since)
+    return ((ConvertFrom-QbdRunTime -Text $taskState.last_run_time) -ge $Since)
 }
 
 function Get-QbdClientFolder {
@@ -798,8 +811,7 @@ function Invoke-QbdRemediation {
                 $why = ''
                 if ($null -ne $serviceState.last_result) {
                     $why = ' (last result: {0})' -f (Get-QbdTaskResultMeaning -Code $serviceState.last_result)
-                    $ranAt = $null
-                    if ($serviceState.last_run_time) { $ranAt = [datetime]::Parse($serviceState.last_run_time, [System.Globalization.CultureInfo]::InvariantCulture, [System.Globalization.DateTimeStyles]::RoundtripKind) }
+                    $ranAt = ConvertFrom-QbdRunTime -Text $serviceState.last_run_time
                     if ($null -eq $ranAt -or $ranAt -lt $startedAt) {
                         # A result from an earlier run says nothing about this start.
                         $why = ' (it has not run since; its last result, from an earlier run: {0})' -f (Get-QbdTaskResultMeaning -Code $serviceState.last_result)
