@@ -938,15 +938,8 @@ function Get-QbdQuickBooksProcess {
     $processes = @(Get-CimInstance -ClassName Win32_Process -Filter "Name = 'QBW32.exe' OR Name = 'QBW.exe'" -ErrorAction SilentlyContinue)
     foreach ($process in $processes) {
         $user = $null
-        try {
-            # GetOwner only reads; without -WhatIf:$false a -WhatIf run would skip it.
-            $owner = Invoke-CimMethod -InputObject $process -MethodName GetOwner -WhatIf:$false -Confirm:$false -ErrorAction Stop
-            if ($owner.User) {
-                if ($owner.Domain) { $user = '{0}\{1}' -f $owner.Domain, $owner.User } else { $user = [string]$owner.User }
-            }
-        } catch {
-            Write-Verbose -Message ('Owner of process {0} unknown: {1}' -f $process.ProcessId, $_.Exception.Message)
-        }
+        $owner = Get-QbdProcessOwner -Process $process
+        if ($null -ne $owner) { $user = $owner.account }
         [ordered]@{
             name       = [string]$process.Name
             process_id = [int]$process.ProcessId
