@@ -13,7 +13,8 @@ patterns.
 
 from __future__ import annotations
 
-from qbd_fix.script.params import ScriptParameter
+from qbd_fix import validation
+from qbd_fix.script.params import Flag, ScriptParameter
 
 EXPECTED_SIGNERS: tuple[str, ...] = (
     "Codat Limited",
@@ -35,4 +36,27 @@ def installer_sha256_parameter() -> ScriptParameter:
         "SHA-256 the installer must have; empty: it must carry a valid Codat or Intuit signature",
         pattern=SHA256_PATTERN,
         pattern_text="a SHA-256 digest: 64 hexadecimal characters",
+        flag=Flag(
+            "--installer-sha256",
+            "SHA-256 the installer must have (64 hex characters); without it, it must carry a "
+            "valid Codat or Intuit signature.",
+            metavar="HEX",
+            clean=lambda value: validation.sha256(value, "--installer-sha256"),
+        ),
+        sample="0" * 64,
+    )
+
+
+def grant_removed_parameter(consequence: str) -> ScriptParameter:
+    """``-GrantRemoved``: the administrator confirms QuickBooks' old grant is gone."""
+    return ScriptParameter(
+        "GrantRemoved",
+        "switch",
+        False,
+        f"'QuickBooks Connector' was removed from QuickBooks' Integrated Applications ({consequence})",
+        flag=Flag(
+            "--grant-removed",
+            "Confirm 'QuickBooks Connector' was removed from QuickBooks' Integrated "
+            "Applications: no installer starts before.",
+        ),
     )

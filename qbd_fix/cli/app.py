@@ -16,13 +16,14 @@ import typer
 from typer.core import TyperGroup
 
 from qbd_fix import __version__
-from qbd_fix.cli.commands import SPECS, CommandSpec
+from qbd_fix.cli import commands
 from qbd_fix.cli.connection import CONNECTION_OPTIONS, pop_connection_options
 from qbd_fix.cli.doctor import doctor as _doctor_command
 from qbd_fix.cli.fleet import FLEET_OPTIONS, pop_fleet_options
+from qbd_fix.cli.help import PanelledCommand
 from qbd_fix.cli.options import RUN_OPTIONS, pop_run_options
 from qbd_fix.errors import ExitCode, QbdFixError
-from qbd_fix.remediations import REMEDIATIONS
+from qbd_fix.remediations import REMEDIATIONS, Remediation
 
 #: Options whose bad values are not repeated in an error: each may hold a mistyped password.
 _NOT_ECHOED = {
@@ -140,9 +141,9 @@ def list_remediations() -> None:
     output.catalogue(list(REMEDIATIONS.values()))
 
 
-def _remediation_command(spec: CommandSpec) -> Callable[..., int]:
+def _remediation_command(remediation: Remediation) -> Callable[..., int]:
     """Build a command whose signature is the remediation's options plus the shared ones."""
-    remediation = REMEDIATIONS[spec.remediation]
+    own = commands.options(remediation)
 
     def command(**kwargs: Any) -> int:
         from qbd_fix.cli.run import run_remediation
@@ -150,20 +151,20 @@ def _remediation_command(spec: CommandSpec) -> Callable[..., int]:
         run = pop_run_options(kwargs)
         connection = pop_connection_options(kwargs)
         fleet = pop_fleet_options(kwargs)
-        invocation = spec.parse(kwargs)
+        invocation = commands.parse(remediation, kwargs)
         return run_remediation(
             remediation,
             invocation,
             run,
-            dangerous=spec.dangerous(invocation),
+            dangerous="; ".join(invocation.dangers) or None,
             connection=connection,
             fleet=fleet,
         )
 
-    parameters = [*spec.options, *RUN_OPTIONS, *CONNECTION_OPTIONS, *FLEET_OPTIONS]
+    parameters = [*own, *RUN_OPTIONS, *CONNECTION_OPTIONS, *FLEET_OPTIONS]
     command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in parameters}
-    command.__name__ = spec.remediation.replace("-", "_")
+    command.__name__ = remediation.name.replace("-", "_")
     command.__doc__ = (
         f"{remediation.title}.\n\n{remediation.summary}\n\n"
         f'Troubleshooting section: "{remediation.seed_section}".'
@@ -171,9 +172,9 @@ def _remediation_command(spec: CommandSpec) -> Callable[..., int]:
     return command
 
 
-for _spec in SPECS.values():
-    app.command(_spec.remediation)(_remediation_command(_spec))
-app.command("doctor")(_doctor_command)
+for _remediation in REMEDIATIONS.values():
+    app.command(_remediation.name, cls=PanelledCommand)(_remediation_command(_remediation))
+app.command("doctor", cls=PanelledCommand)(_doctor_command)
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ only reads: the zip is a temporary file (built and removed again under
 from __future__ import annotations
 
 from qbd_fix.remediations.base import Remediation
-from qbd_fix.script.params import NO_CONTROL, ScriptParameter
+from qbd_fix.script.params import NO_CONTROL, Flag, ScriptParameter
 
 COLLECT_LOGS = Remediation(
     name="collect-logs",
@@ -29,6 +29,9 @@ COLLECT_LOGS = Remediation(
             "switch",
             False,
             "Keep link.json values as they are (they may include secrets)",
+            flag=Flag(
+                "--no-redact", "Keep link.json values unredacted (they may include secrets)."
+            ),
         ),
         ScriptParameter(
             "MaxFileMiB",
@@ -37,6 +40,12 @@ COLLECT_LOGS = Remediation(
             "Keep at most this many MiB of each log (the newest part)",
             minimum=1,
             maximum=2048,
+            flag=Flag(
+                "--max-file-mib",
+                "Keep at most this much of each log (its newest part).",
+                metavar="MIB",
+            ),
+            sample=5,
         ),
         ScriptParameter(
             "EventDays",
@@ -45,6 +54,10 @@ COLLECT_LOGS = Remediation(
             "How many days of Application-log errors to include",
             minimum=0,
             maximum=90,
+            flag=Flag(
+                "--event-days", "Days of Application-log errors to include.", metavar="DAYS"
+            ),
+            sample=2,
         ),
         ScriptParameter(
             "OutputDirectory",
@@ -57,4 +70,5 @@ COLLECT_LOGS = Remediation(
     ),
     # Reading and zipping logs of up to MaxFileMiB each, with room for a slow disk.
     time_budget=lambda values: 600 + 2 * int(values["MaxFileMiB"]),
+    collects_file=True,
 )

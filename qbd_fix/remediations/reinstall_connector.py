@@ -13,9 +13,10 @@ uninstall, install and check the Company ID, one step at a time.
 
 from __future__ import annotations
 
+from qbd_fix import validation
 from qbd_fix.remediations.base import Remediation, client_name_parameter
-from qbd_fix.script.params import GUID_PATTERN, ScriptParameter
-from qbd_fix.signers import installer_sha256_parameter
+from qbd_fix.script.params import GUID_PATTERN, Flag, ScriptParameter
+from qbd_fix.signers import grant_removed_parameter, installer_sha256_parameter
 
 REINSTALL_CONNECTOR = Remediation(
     name="reinstall-connector",
@@ -40,9 +41,18 @@ REINSTALL_CONNECTOR = Remediation(
             "string",
             "",
             "Connector installer: an https URL or a path on this PC",
+            flag=Flag(
+                "--installer",
+                "Connector installer: an https URL, or a path on the PC.",
+                metavar="URL|PATH",
+                required=True,
+                clean=validation.installer,
+            ),
+            sample="https://downloads.example.com/QuickBooksDesktopConnector.exe",
         ),
         client_name_parameter(
-            "Codat client name of the connector to reinstall; empty: the only one found"
+            "Codat client name of the connector to reinstall; empty: the only one found",
+            "Client name of the connector to reinstall. Default: the only one found.",
         ),
         ScriptParameter(
             "CompanyId",
@@ -51,12 +61,24 @@ REINSTALL_CONNECTOR = Remediation(
             "Expected Codat Company ID (GUID); must match link.json or nothing is changed",
             pattern=GUID_PATTERN,
             pattern_text="a GUID such as 8a210b68-6988-11ed-a1eb-0242ac120002",
+            flag=Flag(
+                "--company-id",
+                "Expected Codat Company ID; must match link.json or nothing changes.",
+                metavar="GUID",
+                clean=validation.company_id,
+            ),
+            sample="8a210b68-6988-11ed-a1eb-0242ac120002",
         ),
         ScriptParameter(
             "Force",
             "switch",
             False,
             "Go on without a Company ID confirmed by link.json (none found, or none to match -CompanyId)",
+            flag=Flag(
+                "--force",
+                "Uninstall even when no Company ID could be found and saved.",
+                danger="uninstalls without a saved Company ID if none is found",
+            ),
         ),
         ScriptParameter(
             "InstallTimeoutSeconds",
@@ -65,6 +87,12 @@ REINSTALL_CONNECTOR = Remediation(
             "How long to wait for the uninstaller and the installer",
             minimum=1,
             maximum=3600,
+            flag=Flag(
+                "--install-timeout",
+                "How long to wait for the uninstaller and the installer.",
+                metavar="SECONDS",
+            ),
+            sample=900,
         ),
         installer_sha256_parameter(),
         ScriptParameter(
@@ -72,13 +100,13 @@ REINSTALL_CONNECTOR = Remediation(
             "switch",
             False,
             "The connection was switched to ongoing sync in the Codat Portal (nothing is uninstalled before)",
+            flag=Flag(
+                "--codat-side-done",
+                "Confirm the connection was switched to ongoing sync in the Codat Portal: nothing "
+                "is uninstalled before.",
+            ),
         ),
-        ScriptParameter(
-            "GrantRemoved",
-            "switch",
-            False,
-            "'QuickBooks Connector' was removed from QuickBooks' Integrated Applications (no installer starts before)",
-        ),
+        grant_removed_parameter("no installer starts before"),
     ),
     # The uninstaller's, the installer's and the link's waits, and ten minutes for the download
     # and checks.

@@ -14,8 +14,8 @@ for a user who is an administrator.
 from __future__ import annotations
 
 from qbd_fix.remediations.base import Remediation, client_name_parameter
-from qbd_fix.script.params import ScriptParameter
-from qbd_fix.signers import installer_sha256_parameter
+from qbd_fix.script.params import Flag, ScriptParameter
+from qbd_fix.signers import grant_removed_parameter, installer_sha256_parameter
 
 RESET_CERTIFICATE = Remediation(
     name="reset-certificate",
@@ -34,19 +34,25 @@ RESET_CERTIFICATE = Remediation(
     template="reset_certificate.ps1.j2",
     parameters=(
         client_name_parameter(
-            "Codat client name, to pick its installer; empty: any connector installer"
+            "Codat client name, to pick its installer; empty: any connector installer",
+            "Client name, to pick its installer from users' Downloads.",
         ),
         ScriptParameter(
             "LaunchInstaller",
             "switch",
             False,
             "Start the newest connector installer in the logged-on user's session",
+            flag=Flag(
+                "--launch-installer",
+                "Start the connector installer on the logged-on user's desktop.",
+            ),
         ),
         ScriptParameter(
             "NotifyUser",
             "switch",
             False,
             "Show the steps to the logged-on user in Notepad",
+            flag=Flag("--notify-user", "Show the steps to the logged-on user."),
         ),
         ScriptParameter(
             "SdkLogTailKiB",
@@ -57,11 +63,6 @@ RESET_CERTIFICATE = Remediation(
             maximum=16384,
         ),
         installer_sha256_parameter(),
-        ScriptParameter(
-            "GrantRemoved",
-            "switch",
-            False,
-            "'QuickBooks Connector' was removed from QuickBooks' Integrated Applications (-LaunchInstaller waits for it)",
-        ),
+        grant_removed_parameter("-LaunchInstaller waits for it"),
     ),
 )

@@ -10,7 +10,7 @@ WinRM: the tasks run as the logged-on user, not in session 0.
 from __future__ import annotations
 
 from qbd_fix.remediations.base import Remediation, client_name_parameter
-from qbd_fix.script.params import ScriptParameter
+from qbd_fix.script.params import Flag, ScriptParameter
 
 RESTART_TASKS = Remediation(
     name="restart-tasks",
@@ -28,7 +28,8 @@ RESTART_TASKS = Remediation(
     template="restart_tasks.ps1.j2",
     parameters=(
         client_name_parameter(
-            "Codat client name in the task names; empty: discover the one pair of tasks"
+            "Codat client name in the task names; empty: discover the one pair of tasks",
+            "Client name in the task names. Default: the one pair of connector tasks on the PC.",
         ),
         ScriptParameter(
             "TaskTimeoutSeconds",
@@ -37,12 +38,23 @@ RESTART_TASKS = Remediation(
             "How long to wait for each task (and the tray process) to start",
             minimum=1,
             maximum=600,
+            flag=Flag(
+                "--task-timeout",
+                "How long to wait for each task and the tray app to start.",
+                metavar="SECONDS",
+            ),
+            sample=90,
         ),
         ScriptParameter(
             "RestartIfUnhealthy",
             "switch",
             False,
             "Restart the PC when the tray process is still missing afterwards",
+            flag=Flag(
+                "--restart-if-unhealthy",
+                "Restart the PC (in 2 minutes) if the tray app is still not running.",
+                danger="restarts the PC if the connector is still unhealthy",
+            ),
         ),
     ),
     # Two task waits, the tray's own wait and a minute for everything else.

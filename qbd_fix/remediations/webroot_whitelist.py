@@ -10,7 +10,7 @@ exclusion is an explicit, separate opt-in with its risk stated.
 from __future__ import annotations
 
 from qbd_fix.remediations.base import Remediation
-from qbd_fix.script.params import ScriptParameter
+from qbd_fix.script.params import Flag, ScriptParameter
 
 WEBROOT_WHITELIST = Remediation(
     name="webroot-whitelist",
@@ -31,6 +31,12 @@ WEBROOT_WHITELIST = Remediation(
             "switch",
             False,
             "Add a Microsoft Defender exclusion for each connector folder (security trade-off)",
+            flag=Flag(
+                "--defender-exclusion",
+                "Also add Microsoft Defender exclusions for the connector folders (only where "
+                "Defender is active; a security trade-off).",
+                danger="adds Microsoft Defender exclusions",
+            ),
         ),
     ),
 )

@@ -9,6 +9,7 @@ refuses what the CLI refuses.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -25,6 +26,35 @@ GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0
 
 class BoundError(ValueError):
     """A value outside a parameter's bounds; the message says which bound."""
+
+
+@dataclass(frozen=True)
+class Flag:
+    """How a script parameter appears on the command line (and in the doctor's fix commands).
+
+    A parameter without one is the script's own business (a default the CLI never changes).
+    """
+
+    name: str
+    help: str
+    metavar: str = ""
+    short: str = ""
+    #: The command cannot run without it (``--installer``).
+    required: bool = False
+    #: A further check of a given text value, returning it cleaned; raises
+    #: :class:`qbd_fix.errors.UsageError` naming the flag (an https URL, a canonical GUID).
+    clean: Callable[[str], str] | None = None
+    #: For a switch: what it adds to the confirmation when set.
+    danger: str = ""
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"--[a-z][a-z0-9-]*", self.name):
+            raise ValueError(f"flag {self.name!r} is not a long option name")
+
+    @property
+    def dest(self) -> str:
+        """The keyword the command receives: ``--task-timeout`` -> ``task_timeout``."""
+        return self.name.removeprefix("--").replace("-", "_")
 
 
 @dataclass(frozen=True)
@@ -45,6 +75,10 @@ class ScriptParameter:
     pattern_text: str = ""
     max_length: int | None = None
     choices: tuple[str, ...] = ()
+    #: Its command-line flag; None: not offered on the command line.
+    flag: Flag | None = None
+    #: A typical valid value, for generated test variants, exports' examples and help.
+    sample: ParamValue | None = None
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
@@ -59,6 +93,11 @@ class ScriptParameter:
             raise ValueError(f"{self.name}: the pattern must be anchored with ^ and $")
         self.check(self.default)
         self.check_bounds(self.default)
+        if self.sample is not None:
+            self.check(self.sample)
+            self.check_bounds(self.sample)
+        if self.flag is not None and self.flag.danger and self.kind != "switch":
+            raise ValueError(f"{self.name}: only a switch carries a danger text")
 
     def check(self, value: object) -> ParamValue:
         """Refuse values of the wrong type: a bool is not an int here."""
