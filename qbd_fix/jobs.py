@@ -15,13 +15,12 @@ from typing import Any
 
 from qbd_fix.errors import ResultError
 from qbd_fix.runners import transfer
-from qbd_fix.runners.base import Runner, RunOutcome
+from qbd_fix.runners.base import OnStep, Runner, RunOutcome
 from qbd_fix.script.engine import Script
 
 log = logging.getLogger(__name__)
 
 #: The only remediations whose result may bring a file home.
-FILE_COLLECTORS = frozenset({"collect-logs"})
 #: Longest path on the PC accepted for a bundle (the Windows long-path limit).
 _MAX_REMOTE_PATH = 32767
 
@@ -57,21 +56,23 @@ def execute(
     what_if: bool = False,
     dest: Path | None = None,
     max_bundle_bytes: int = transfer.DEFAULT_MAX_BUNDLE_MIB << 20,
+    on_step: OnStep | None = None,
 ) -> RunOutcome:
     """Run a rendered *script* and fetch any file it produced.
 
     Only ``collect-logs`` may leave a file for the caller: it reports the file's path,
     SHA-256 and size in ``data.bundle``; the file is copied to *dest* (under a free
     name: never over a file) and the PC's copy removed. A ``data.bundle`` in any
-    other result is dropped, with a note, and nothing is fetched.
+    other result is dropped, with a note, and nothing is fetched. *on_step* hears each
+    step the script reports while it runs.
     """
-    outcome = runner.run(script, what_if=what_if)
+    outcome = runner.run(script, what_if=what_if, on_step=on_step)
     result = outcome.result
     if "bundle" not in result.data:
         return outcome
     data = dict(result.data)
     bundle = data.pop("bundle")
-    if script.name not in FILE_COLLECTORS:
+    if not _collects_file(script.name):
         note = (
             f"ignored data.bundle in the {script.name} result: only collect-logs brings files home"
         )
@@ -101,3 +102,11 @@ def _with(
 ) -> RunOutcome:
     result = dataclasses.replace(outcome.result, data=data, notes=[*outcome.result.notes, *notes])
     return dataclasses.replace(outcome, result=result)
+
+
+def _collects_file(name: str) -> bool:
+    """Whether the remediation called *name* leaves a file for the run to bring home."""
+    from qbd_fix.remediations import REMEDIATIONS
+
+    remediation = REMEDIATIONS.get(name)
+    return remediation is not None and remediation.collects_file

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from qbd_fix.cli import run as run_module
 from qbd_fix.cli.app import app
-from qbd_fix.cli.connection import ConnectionOptions
 from qbd_fix.doctor import DOCTOR, diagnose
 from qbd_fix.errors import ResultError
+from qbd_fix.fleet.inventory import Target
+from qbd_fix.pipeline import Plan
 from qbd_fix.result import Result, Status
-from qbd_fix.runners.base import Runner, RunOutcome
+from qbd_fix.runners.base import OnStep, Runner, RunOutcome
 from qbd_fix.script.engine import Script
 
 FIXTURES = Path(__file__).parent / "doctor" / "fixtures"
@@ -34,7 +34,9 @@ class FakeRunner(Runner):
         self.what_if: list[bool] = []
         self.closed = False
 
-    def run(self, script: Script, *, what_if: bool = False) -> RunOutcome:
+    def run(
+        self, script: Script, *, what_if: bool = False, on_step: OnStep | None = None
+    ) -> RunOutcome:
         self.scripts.append(script)
         self.what_if.append(what_if)
         data: dict[str, Any] = {"what_if": False}
@@ -60,12 +62,14 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Install a fake runner; tests set ``box['facts']`` and read ``box['runner']``."""
     box: dict[str, Any] = {"facts": fixture("healthy"), "connections": []}
 
-    def make_runner(connection: ConnectionOptions | None) -> Runner:
-        box["connections"].append(connection)
+    def make_runner(plan: Plan, target: Target) -> Runner:
+        box["connections"].append(None if plan.local else target)
         box["runner"] = FakeRunner(box["facts"])
         return box["runner"]
 
-    monkeypatch.setattr(run_module, "make_runner", make_runner)
+    monkeypatch.setattr(Plan, "runner", make_runner)
+    monkeypatch.setattr("qbd_fix.runners.local.local_supported", lambda: True)
+    monkeypatch.setenv("QBD_FIX_PASSWORD", "not-a-real-one")
     return box
 
 

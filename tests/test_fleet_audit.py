@@ -11,16 +11,18 @@ from pathlib import Path
 import pytest
 
 from qbd_fix import remediations
+from qbd_fix.errors import HostUnreachableError
 from qbd_fix.fleet import audit
 from qbd_fix.fleet.audit import AuditLog
 from qbd_fix.fleet.inventory import Target
-from qbd_fix.fleet.scheduler import FleetRun, HostStatus, run_fleet
+from qbd_fix.fleet.scheduler import HostReport, HostStatus
+from qbd_fix.pipeline import Execution, Sinks
 from qbd_fix.remediations.base import Remediation
 from qbd_fix.result import Status
 from qbd_fix.script.engine import Script
 from qbd_fix.script.params import ScriptParameter
 from tests.test_fleet_report import PASSWORD
-from tests.test_fleet_scheduler import FAST, Lab, hosts, mixed_lab, script_for, wait_until
+from tests.test_fleet_scheduler import Lab, hosts, lab_plan, mixed_lab, wait_until
 
 
 def lines(path: Path) -> list[dict[str, object]]:
@@ -31,20 +33,24 @@ def test_fleet_run_writes_one_line_per_host(tmp_path: Path) -> None:
     targets = hosts(24)
     lab, _kinds = mixed_lab(targets)
     log = AuditLog(tmp_path / "state" / "audit.jsonl")
-    summary = run_fleet(targets, lab.runner, script_for, backoff=FAST, audit=log, what_if=True)
+    plan = lab_plan(targets, lab, what_if=True)
+    reports: list[HostReport] = []
+    Execution(plan, Sinks(audit=log, on_report=reports.append), retries=2).run()
     entries = lines(log.path)
-    assert len(entries) == 24
+    assert len(entries) == len(reports) == 24
     by_host = {e["host"]: e for e in entries}
-    for row in summary.rows:
-        entry = by_host[row.host]
-        assert entry["status"] == row.status.value
-        assert entry["error_kind"] == row.error_kind
+    for report in reports:
+        entry = by_host[report.host]
+        assert entry["status"] == report.status.value
+        assert entry["error_kind"] == (report.error.kind if report.error else None)
         assert entry["what_if"] is True and entry["remediation"] == "restart-tasks"
         assert entry["user"] == getpass.getuser() and entry["machine"] == socket.gethostname()
         assert str(entry["time"]).endswith("+00:00")
-        target = Target(host=row.host, client_name=row.client_name)
-        assert entry["script_sha256"] == script_for(target).sha256
-        assert entry["parameters"] == {"ClientName": row.client_name}
+        target = Target(host=report.host, client_name=report.client_name)
+        assert entry["script_sha256"] == plan.book(target).sha256
+        assert entry["port"] == 5985, "a blank port is logged as the one connected to"
+        assert isinstance(entry["parameters"], dict)
+        assert entry["parameters"]["ClientName"] == report.client_name
 
 
 def test_not_run_hosts_are_not_logged_but_cancelled_ones_are(tmp_path: Path) -> None:
@@ -52,17 +58,17 @@ def test_not_run_hosts_are_not_logged_but_cancelled_ones_are(tmp_path: Path) -> 
     targets = hosts(6)
     lab = Lab(answers={t.host: [lambda: gate.wait(5) and (Status.OK, "ok")] for t in targets})
     log = AuditLog(tmp_path / "audit.jsonl")
-    fleet = FleetRun(targets, lab.runner, script_for, concurrency=2, audit=log)
-    thread = threading.Thread(target=fleet.run, daemon=True)
+    execution = Execution(lab_plan(targets, lab), Sinks(audit=log), concurrency=2)
+    thread = threading.Thread(target=execution.run, daemon=True)
     thread.start()
     try:
         wait_until(lambda: lab.in_flight == 2)
-        fleet.stop()
-        fleet.stop()
+        execution.stop()
+        execution.stop()
         thread.join(2)
     finally:
         gate.set()
-    assert fleet.summary.counts[HostStatus.NOT_RUN] == 4
+    assert execution.fleet_run.summary.counts[HostStatus.NOT_RUN] == 4
     assert [e["status"] for e in lines(log.path)] == ["cancelled", "cancelled"]
 
 
@@ -115,8 +121,10 @@ def test_no_password_from_the_environment_reaches_the_log(
     monkeypatch.setenv("ACME_PW", PASSWORD)
     targets = [Target(host="PC1", client_name="Acme", password_env="ACME_PW")]
     log = AuditLog(tmp_path / "audit.jsonl")
-    run_fleet(targets, Lab().runner, script_for, audit=log)
-    assert PASSWORD not in log.path.read_text(encoding="utf-8")
+    lab = Lab(answers={"PC1": [HostUnreachableError(f"lost PC (auth blob {PASSWORD})")]})
+    Execution(lab_plan(targets, lab), Sinks(audit=log), retries=0).run()
+    text = log.path.read_text(encoding="utf-8")
+    assert PASSWORD not in text and "unreachable" in text
 
 
 def test_real_script_digest(tmp_path: Path) -> None:

@@ -26,15 +26,15 @@ from typer.testing import CliRunner
 
 from qbd_fix.cli import fleet as fleet_cli
 from qbd_fix.cli import fleet_view
-from qbd_fix.cli import run as run_module
 from qbd_fix.cli.app import app
 from qbd_fix.errors import AuthenticationFailedError, WinRMUnavailableError
 from qbd_fix.fleet import inventory
 from qbd_fix.fleet.inventory import Target
 from qbd_fix.fleet.scripts import script_file_names
+from qbd_fix.pipeline import Plan
 from qbd_fix.result import Result, Status
 from qbd_fix.runners import remote
-from qbd_fix.runners.base import Runner, RunOutcome
+from qbd_fix.runners.base import OnStep, Runner, RunOutcome
 from qbd_fix.runners.remote import RemoteConnection
 from qbd_fix.script.engine import Script
 from qbd_fix.script.quote import ps_literal
@@ -69,7 +69,9 @@ class FakeRemote(Runner):
         with self.lab.lock:
             self.lab.connections.append(connection)
 
-    def run(self, script: Script, *, what_if: bool = False) -> RunOutcome:
+    def run(
+        self, script: Script, *, what_if: bool = False, on_step: OnStep | None = None
+    ) -> RunOutcome:
         lab = self.lab
         with lab.lock:
             lab.scripts[self.target] = script
@@ -186,16 +188,23 @@ def test_one_host_failure_is_audited_too(lab: Lab, audit_path: Path) -> None:
     ran = cli("webroot-whitelist", "--host", "pc01", *REMOTE, "--yes")
     assert ran.exit_code == 12
     (line,) = audit_lines(audit_path)
-    assert (line["status"], line["error_kind"], line["exit_code"]) == ("failed", "auth_failed", 12)
+    # one PC's audit line is worded as a fleet's
+    assert (line["status"], line["error_kind"], line["exit_code"]) == (
+        "auth_failed",
+        "auth_failed",
+        12,
+    )
 
 
 def test_local_runs_are_audited(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lab: Lab) -> None:
     local = type("Local", (FakeRemote,), {"lab": lab})
 
-    def make_runner(_options: object) -> Runner:
+    def make_runner(_plan: object, _target: object) -> Runner:
         return local(RemoteConnection(host="THIS-PC"))
 
-    monkeypatch.setattr(run_module, "make_runner", make_runner)
+    monkeypatch.setattr(Plan, "runner", make_runner)
+    monkeypatch.setattr("qbd_fix.runners.local.local_supported", lambda: True)
+    monkeypatch.setenv("COMPUTERNAME", "THIS-PC")
     log = tmp_path / "custom.jsonl"
     ran = cli("webroot-whitelist", "--yes", "--audit-log", str(log))
     assert ran.exit_code == 0, ran.output
@@ -308,7 +317,7 @@ def test_a_bad_row_names_its_line(tmp_path: Path, lab: Lab) -> None:
     inv = write(tmp_path / "pcs.csv", "host,auth,ssl\npc01,ntlm,false\npc02,basic,false\n")
     ran = cli("restart-tasks", "--inventory", str(inv), "-u", "admin", "--yes")
     assert ran.exit_code == 2
-    assert "pcs.csv:3 (pc02): auth=basic with ssl=false is refused" in ran.stderr
+    assert "pcs.csv:3 (pc02): auth=basic over ssl=false is refused" in ran.stderr
     assert "--" not in ran.stderr.splitlines()[0], "a row's settings are named as columns"
     assert lab.connections == []
 
@@ -316,8 +325,8 @@ def test_a_bad_row_names_its_line(tmp_path: Path, lab: Lab) -> None:
 @pytest.mark.parametrize(
     ("rows", "flags", "message"),
     [
-        ("host,auth\npc01,basic\n", ["--no-ssl"], "pcs.csv:2 (pc01): auth=basic with --no-ssl"),
-        ("host,ssl\npc01,false\n", ["--auth", "basic"], "pcs.csv:2 (pc01): --auth basic with ssl=false"),
+        ("host,auth\npc01,basic\n", ["--no-ssl"], "pcs.csv:2 (pc01): auth=basic over --no-ssl"),
+        ("host,ssl\npc01,false\n", ["--auth", "basic"], "pcs.csv:2 (pc01): --auth basic over ssl=false"),
         ("host,auth\npc01,ntlm\n", [], "pcs.csv:2 (pc01): auth=ntlm needs a user name: a username column or --username"),
         ("host,auth\n10.0.0.1,kerberos\n", ["-u", "a"], "pcs.csv:2 (10.0.0.1): auth=kerberos needs the PC's name"),
         ("host,auth,ssl\npc01,certificate,false\n", [], "pcs.csv:2 (pc01): auth=certificate needs ssl=true"),
@@ -813,8 +822,8 @@ def test_the_report_exit_code_is_the_process_one_after_ctrl_c(
 def test_preflight_renders_nothing_and_scripts_stay_few(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from qbd_fix.cli.commands import Invocation
-    from qbd_fix.cli.connection import Auth, ConnectionOptions
+    from qbd_fix import pipeline
+    from qbd_fix.connection import ConnectionSettings
     from qbd_fix.remediations import get
     from qbd_fix.remediations.base import Remediation
 
@@ -826,16 +835,15 @@ def test_preflight_renders_nothing_and_scripts_stay_few(
         Remediation, "render", lambda self, values=None: renders.append(1) or original(self, values)
     )
     monkeypatch.setenv("QBD_FIX_PASSWORD", PASSWORD)
-    plan = fleet_cli.preflight(
-        get("restart-tasks"),
-        Invocation({"ClientName": "Default"}),
-        ConnectionOptions(username="a", auth=Auth.ntlm, ssl=False),
-        fleet_cli.FleetOptions(inventory=str(inv)),
-        client="Default",
+    plan = pipeline.plan(
+        pipeline.Job(get("restart-tasks"), {"ClientName": "Default"}),
+        pipeline.resolve_targets((), str(inv)),
+        ConnectionSettings(username="a", auth="ntlm", ssl=False),
     )
     assert len(plan.targets) == 300 and renders == [], "the pre-flight checks values only"
     scripts = [plan.book(t) for t in plan.targets]
     assert len({s.parameters["ClientName"] for s in scripts}) == 300
     assert len(plan.book._cache) <= plan.book.CACHE_SIZE, "a bounded cache, not one per PC"
+    assert plan.connections is not None
     assert plan.connections(plan.targets[7]).host == "pc007"
-    assert plan.connections.port(plan.targets[7]) == 5985
+    assert plan.port(plan.targets[7]) == 5985

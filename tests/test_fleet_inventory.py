@@ -240,7 +240,7 @@ def test_limit_by_group_tag_and_glob() -> None:
         select(targets, ["acme,typo"])
 
 
-def test_auth_kinds_match_the_remote_runner() -> None:
-    from qbd_fix.runners.remote import AUTH_KINDS
+def test_inventory_and_runner_share_one_list_of_auth_kinds() -> None:
+    from qbd_fix.runners import remote
 
-    assert inventory.AUTH_KINDS == AUTH_KINDS
+    assert inventory.AUTH_KINDS is remote.AUTH_KINDS

@@ -17,7 +17,8 @@ import requests
 from pypsrp.exceptions import AuthenticationError, WinRMTransportError, WSManFaultError
 from pypsrp.wsman import _TransportHTTP
 
-from qbd_fix.cli.connection import Auth, ConnectionOptions, check, connection, host_name
+from qbd_fix.cli.connection import password_prompt
+from qbd_fix.connection import ConnectionSettings, read_passwords
 from qbd_fix.errors import (
     AccessDeniedError,
     AuthenticationFailedError,
@@ -66,8 +67,8 @@ def test_repr_and_str_hide_the_password() -> None:
         assert "***" in text
 
 
-def test_connection_options_repr_has_no_password() -> None:
-    assert "QBD_FIX_PASSWORD" in repr(ConnectionOptions(host="pc01"))
+def test_connection_settings_repr_names_only_the_password_variable() -> None:
+    assert "QBD_FIX_PASSWORD" in repr(ConnectionSettings(host="pc01"))
 
 
 @pytest.mark.parametrize(
@@ -103,7 +104,7 @@ def test_basic_over_http_is_refused_even_in_the_library() -> None:
     ],
 )
 def test_hosts_and_the_url_pypsrp_builds(given: str, bare: str, endpoint: str) -> None:
-    assert host_name(given) == bare
+    assert ConnectionSettings(host=given, username="u").check() == bare
     kwargs = conn(host=bare, ssl=False).wsman_kwargs()
     transport = _TransportHTTP(**{k: v for k, v in kwargs.items() if k != "operation_timeout"})
     assert transport.endpoint == endpoint
@@ -125,8 +126,8 @@ def test_hosts_and_the_url_pypsrp_builds(given: str, bare: str, endpoint: str) -
     ],
 )
 def test_bad_hosts_are_usage_errors(bad: str) -> None:
-    with pytest.raises(UsageError):
-        host_name(bad)
+    with pytest.raises(UsageError, match=r"^--host: "):
+        ConnectionSettings(host=bad, username="u").check()
 
 
 def test_read_timeout_leaves_room_for_the_operation_timeout() -> None:
@@ -135,20 +136,20 @@ def test_read_timeout_leaves_room_for_the_operation_timeout() -> None:
     assert read_timeout(8) == 10
 
 
-def options(**kw: Any) -> ConnectionOptions:
-    base: dict[str, Any] = {"host": "pc01", "username": "u", "auth": Auth.ntlm}
+def options(**kw: Any) -> ConnectionSettings:
+    base: dict[str, Any] = {"host": "pc01", "username": "u", "auth": "ntlm"}
     base.update(kw)
-    return ConnectionOptions(**base)
+    return ConnectionSettings(**base)
 
 
 @pytest.mark.parametrize(
     ("kw", "fragment"),
     [
-        ({"auth": Auth.basic, "ssl": False}, "clear text"),
-        ({"auth": Auth.ntlm, "username": None}, "needs --username"),
-        ({"auth": Auth.certificate}, "--certificate-pem"),
-        ({"auth": Auth.certificate, "ssl": False}, "needs --ssl"),
-        ({"auth": Auth.kerberos, "host": "10.0.0.5"}, "name, not an IP"),
+        ({"auth": "basic", "ssl": False}, "clear text"),
+        ({"auth": "ntlm", "username": None}, "needs --username"),
+        ({"auth": "certificate"}, "--certificate-pem"),
+        ({"auth": "certificate", "ssl": False}, "needs --ssl"),
+        ({"auth": "kerberos", "host": "10.0.0.5"}, "name, not an IP"),
         ({"port": 70000}, "--port"),
         ({"operation_timeout": 0}, "--operation-timeout"),
         ({"connect_timeout": 0}, "--connect-timeout"),
@@ -160,7 +161,7 @@ def options(**kw: Any) -> ConnectionOptions:
 )
 def test_option_combinations_that_cannot_work(kw: dict[str, Any], fragment: str) -> None:
     with pytest.raises(UsageError, match=fragment.replace("(", r"\(")):
-        check(options(**kw))
+        options(**kw).check()
 
 
 def test_missing_auth_library_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -173,13 +174,15 @@ def test_missing_auth_library_names_the_extra(monkeypatch: pytest.MonkeyPatch) -
         lambda name, *a: None if name == "requests_credssp" else real(name, *a),
     )
     with pytest.raises(UsageError) as err:
-        check(options(auth=Auth.credssp))
+        options(auth="credssp").check()
     assert err.value.hint is not None and "qbd-fix[credssp]" in err.value.hint
 
 
 def test_password_from_the_named_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MY_PW", SECRET)
-    made = connection(options(password_env="MY_PW"))
+    settings = options(password_env="MY_PW")
+    passwords = read_passwords({settings: 1})
+    made = settings.remote(passwords["MY_PW"])
     assert made.password == SECRET
     assert SECRET not in repr(made)
 
@@ -187,8 +190,9 @@ def test_password_from_the_named_variable(monkeypatch: pytest.MonkeyPatch) -> No
 def test_no_password_and_no_terminal_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("QBD_FIX_PASSWORD", raising=False)
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
-    with pytest.raises(UsageError, match="QBD_FIX_PASSWORD"):
-        connection(options())
+    settings = options()
+    with pytest.raises(UsageError, match=r"set the environment variable QBD_FIX_PASSWORD$"):
+        read_passwords({settings: 1}, password_prompt(settings, ("pc01",)))
 
 
 def test_password_prompt_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -201,7 +205,9 @@ def test_password_prompt_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
         return SECRET
 
     monkeypatch.setattr("getpass.getpass", prompt)
-    assert connection(options()).password == SECRET
+    settings = options()
+    passwords = read_passwords({settings: 1}, password_prompt(settings, ("pc01",)))
+    assert passwords == {"QBD_FIX_PASSWORD": SECRET}
     assert asked == ["Password for u on pc01: "]
 
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from qbd_fix import jobs
 from qbd_fix.errors import QbdFixError, ResultError, TransferError
 from qbd_fix.result import MAX_DEPTH, Result, Status, parse_result
-from qbd_fix.runners.base import Runner, RunOutcome
+from qbd_fix.runners.base import OnStep, Runner, RunOutcome
 from qbd_fix.script.engine import Script
 
 FIELDS = ["remediation", "computer", "status", "checks", "actions", "messages", "data"]
@@ -92,7 +92,9 @@ class _Runner(Runner):
         self.data = data
         self.fetched: list[dict[str, Any]] = []
 
-    def run(self, script: Script, *, what_if: bool = False) -> RunOutcome:
+    def run(
+        self, script: Script, *, what_if: bool = False, on_step: OnStep | None = None
+    ) -> RunOutcome:
         result = Result(script.name, "PC01", Status.OK, data=dict(self.data))
         return RunOutcome(target=self.target, result=result, duration=0.0)
 

@@ -20,6 +20,7 @@ from qbd_fix.cli import commands
 from qbd_fix.cli.connection import CONNECTION_OPTIONS, pop_connection_options
 from qbd_fix.cli.doctor import doctor as _doctor_command
 from qbd_fix.cli.fleet import FLEET_OPTIONS, pop_fleet_options
+from qbd_fix.cli.heal import heal as _heal_command
 from qbd_fix.cli.help import PanelledCommand
 from qbd_fix.cli.options import RUN_OPTIONS, pop_run_options
 from qbd_fix.errors import ExitCode, QbdFixError
@@ -149,17 +150,10 @@ def _remediation_command(remediation: Remediation) -> Callable[..., int]:
         from qbd_fix.cli.run import run_remediation
 
         run = pop_run_options(kwargs)
-        connection = pop_connection_options(kwargs)
+        settings, hosts = pop_connection_options(kwargs)
         fleet = pop_fleet_options(kwargs)
         invocation = commands.parse(remediation, kwargs)
-        return run_remediation(
-            remediation,
-            invocation,
-            run,
-            dangerous="; ".join(invocation.dangers) or None,
-            connection=connection,
-            fleet=fleet,
-        )
+        return run_remediation(remediation, invocation, run, settings, hosts, fleet)
 
     parameters = [*own, *RUN_OPTIONS, *CONNECTION_OPTIONS, *FLEET_OPTIONS]
     command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
@@ -175,6 +169,7 @@ def _remediation_command(remediation: Remediation) -> Callable[..., int]:
 for _remediation in REMEDIATIONS.values():
     app.command(_remediation.name, cls=PanelledCommand)(_remediation_command(_remediation))
 app.command("doctor", cls=PanelledCommand)(_doctor_command)
+app.command("heal", cls=PanelledCommand)(_heal_command)
 
 
 def main() -> None:

@@ -90,7 +90,9 @@ _FILE_OPTIONS = (
 
 def options(remediation: Remediation) -> list[inspect.Parameter]:
     """The command's own options: one per flagged parameter, then the file options."""
-    built = [option(p.flag.dest, _annotation(p), _default(p)) for p in remediation.flagged if p.flag]
+    built = [
+        option(p.flag.dest, _annotation(p), _default(p)) for p in remediation.flagged if p.flag
+    ]
     return built + (list(_FILE_OPTIONS) if remediation.collects_file else [])
 
 

@@ -1,7 +1,8 @@
-"""Options for reaching a remote PC over PowerShell Remoting, shared by every remediation.
+"""Options for reaching a remote PC over PowerShell Remoting, shared by every command.
 
-Defined once, like :mod:`qbd_fix.cli.options`, and appended to each command's
-signature. The password is never an option (argv is visible to every user of
+Defined once, like :mod:`qbd_fix.cli.options`, appended to each command's
+signature, and mapped onto :class:`qbd_fix.connection.ConnectionSettings`, which
+checks them. The password is never an option (argv is visible to every user of
 a machine and lands in shell history): it comes from an environment variable,
 or a hidden prompt when there is a terminal.
 """
@@ -9,33 +10,21 @@ or a hidden prompt when there is a terminal.
 from __future__ import annotations
 
 import getpass
-import importlib.util
 import inspect
-import ipaddress
-import os
-import re
-import sys
-from dataclasses import dataclass
 from enum import Enum
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
-from qbd_fix import validation
 from qbd_fix.cli.options import option
+from qbd_fix.connection import DEFAULT_PASSWORD_ENV, Ask, ConnectionSettings
 from qbd_fix.errors import UsageError
 
-if TYPE_CHECKING:
-    from qbd_fix.runners.remote import RemoteConnection, RemoteRunner
-
 PANEL = "Remote"
-DEFAULT_PASSWORD_ENV = "QBD_FIX_PASSWORD"  # noqa: S105 - a variable name, not a password
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class Auth(str, Enum):
-    """How the PC checks who is connecting."""
+    """The choices of ``--auth``: :data:`qbd_fix.connection.AUTH_KINDS` (a test keeps them equal)."""
 
     negotiate = "negotiate"
     ntlm = "ntlm"
@@ -43,36 +32,6 @@ class Auth(str, Enum):
     credssp = "credssp"
     basic = "basic"
     certificate = "certificate"
-
-
-@dataclass(frozen=True)
-class ConnectionOptions:
-    """The remote options as given on the command line; holds no password, only where to find it."""
-
-    host: str | None = None
-    port: int | None = None
-    ssl: bool = True
-    auth: Auth = Auth.negotiate
-    username: str | None = None
-    password_env: str = DEFAULT_PASSWORD_ENV
-    cert_validation: bool = True
-    ca_file: str | None = None
-    certificate_pem: str | None = None
-    certificate_key_pem: str | None = None
-    connect_timeout: float = 30.0
-    operation_timeout: int = 30
-    #: Every PC named by ``--host`` (repeated or comma lists); ``host`` is set only for one.
-    hosts: tuple[str, ...] = ()
-
-    def __repr__(self) -> str:
-        return (
-            f"ConnectionOptions(host={self.host!r}, port={self.port!r}, ssl={self.ssl}, "
-            f"auth={self.auth.value!r}, username={self.username!r}, password_env={self.password_env!r})"
-        )
-
-    @property
-    def remote(self) -> bool:
-        return self.host is not None
 
 
 CONNECTION_OPTIONS: list[inspect.Parameter] = [
@@ -234,200 +193,36 @@ CONNECTION_OPTIONS: list[inspect.Parameter] = [
 ]
 
 
-def pop_connection_options(kwargs: dict[str, Any]) -> ConnectionOptions:
-    """Take the remote options out of a command's keyword arguments.
-
-    ``--host`` may be repeated and hold comma lists: one PC keeps the one-PC
-    flow (``host``), several go to a fleet run (``hosts``).
-    """
+def pop_connection_options(kwargs: dict[str, Any]) -> tuple[ConnectionSettings, tuple[str, ...]]:
+    """Take the remote options out of a command's keyword arguments: the settings, and
+    every PC ``--host`` names (it may be repeated and hold comma lists)."""
     values = {p.name: kwargs.pop(p.name) for p in CONNECTION_OPTIONS}
     given = values.pop("host") or []
-    # spaces only: a line break or tab in a name is refused by host_name(), not trimmed
+    # spaces only: a line break or tab in a name is refused by the host check, not trimmed
     hosts = tuple(
         item.strip(" ") for value in given for item in value.split(",") if item.strip(" ")
     )
     if given and not hosts:
         raise UsageError("--host must not be empty")
-    return ConnectionOptions(host=hosts[0] if len(hosts) == 1 else None, hosts=hosts, **values)
+    values["auth"] = Auth(values["auth"]).value
+    return ConnectionSettings(**values), hosts
 
 
-def host_name(value: str) -> str:
-    """``--host``: a PC name, IPv4 or IPv6 address, returned bare (see validation.host_address)."""
-    try:
-        return validation.host_address(value)
-    except ValueError as exc:
-        raise UsageError(f"--host: {exc}") from None
+def password_prompt(settings: ConnectionSettings, hosts: tuple[str, ...]) -> Ask | None:
+    """How to ask for a missing password: a hidden prompt on a terminal, else nobody."""
+    from qbd_fix.cli import fleet
 
-
-def _existing_file(value: str | None, option: str) -> str | None:
-    if value is None:
+    if not fleet.interactive():
         return None
-    path = Path(value).expanduser()
-    if not path.is_file():
-        raise UsageError(f"{option} {value!r}: no such file")
-    return str(path)
 
-
-def _check_auth_library(auth: Auth) -> None:
-    """Kerberos and CredSSP need optional libraries; say which extra installs them."""
-    if auth is Auth.credssp:
-        missing = importlib.util.find_spec("requests_credssp") is None
-    elif auth is Auth.kerberos and sys.platform != "win32":  # Windows has SSPI built in
-        missing = importlib.util.find_spec("gssapi") is None
-    else:
-        return
-    if missing:
-        raise UsageError(
-            f"--auth {auth.value} needs a library that is not installed",
-            hint=f"pip install 'qbd-fix[{auth.value}]'",
-        )
-
-
-_CONVENTIONAL_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-
-
-def shown_variable(name: str) -> str:
-    """A password variable's name for a message, unless it may be the password itself.
-
-    Variable names are written in capitals by convention; anything else in
-    ``--password-env`` or an inventory's ``password_env`` may be a password typed
-    in the wrong place, and is not echoed.
-    """
-    if _CONVENTIONAL_NAME.match(name):
-        return name
-    return (
-        "named by --password-env or password_env (not shown: not in capitals, it may be a password)"
-    )
-
-
-def check(options: ConnectionOptions) -> str:
-    """Check the options fit together (no password needed yet); returns the bare host."""
-    if options.host is None:
-        given = [
-            flag
-            for flag, used in (
-                ("--port", options.port is not None),
-                ("--username", options.username is not None),
-                ("--no-ssl", not options.ssl),
-                ("--auth", options.auth is not Auth.negotiate),
-                ("--ca-file", options.ca_file is not None),
-                ("--certificate-pem", options.certificate_pem is not None),
-            )
-            if used
-        ]
-        if given:
-            raise UsageError(f"{', '.join(given)} go(es) with --host")
-        return ""
-    host = host_name(options.host)
-    auth = options.auth
-    if options.port is not None and not 1 <= options.port <= 65535:
-        raise UsageError("--port is not between 1 and 65535")
-    if not 0 < options.connect_timeout <= 600:
-        raise UsageError("--connect-timeout must be more than 0 and at most 600 seconds")
-    if not 1 <= options.operation_timeout <= 3600:
-        raise UsageError("--operation-timeout must be between 1 and 3600 seconds")
-    if not _ENV_NAME.match(options.password_env):
-        raise UsageError(
-            "--password-env is not an environment variable name (not shown: it may be a password)",
-            hint="give the name of the variable that holds the password, e.g. QBD_FIX_PASSWORD",
-        )
-    if auth is Auth.basic and not options.ssl:
-        raise UsageError(
-            "--auth basic over --no-ssl is refused: Basic sends the password in clear text and "
-            "WinRM cannot encrypt Basic messages",
-            hint="use --ssl (an HTTPS listener), or --auth negotiate/ntlm, which encrypt over HTTP",
-        )
-    if auth is Auth.certificate:
-        if not options.ssl:
-            raise UsageError(
-                "--auth certificate needs --ssl (client certificates are a TLS feature)"
-            )
-        if not (options.certificate_pem and options.certificate_key_pem):
-            raise UsageError("--auth certificate needs --certificate-pem and --certificate-key-pem")
-    elif options.certificate_pem or options.certificate_key_pem:
-        raise UsageError("--certificate-pem and --certificate-key-pem go with --auth certificate")
-    if auth in (Auth.negotiate, Auth.ntlm, Auth.credssp, Auth.basic) and not options.username:
-        raise UsageError(f"--auth {auth.value} needs --username")
-    if auth is Auth.kerberos:
-        try:
-            ipaddress.ip_address(host)
-        except ValueError:
-            pass
+    def ask(variable: str, count: int) -> str:
+        if len(hosts) == 1:
+            question = f"Password for {settings.username} on {hosts[0]}: "
         else:
-            raise UsageError(
-                "--auth kerberos needs the PC's name, not an IP address (Kerberos tickets name hosts)"
-            )
-    if options.ca_file is not None and not options.ssl:
-        raise UsageError("--ca-file goes with --ssl")
-    _existing_file(options.ca_file, "--ca-file")
-    _existing_file(options.certificate_pem, "--certificate-pem")
-    _existing_file(options.certificate_key_pem, "--certificate-key-pem")
-    _check_auth_library(auth)
-    return host
-
-
-def read_password(options: ConnectionOptions, host: str) -> str | None:
-    """The password: from the named environment variable, else a hidden prompt on a terminal."""
-    if options.auth is Auth.certificate:
-        return None
-    value = os.environ.get(options.password_env)
-    if value:
-        return value
-    if options.auth is Auth.kerberos:
-        return None  # the Kerberos ticket cache (kinit) stands in
-    if sys.stdin.isatty():
+            question = f"Password for {variable} ({count} PC{'s' if count > 1 else ''}): "
         try:
-            entered = getpass.getpass(f"Password for {options.username} on {host}: ")
+            return getpass.getpass(question)
         except EOFError:
-            entered = ""
-        if entered:
-            return entered
-    raise UsageError(
-        f"no password for {options.username}: set the environment variable "
-        f"{shown_variable(options.password_env)}",
-        hint="or run in a terminal to be asked; the password is never taken on the command line",
-    )
+            return ""
 
-
-def connection(
-    options: ConnectionOptions, *, password: str | None = None, read: bool = True
-) -> RemoteConnection:
-    """Checked options plus the password, ready for a :class:`RemoteRunner`.
-
-    With ``read=False`` the caller supplies *password* (a fleet reads each
-    password variable once for all its PCs).
-    """
-    from qbd_fix.runners.remote import RemoteConnection
-
-    host = check(options)
-    if read:
-        password = read_password(options, host)
-    if options.auth is Auth.basic and password is not None:
-        try:
-            password.encode("latin-1")
-        except UnicodeEncodeError:
-            raise UsageError(
-                "--auth basic cannot carry this password: HTTP Basic takes only Latin-1 characters",
-                hint="use --auth negotiate or ntlm, which take any password",
-            ) from None
-    return RemoteConnection(
-        host=host,
-        username=options.username,
-        password=password,
-        auth=options.auth.value,
-        ssl=options.ssl,
-        port=options.port,
-        cert_validation=options.cert_validation,
-        ca_file=_existing_file(options.ca_file, "--ca-file"),
-        certificate_pem=_existing_file(options.certificate_pem, "--certificate-pem"),
-        certificate_key_pem=_existing_file(options.certificate_key_pem, "--certificate-key-pem"),
-        connect_timeout=options.connect_timeout,
-        operation_timeout=options.operation_timeout,
-    )
-
-
-def remote_runner(options: ConnectionOptions) -> RemoteRunner:
-    """A runner for ``--host``; it connects on first use."""
-    from qbd_fix.runners.remote import RemoteRunner
-
-    return RemoteRunner(connection(options))
+    return ask

@@ -1,9 +1,9 @@
 """``qbd-fix doctor``: the command, and how its report looks on a terminal.
 
-The command follows the remediations' flow (render, ``--dry-run`` stops there,
-else pick a runner and run), but the script only reads, so there is nothing to
-confirm and no ``--yes`` or ``--what-if``. The judging is library code
-(:mod:`qbd_fix.doctor`); this module parses options and draws the table.
+The command takes the remediations' flow (:func:`qbd_fix.cli.run.run_job`), with
+the doctor's judging as a step of the job; its script only reads, so there is
+nothing to confirm and no ``--yes`` or ``--what-if``. The judging is library
+code (:mod:`qbd_fix.doctor`); this module parses options and draws the table.
 """
 
 from __future__ import annotations
@@ -13,15 +13,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from qbd_fix.cli.connection import CONNECTION_OPTIONS, ConnectionOptions, pop_connection_options
+from qbd_fix.cli.connection import CONNECTION_OPTIONS, pop_connection_options
 from qbd_fix.cli.fleet import FLEET_OPTIONS, FleetOptions, pop_fleet_options
 from qbd_fix.cli.options import RUN_OPTIONS, RunOptions, option
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from qbd_fix.connection import ConnectionSettings
     from qbd_fix.doctor.command import Shell
     from qbd_fix.doctor.report import DoctorReport
+    from qbd_fix.fleet.scheduler import HostReport
     from qbd_fix.mismatch import Mismatch
     from qbd_fix.runners.base import RunOutcome
 
@@ -68,12 +70,12 @@ def doctor(**kwargs: Any) -> int:
     from qbd_fix import validation
 
     name = kwargs.pop("client_name")
-    shell = _shell(kwargs.pop("shell"))
+    shell = parse_shell(kwargs.pop("shell"))
     run = RunOptions(**{p.name: kwargs.pop(p.name) for p in DOCTOR_RUN_OPTIONS})
-    connection = pop_connection_options(kwargs)
+    settings, hosts = pop_connection_options(kwargs)
     fleet = pop_fleet_options(kwargs)
     client_name = None if name is None else validation.client_name(name)
-    return run_doctor(run, connection, client_name=client_name, shell=shell, fleet=fleet)
+    return run_doctor(run, settings, hosts, fleet, client_name=client_name, shell=shell)
 
 
 _PARAMETERS = [*DOCTOR_OPTIONS, *DOCTOR_RUN_OPTIONS, *CONNECTION_OPTIONS, *FLEET_OPTIONS]
@@ -81,7 +83,8 @@ doctor.__signature__ = inspect.Signature(_PARAMETERS)  # type: ignore[attr-defin
 doctor.__annotations__ = {p.name: p.annotation for p in _PARAMETERS}
 
 
-def _shell(value: str | None) -> Shell:
+def parse_shell(value: str | None) -> Shell:
+    """``--shell``: one of the shells fix commands are quoted for."""
     from qbd_fix.doctor.command import SHELLS, default_shell
     from qbd_fix.errors import UsageError
 
@@ -95,65 +98,33 @@ def _shell(value: str | None) -> Shell:
 
 def run_doctor(
     run: RunOptions,
-    connection: ConnectionOptions | None = None,
+    settings: ConnectionSettings,
+    hosts: tuple[str, ...],
+    fleet: FleetOptions,
     *,
     client_name: str | None = None,
     shell: Shell | None = None,
-    fleet: FleetOptions | None = None,
 ) -> int:
     """Carry out ``qbd-fix doctor``; returns the process exit code."""
-    from qbd_fix.cli import fleet as fleets
+    from qbd_fix.cli.run import run_job
+    from qbd_fix.doctor import DOCTOR
+    from qbd_fix.doctor.step import DoctorSettings, judge_step
+    from qbd_fix.pipeline import Job
+
+    job = Job(
+        DOCTOR, client_name=client_name, steps=(judge_step(DoctorSettings(client_name, shell)),)
+    )
+    return run_job(job, run, settings, hosts, fleet, show_one=show_report)
+
+
+def show_report(host_report: HostReport, run: RunOptions) -> int:
+    """The doctor's findings on one PC: a table, or the ``--json`` document."""
     from qbd_fix.cli import output
-    from qbd_fix.cli.run import make_runner, preview
-    from qbd_fix.doctor import DOCTOR, report_from_result
 
-    if connection is not None and fleet is not None and fleets.is_fleet(connection, fleet):
-        from qbd_fix.cli.commands import Invocation
-        from qbd_fix.fleet.doctor import DoctorSettings
-
-        return fleets.run_fleet_command(
-            DOCTOR,
-            Invocation({}),
-            run,
-            connection,
-            fleet,
-            doctor=DoctorSettings(client_name, shell),
-        )
-    script = DOCTOR.render()
-    if preview(script, run):
-        return 0
-
-    host = None
-    if connection is not None and connection.remote:
-        from qbd_fix.cli.connection import check
-
-        host = check(connection)
-    runner = make_runner(connection)
-    audit = fleets.open_audit(fleet)
-    try:
-        with runner:
-            outcome = runner.run(script)
-    except BaseException as exc:
-        fleets.record_single(
-            audit,
-            target=runner.target,
-            port=fleets.audit_port(connection),
-            script=script,
-            what_if=False,
-            error=exc,
-        )
-        raise
-    fleets.record_single(
-        audit,
-        target=runner.target,
-        port=fleets.audit_port(connection),
-        script=script,
-        what_if=False,
-        outcome=outcome,
-    )
-    report = report_from_result(
-        outcome.result, target=outcome.target, client_name=client_name, host=host, shell=shell
-    )
+    outcome = host_report.outcome
+    assert outcome is not None
+    assert outcome.judgement is not None
+    report: DoctorReport = outcome.judgement
     if run.json:
         output.json_document(report_document(report, outcome, debug=run.debug))
     else:
@@ -174,7 +145,8 @@ def report_document(
         found = _mismatch(outcome)
         doc["mismatch"] = found.to_dict() if found else None
         if debug:
-            doc["facts"] = outcome.result.data.get("facts")
+            facts = outcome.judged_from or outcome.result
+            doc["facts"] = facts.data.get("facts")
             doc["streams"] = {"output": outcome.streams.output, "errors": outcome.streams.errors}
     return doc
 
@@ -183,7 +155,9 @@ def _mismatch(outcome: RunOutcome) -> Mismatch | None:
     from qbd_fix.doctor import DOCTOR
     from qbd_fix.mismatch import mismatch
 
-    return mismatch(outcome.result, remediation=DOCTOR.name, host=outcome.target)
+    return mismatch(
+        outcome.judged_from or outcome.result, remediation=DOCTOR.name, host=outcome.target
+    )
 
 
 def render_report(

@@ -1,14 +1,13 @@
 """How a fleet run looks on a terminal: live progress, the final table, the count line.
 
-Kept apart from :mod:`qbd_fix.cli.fleet` (the flow) so the flow reads as a
-flow, and so Rich is imported only once a fleet run actually draws something:
+Kept apart from the flow (:mod:`qbd_fix.cli.run`) so the flow reads as a flow,
+and so Rich is imported only once a fleet run actually draws something:
 ``qbd-fix --help`` must stay quick.
 """
 
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +17,10 @@ from qbd_fix.text import visible
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from qbd_fix.cli.fleet import FleetOptions
+    from qbd_fix.cli.options import RunOptions
     from qbd_fix.fleet.scheduler import FleetEvent, FleetSummary, HostReport
+    from qbd_fix.pipeline import Plan, Sinks
 
 #: How each status reads in counts and tables, best first.
 STATUS_LABEL = {
@@ -70,59 +72,6 @@ def _write_stderr(text: str) -> None:
     sys.stderr.flush()
 
 
-class Background:
-    """Report rows, audit lines and progress lines, written on a thread of their own.
-
-    Each is a blocking system call. On the scheduler's thread every one of them
-    then waits for the GIL to come back, milliseconds while the workers are
-    busy, and delays the next PC: three per PC cost seconds on a 1000-PC fleet.
-    Work is done in order; the first error is kept and reported at the end.
-    """
-
-    def __init__(self) -> None:
-        import queue
-
-        self._queue: queue.SimpleQueue[tuple[Callable[..., object], tuple[Any, ...]] | None] = (
-            queue.SimpleQueue()
-        )
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._drain, name="qbd-fix writer", daemon=True)
-        self._thread.start()
-
-    def submit(self, func: Callable[..., object], *args: Any) -> None:
-        self._queue.put((func, args))
-
-    def writer(self, stream: Any) -> Callable[[str], None]:
-        """A ``write(text)`` for *stream* that runs here, flushing when nothing else waits."""
-
-        def write(text: str) -> None:
-            self.submit(self._write, stream, text)
-
-        return write
-
-    def _write(self, stream: Any, text: str) -> None:
-        stream.write(text)
-        if self._queue.empty():
-            stream.flush()
-
-    def _drain(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            func, args = item
-            try:
-                func(*args)
-            except Exception as exc:  # kept for the end: the run goes on
-                if self.error is None:
-                    self.error = exc
-
-    def close(self) -> None:
-        """Wait until everything submitted is written."""
-        self._queue.put(None)
-        self._thread.join()
-
-
 class FleetProgress:
     """Progress on stderr: a live bar on a terminal, else one plain line per finished PC."""
 
@@ -153,12 +102,17 @@ class FleetProgress:
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[counts]}"),
                 TextColumn("[dim]{task.fields[eta]}"),
+                TextColumn("[dim]{task.fields[step]}", markup=True),
                 console=output.stderr_console(),
                 transient=False,
             )
             self._progress.start()
             self._task = self._progress.add_task(
-                self.title, total=self.total, counts=_counts_text({}), eta=_eta_text(None)
+                self.title,
+                total=self.total,
+                counts=_counts_text({}),
+                eta=_eta_text(None),
+                step="",
             )
         return self
 
@@ -193,6 +147,12 @@ class FleetProgress:
                     f"[{event.done}/{event.total}] {_label(report)}: {STATUS_LABEL[status]} "
                     f"({report.duration:.1f} s) {_summary(report)}\n"
                 )
+        elif event.kind is EventKind.STEP:
+            # the step the latest PC reached; a piped run prints only finished PCs (one
+            # line per step of every PC would bury them)
+            if self._progress is not None:
+                text = escape(visible(f"{event.host}: {event.step}"))
+                self._progress.update(self._task, step=text)
         elif event.kind is EventKind.RETRYING:
             reason = event.error.message if event.error else "not reachable"
             text = visible(
@@ -291,3 +251,67 @@ def count_line(summary: FleetSummary) -> str:
     if summary.stopped:
         line += " (stopped)" if summary.stopped == 1 else " (cancelled)"
     return line
+
+
+def run_fleet(plan: Plan, sinks: Sinks, run: RunOptions, fleet: FleetOptions) -> int:
+    """Execute a fleet plan with progress on stderr, then the table (or JSON) on stdout."""
+    import dataclasses
+
+    from qbd_fix.cli import output
+    from qbd_fix.cli.fleet import stop_signals
+    from qbd_fix.fleet import open_report
+    from qbd_fix.fleet.report import host_document, identity
+    from qbd_fix.fleet.scheduler import HostStatus
+    from qbd_fix.pipeline import Execution
+    from qbd_fix.pipeline.execute import report_meta
+
+    if fleet.report is not None:
+        meta = {
+            "inventory": fleet.inventory,
+            "limit": list(fleet.limit),
+            "concurrency": fleet.concurrency,
+            "canary": fleet.canary,
+        }
+        sinks.report = open_report(fleet.report, run=report_meta(plan, meta), targets=plan.targets)
+    order = {t.key: i for i, t in enumerate(plan.targets)}
+    finished: list[tuple[int, HostReport]] = []
+
+    def keep(report: HostReport) -> None:
+        light = report if run.json else dataclasses.replace(report, result=identity(report))
+        finished.append((order.get((report.host.casefold(), report.port), len(order)), light))
+
+    sinks.on_report = keep
+    title = f"{plan.job.remediation.name}{' (what-if)' if plan.job.what_if else ''}"
+    execution = Execution(
+        plan,
+        sinks,
+        concurrency=fleet.concurrency,
+        host_timeout=fleet.host_timeout,
+        retries=fleet.retries,
+        canary=fleet.canary or 0,
+    )
+    with FleetProgress(len(plan.targets), title, write=execution.files.writer(sys.stderr)) as bar:
+        sinks.on_event = bar
+        # the handlers stay until the report is in place: a SIGTERM now must not leave
+        # a half-written report behind
+        with stop_signals(execution):
+            summary = execution.run()
+    reports = [report for _, report in sorted(finished, key=lambda item: item[0])]
+    if run.json:
+        output.json_document(
+            {"hosts": [host_document(r) for r in reports], "summary": summary.to_dict()}
+        )
+        output.note(count_line(summary))
+    else:
+        console = output.stdout_console()
+        render_table(reports, console)
+        console.print(count_line(summary), highlight=False, markup=False)
+    if summary.canary_failures:
+        failed = summary.canary_failures
+        output.note(
+            f"Canary: {', '.join(failed)} ended in a script error; "
+            f"{summary.counts.get(HostStatus.NOT_RUN, 0)} other PCs were not run."
+        )
+    if execution.report_path is not None:
+        output.note(f"Report: {execution.report_path}")
+    return summary.exit_code

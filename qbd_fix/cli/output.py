@@ -189,3 +189,51 @@ def catalogue(remediations: list[Remediation]) -> None:
             item.name, _escape(item.seed_section), _escape(item.summary), _escape(changes)
         )
     stdout_console().print(table)
+
+
+class StepLine:
+    """A one-PC run's sign of life on stderr, fed with the pipeline's events: on a terminal
+    one live line (the step the script has reached and the time so far), else one plain
+    line per step. Step texts come from the PC: they arrive made visible-safe."""
+
+    def __init__(self, title: str, *, live: bool | None = None) -> None:
+        self.title = visible(title)
+        self.live = sys.stderr.isatty() if live is None else live
+        self._progress: Any = None
+        self._task: Any = None
+        self._started = 0.0
+
+    def __enter__(self) -> StepLine:
+        import time
+
+        self._started = time.monotonic()
+        if self.live:
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}", markup=False),
+                TimeElapsedColumn(),
+                console=stderr_console(),
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(f"{self.title}: starting", total=None)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def __call__(self, event: Any) -> None:
+        import time
+
+        if getattr(event, "kind", None) is None or event.kind.value != "step":
+            return
+        if self._progress is not None:
+            self._progress.update(self._task, description=f"{self.title}: {event.step}")
+        else:
+            elapsed = time.monotonic() - self._started
+            sys.stderr.write(f"{self.title}: {event.step} ({elapsed:.0f} s)\n")
+            sys.stderr.flush()

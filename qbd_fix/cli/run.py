@@ -1,27 +1,34 @@
-"""The flow of one remediation command: render, preview or confirm, run, show.
+"""Every command's flow, as stages over :mod:`qbd_fix.pipeline`: check the options, plan,
+stop there for ``--dry-run``, confirm, execute, show.
 
-Dry-run is the same pipeline stopped early (pyinfra's way): the script that is
-printed is the script that would run.
+The stages are the library's; this module only asks (a password, a
+confirmation) and draws. One PC and a fleet take the same path: a fleet shows
+a progress bar and a table, one PC its step line and its result.
 """
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from qbd_fix import validation
 from qbd_fix.cli import output
-from qbd_fix.cli.commands import Invocation
-from qbd_fix.cli.connection import ConnectionOptions
-from qbd_fix.cli.fleet import FleetOptions
+from qbd_fix.cli.fleet import FleetOptions, check_numbers, is_fleet, refuse_overlaps
 from qbd_fix.cli.options import RunOptions
-from qbd_fix.errors import UnsupportedPlatformError, UsageError
+from qbd_fix.errors import ExitCode, QbdFixError, UsageError
 from qbd_fix.files import write_atomic
-from qbd_fix.remediations.base import Remediation
-from qbd_fix.runners import local
-from qbd_fix.runners.base import Runner
-from qbd_fix.script.engine import Script
 from qbd_fix.text import visible
+
+if TYPE_CHECKING:
+    from qbd_fix.connection import ConnectionSettings
+    from qbd_fix.fleet.scheduler import HostReport
+    from qbd_fix.pipeline import Job, Plan
+    from qbd_fix.remediations.base import Remediation
+    from qbd_fix.script.engine import Script
+
+#: Shows a one-PC run's report; returns the exit code.
+ShowOne = Callable[["HostReport", RunOptions], int]
 
 
 def script_destination(requested: str, script: Script) -> Path:
@@ -47,124 +54,191 @@ def write_script(script: Script, requested: str) -> Path:
     return path
 
 
-def preview(script: Script, run: RunOptions) -> bool:
-    """Handle ``--dry-run`` (print the script, or write it with ``--output``).
-
-    Returns True when the command is done: a dry-run stops the pipeline here.
-    """
+def _check_output(run: RunOptions) -> None:
     if run.output is not None and not run.output.strip():
         raise UsageError("--output is empty: give a file or folder for the script")
     if run.output and not run.dry_run:
         raise UsageError("--output goes with --dry-run (it is where the script is written)")
+
+
+def _paths(
+    job: Job, settings: ConnectionSettings, fleet: FleetOptions, run: RunOptions
+) -> tuple[list[tuple[str, str | None]], list[tuple[str, str | None]]]:
+    """The files this run reads and writes, by flag, so one cannot overwrite another."""
+    from qbd_fix.fleet.audit import default_path
+
+    inputs = [
+        ("--inventory", fleet.inventory),
+        ("--ca-file", settings.ca_file),
+        ("--certificate-pem", settings.certificate_pem),
+        ("--certificate-key-pem", settings.certificate_key_pem),
+    ]
+    outputs = [
+        ("--report", fleet.report),
+        ("--dest", str(job.dest) if job.dest is not None else None),
+        ("--output", run.output),
+    ]
     if not run.dry_run:
-        return False
-    if run.output:
-        path = write_script(script, run.output)
-        output.note(f"Wrote {path} ({len(script.file_bytes())} bytes, UTF-8 with BOM, CRLF)")
-    else:
-        output.script(script.text)
-    return True
+        outputs.append(("--audit-log", fleet.audit_log or str(default_path())))
+    return inputs, outputs
 
 
-def make_local_runner() -> Runner:
-    if not local.local_supported():
-        raise UnsupportedPlatformError(
-            f"running on this computer needs Windows PowerShell, and this is {sys.platform}",
-            hint="use --host PC to run on a remote PC, or --dry-run to get the script",
-        )
-    return local.LocalRunner()
+def _dry_run(plan: Plan, run: RunOptions, many: bool, inputs: list[Any]) -> int:
+    """Print the script, or write it (one file per PC for a fleet)."""
+    from qbd_fix.fleet.scripts import script_file_names, write_scripts
 
-
-def make_runner(connection: ConnectionOptions | None) -> Runner:
-    """``--host`` picks PowerShell Remoting; without it, this PC."""
-    from qbd_fix.cli import connection as remote
-
-    if connection is None or not connection.remote:
-        if connection is not None:
-            remote.check(connection)  # remote-only options without --host are a mistake
-        return make_local_runner()
-    return remote.remote_runner(connection)
-
-
-def confirm(remediation: Remediation, target: str, dangerous: str | None) -> None:
-    """Ask before anything changes; without a terminal, --yes is the only way on."""
-    changes = "; ".join(remediation.may_change)
-    if not sys.stdin.isatty():
+    if not many:
+        script = plan.script()
+        if run.output:
+            path = write_script(script, run.output)
+            output.note(f"Wrote {path} ({len(script.file_bytes())} bytes, UTF-8 with BOM, CRLF)")
+        else:
+            output.script(script.text)
+        return 0
+    if not run.output:
         raise UsageError(
-            f"{remediation.name} may change {target}: pass --yes to confirm (no terminal to ask on)",
+            "--dry-run with several PCs writes one script per PC: add --output DIR",
+            hint="or --dry-run with one --host to print the script",
+        )
+    folder = Path(run.output).expanduser()
+    names = script_file_names(plan.targets, plan.job.remediation.name)
+    refuse_overlaps(inputs, [("--output", str(folder / name)) for name in names])
+
+    def written(target: Any, path: Path, size: int) -> None:
+        client = target.client_name or "any client"
+        output.note(f"Wrote {path} for {target.label} ({client}, {size} bytes)")
+
+    paths = write_scripts(plan.targets, plan.book, run.output, on_write=written)
+    output.note(f"{len(paths)} scripts in {folder} (UTF-8 with BOM, CRLF)")
+    return 0
+
+
+def confirm(remediation: Remediation, plan: Plan, dangers: Sequence[str]) -> None:
+    """Ask before anything changes; without a terminal, --yes is the only way on."""
+    from qbd_fix.cli import fleet
+
+    count = len(plan.targets)
+    where = "this PC" if plan.local else (plan.targets[0].label if count == 1 else f"{count} PCs")
+    if not fleet.interactive():
+        raise UsageError(
+            f"{remediation.name} may change {where}: pass --yes to confirm (no terminal to ask on)",
             hint="or --what-if to see what it would do, or --dry-run to get the script",
         )
     import typer
 
-    output.note(f"{remediation.name} on {target} may: {changes}.")
-    if dangerous:
-        output.note(f"With these options it also {dangerous}.")
-    if not typer.confirm("Continue?", default=False, err=True):
+    if count > 5:
+        shown = ", ".join(t.label for t in plan.targets[:5]) + f" and {count - 5} more"
+        where = f"{where} ({shown})"
+    elif count > 1:
+        where = f"{where} ({', '.join(t.label for t in plan.targets)})"
+    output.note(f"{remediation.name} on {where} may: {'; '.join(remediation.may_change)}.")
+    if dangers:
+        output.note(f"With these options it also {'; '.join(dangers)}.")
+    question = f"Continue on all {count} PCs?" if count > 1 else "Continue?"
+    if not typer.confirm(question, default=False, err=True):
         raise typer.Exit(1)
+
+
+def run_job(
+    job: Job,
+    run: RunOptions,
+    settings: ConnectionSettings,
+    hosts: tuple[str, ...],
+    fleet: FleetOptions,
+    *,
+    show_one: ShowOne,
+    dangers: Sequence[str] = (),
+) -> int:
+    """Carry out a command: one remediation (or the doctor) on this PC, one PC or a fleet."""
+    from qbd_fix import pipeline
+    from qbd_fix.cli.connection import password_prompt
+
+    _check_output(run)
+    many = is_fleet(hosts, fleet)
+    inputs, outputs = _paths(job, settings, fleet, run)
+    if many:
+        check_numbers(fleet)
+        refuse_overlaps(inputs, outputs)
+        if run.dry_run:
+            for flag, used in (("--report", fleet.report), ("--canary", fleet.canary)):
+                if used is not None:
+                    raise UsageError(f"{flag} goes with a run, not --dry-run")
+        elif job.dest is not None and job.dest.suffix.lower() == ".zip":
+            raise UsageError(
+                "--dest names one .zip file; a fleet run brings home one zip per PC: give a folder"
+            )
+    remote = bool(hosts) or fleet.inventory is not None
+    targets = pipeline.resolve_targets(hosts, fleet.inventory, fleet.limit) if remote else None
+    if run.dry_run:
+        return _dry_run(pipeline.plan(job, targets, settings, contact=False), run, many, inputs)
+    plan = pipeline.plan(job, targets, settings, ask=password_prompt(settings, hosts))
+    if job.remediation.may_change and not job.what_if and not run.yes:
+        confirm(job.remediation, plan, dangers)
+    sinks = pipeline.Sinks(audit=pipeline.execute.open_audit(fleet.audit_log))
+    if many:
+        from qbd_fix.cli.fleet_view import run_fleet
+
+        return run_fleet(plan, sinks, run, fleet)
+    return _run_one(plan, sinks, run, show_one)
+
+
+def _run_one(plan: Plan, sinks: Any, run: RunOptions, show_one: ShowOne) -> int:
+    """One PC: a live step line while it runs, then its result; a failure is raised as it
+    was (the same one-line error and exit code as any other)."""
+    from qbd_fix.cli.fleet import stop_signals
+    from qbd_fix.cli.output import StepLine
+    from qbd_fix.pipeline import Execution
+
+    reports: list[HostReport] = []
+    sinks.on_report = reports.append
+    target = plan.targets[0]
+    name = plan.job.remediation.name
+    with StepLine(f"{name} on {'this PC' if plan.local else target.label}") as line:
+        sinks.on_event = line
+        execution = Execution(plan, sinks, concurrency=1, retries=0, keep_outcomes=True)
+        with stop_signals(execution, first_cancels=True):
+            execution.run()
+    report = reports[0]
+    if report.exception is not None:
+        raise report.exception
+    if report.outcome is None:  # Ctrl-C or SIGTERM stopped the wait: no outcome
+        failure = QbdFixError("interrupted")
+        failure.exit_code = ExitCode(report.exit_code)
+        raise failure
+    return show_one(report, run)
+
+
+def show_outcome(report: HostReport, run: RunOptions) -> int:
+    """A remediation's result on one PC."""
+    outcome = report.outcome
+    assert outcome is not None
+    if run.json:
+        output.json_document(
+            output.outcome_document(outcome, debug=run.debug, remediation=report.remediation)
+        )
+    else:
+        output.outcome(outcome, debug=run.debug, remediation=report.remediation)
+    return int(outcome.result.status.exit_code)
 
 
 def run_remediation(
     remediation: Remediation,
-    invocation: Invocation,
+    invocation: Any,
     run: RunOptions,
-    *,
-    dangerous: str | None = None,
-    connection: ConnectionOptions | None = None,
-    fleet: FleetOptions | None = None,
+    settings: ConnectionSettings,
+    hosts: tuple[str, ...],
+    fleet: FleetOptions,
 ) -> int:
-    """Carry out one remediation command; returns the process exit code.
+    """A remediation command: its values checked, then the common flow."""
+    from qbd_fix.pipeline import Job
 
-    Several PCs, an inventory or a fleet-only option make it a fleet run
-    (:mod:`qbd_fix.cli.fleet`); every run that reaches a PC is audited.
-    """
-    from qbd_fix.cli import fleet as fleets
-
-    if connection is not None and fleets.is_fleet(connection, fleet):
-        assert fleet is not None  # is_fleet is False without fleet options
-        return fleets.run_fleet_command(
-            remediation, invocation, run, connection, fleet, dangerous=dangerous
-        )
-    script = remediation.render(invocation.values)
-    if preview(script, run):
-        return 0
-
-    from qbd_fix import jobs
-
-    runner = make_runner(connection)
-    if remediation.may_change and not run.what_if and not run.yes:
-        confirm(remediation, runner.target, dangerous)
-    audit = fleets.open_audit(fleet)
-    try:
-        with runner:
-            outcome = jobs.execute(
-                script,
-                runner,
-                what_if=run.what_if,
-                dest=invocation.dest,
-                max_bundle_bytes=invocation.max_bundle_bytes,
-            )
-    except BaseException as exc:
-        fleets.record_single(
-            audit,
-            target=runner.target,
-            port=fleets.audit_port(connection),
-            script=script,
-            what_if=run.what_if,
-            error=exc,
-        )
-        raise
-    fleets.record_single(
-        audit,
-        target=runner.target,
-        port=fleets.audit_port(connection),
-        script=script,
+    job = Job(
+        remediation,
+        invocation.values,
         what_if=run.what_if,
-        outcome=outcome,
+        dest=invocation.dest,
+        max_bundle_bytes=invocation.max_bundle_bytes,
     )
-    if run.json:
-        output.json_document(
-            output.outcome_document(outcome, debug=run.debug, remediation=remediation.name)
-        )
-    else:
-        output.outcome(outcome, debug=run.debug, remediation=remediation.name)
-    return int(outcome.result.status.exit_code)
+    return run_job(
+        job, run, settings, hosts, fleet, show_one=show_outcome, dangers=invocation.dangers
+    )

@@ -14,6 +14,15 @@ class FindingStatus(str, Enum):
 
 
 @dataclass(frozen=True)
+class Remedy:
+    """The fix for a finding as data: a remediation and its script values. The fix command
+    shown is written from it (the remediation's own flags), and ``heal`` runs it."""
+
+    remediation: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Finding:
     """One troubleshooting topic judged on one PC, with the command that fixes it."""
 
@@ -24,6 +33,8 @@ class Finding:
     fix: str | None = None
     #: Why a value the PC reported is a placeholder in the fix (it cannot be pasted safely).
     fix_notes: list[str] = field(default_factory=list)
+    #: The fix commands as data: a remediation and its values each (``heal`` runs them).
+    remedies: tuple[Remedy, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from qbd_fix.doctor.command import Arg, Placeholder, Shell, default_shell, fix_command
 from qbd_fix.doctor.facts import Facts, Install, LogFacts, Task, same_name
-from qbd_fix.doctor.report import Finding, FindingStatus
+from qbd_fix.doctor.report import Finding, FindingStatus, Remedy
 from qbd_fix.sdk_codes import SDK_CODES
 
 OK, WARN, FAIL = FindingStatus.OK, FindingStatus.WARN, FindingStatus.FAIL
@@ -66,9 +66,16 @@ class Context:
 
     #: Why values were left out of the current rule's fixes (see :func:`fix_command`).
     notes: list[str] = field(default_factory=list)
+    #: The current rule's fix commands as data, by the command's text.
+    remedies: dict[str, Remedy] = field(default_factory=dict)
 
     def fix(self, subcommand: str, *options: tuple[str, Arg | None]) -> str:
-        return fix_command(subcommand, options, host=self.host, shell=self.shell, notes=self.notes)
+        """The fix command's text; its :class:`Remedy` is kept when every value is known."""
+        text = fix_command(subcommand, options, host=self.host, shell=self.shell, notes=self.notes)
+        remedy = remedy_for(subcommand, options)
+        if remedy is not None:
+            self.remedies[text] = remedy
+        return text
 
     def clients(self) -> list[str]:
         """Legacy clients to judge: the one asked for, or all found."""
@@ -96,6 +103,25 @@ class Context:
             return self.client_name
         clients = self.clients()
         return clients[0] if len(clients) == 1 else None
+
+
+def remedy_for(subcommand: str, options: Iterable[tuple[str, Arg | None]]) -> Remedy | None:
+    """A fix command as data: each flag mapped to its script parameter through the
+    remediation's spec (a flag it does not have is a bug here). None when a value is a
+    placeholder only a person can fill in."""
+    from qbd_fix.remediations import REMEDIATIONS
+
+    remediation = REMEDIATIONS[subcommand]
+    by_flag = {p.flag.name: p for p in remediation.flagged if p.flag}
+    values: dict[str, object] = {}
+    for flag, value in options:
+        parameter = by_flag.get(flag)
+        if parameter is None:
+            raise ValueError(f"{subcommand} has no option {flag}")
+        if isinstance(value, Placeholder):
+            return None
+        values[parameter.name] = True if value is None else value
+    return Remedy(subcommand, values)
 
 
 def _worst(statuses: Iterable[FindingStatus]) -> FindingStatus:
@@ -609,8 +635,13 @@ def evaluate(
     findings = []
     for rule in RULES:
         ctx.notes.clear()
+        ctx.remedies.clear()
         finding = rule(ctx)
         if ctx.notes:
             finding = dataclasses.replace(finding, fix_notes=list(dict.fromkeys(ctx.notes)))
+        shown = (finding.fix or "").split("\n")
+        remedies = tuple(r for text, r in ctx.remedies.items() if text in shown)
+        if remedies:
+            finding = dataclasses.replace(finding, remedies=remedies)
         findings.append(finding)
     return findings

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from qbd_fix.script.engine import Script
 
 #: Parameter or setting names whose values are never written anywhere.
+#: The environment variable that moves the audit log (``--audit-log`` wins over it).
+AUDIT_ENV = "QBD_FIX_AUDIT_LOG"
 SECRET_NAME = re.compile(r"password|passwd|secret|token", re.IGNORECASE)
 REDACTED = "***"
 #: URL query or fragment parameters that carry a credential: SAS signatures (``sig``), AWS and

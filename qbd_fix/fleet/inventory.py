@@ -20,12 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from qbd_fix import validation
+from qbd_fix.connection import AUTH_KINDS
 from qbd_fix.errors import UsageError
 from qbd_fix.validation import MAX_CLIENT_NAME
 
-#: The remote runner's authentication kinds (kept equal to ``qbd_fix.runners.remote.AUTH_KINDS``
-#: by a test; not imported, so that reading an inventory loads no remoting code).
-AUTH_KINDS = ("negotiate", "ntlm", "kerberos", "credssp", "basic", "certificate")
 FIELDS = (
     "host",
     "port",

@@ -4,9 +4,10 @@ At most *concurrency* PCs are worked on at once, by as many long-lived worker
 threads (starting a thread per PC stalls the loop: ``Thread.start`` waits for
 the new thread to get the GIL, which takes milliseconds when the others are
 busy, so a thousand starts cost seconds). Everything the
-caller sees (progress events, finished hosts for the report sink, the audit
-log) is delivered on the thread that called :meth:`FleetRun.run`, so sinks need
-no locking. Nothing here prints: the CLI renders events as it likes.
+caller sees (progress events, including the step each PC's script has reached,
+and finished hosts for the sink) is delivered on the thread that called
+:meth:`FleetRun.run`, so sinks need no locking. Nothing here prints or writes
+files: :mod:`qbd_fix.pipeline` attaches the report and audit log.
 
 Safety rules:
 
@@ -27,8 +28,8 @@ Safety rules:
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import os
 import queue
 import threading
 import time
@@ -51,9 +52,14 @@ from qbd_fix.fleet.inventory import Target
 from qbd_fix.runners.transfer import DEFAULT_MAX_BUNDLE_MIB
 
 if TYPE_CHECKING:
-    from qbd_fix.fleet.audit import AuditLog
-    from qbd_fix.runners.base import Runner, RunOutcome
+    from qbd_fix.runners.base import OnStep, Runner, RunOutcome
     from qbd_fix.script.engine import Script
+
+#: Something applied to each PC's outcome before it is reported (the doctor's judging).
+Step = Callable[[Target, "RunOutcome"], "RunOutcome"]
+#: A PC's whole work on one open runner, when it is more than one script (``heal``: facts,
+#: fixes, facts again); gets the runner, the PC's script, the PC and where steps go.
+Perform = Callable[["Runner", "Script", Target, "OnStep"], "RunOutcome"]
 
 #: Error kinds a retry can cure, when they came before the script started.
 RETRYABLE = (HostUnreachableError, WinRMUnavailableError, RunTimeoutError)
@@ -134,6 +140,12 @@ class HostReport:
     what_if: bool = False
     error: HostError | None = None
     result: dict[str, Any] | None = None
+    #: Kept for the caller, never written to a report: the script the PC was sent (for the
+    #: audit line), the whole outcome (streams, for a one-PC run's --debug) and the exception
+    #: a failed run raised (so a one-PC run reports it exactly as it was raised).
+    script: Script | None = field(default=None, repr=False, compare=False)
+    outcome: RunOutcome | None = field(default=None, repr=False, compare=False)
+    exception: BaseException | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -159,19 +171,6 @@ class HostReport:
             },
             "result": self.result,
         }
-
-
-@dataclass(frozen=True)
-class HostRow:
-    """The small per-PC line a summary keeps (a fleet of thousands stays small in memory)."""
-
-    host: str
-    client_name: str | None
-    status: HostStatus
-    summary: str
-    duration: float
-    exit_code: int
-    error_kind: str | None
 
 
 def fleet_exit_code(counts: Counter[HostStatus] | dict[HostStatus, int]) -> int:
@@ -206,11 +205,11 @@ def script_error(report: HostReport) -> bool:
 
 @dataclass
 class FleetSummary:
-    """Counters and one row per PC, in the order PCs finished."""
+    """How many PCs ended in each status (each PC's report went to the sink): a fleet of
+    thousands keeps no per-PC rows here."""
 
     total: int
     counts: Counter[HostStatus] = field(default_factory=Counter)
-    rows: list[HostRow] = field(default_factory=list)
     duration: float = 0.0
     stopped: int = 0
     #: Canary PCs that ended in a script error; when any did, no other PC was started.
@@ -229,17 +228,6 @@ class FleetSummary:
 
     def add(self, report: HostReport) -> None:
         self.counts[report.status] += 1
-        self.rows.append(
-            HostRow(
-                report.host,
-                report.client_name,
-                report.status,
-                report.summary,
-                report.duration,
-                report.exit_code,
-                report.error.kind if report.error else None,
-            )
-        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -260,6 +248,7 @@ class EventKind(str, Enum):
     FINISHED = "finished"
     STOPPING = "stopping"
     CANARY_FAILED = "canary_failed"
+    STEP = "step"
 
 
 @dataclass(frozen=True)
@@ -268,7 +257,8 @@ class FleetEvent:
 
     ``started``/``retrying`` carry *host* (and *attempt*, *delay* for a retry),
     ``finished`` carries *report*, ``stopping`` carries *stop_level* (1 drain, 2 cancel),
-    ``canary_failed`` names the first canary PC with a script error in *host*.
+    ``canary_failed`` names the first canary PC with a script error in *host*,
+    ``step`` carries the *step* a running PC's script has reached.
     """
 
     kind: EventKind
@@ -283,6 +273,7 @@ class FleetEvent:
     delay: float = 0.0
     error: HostError | None = None
     stop_level: int = 0
+    step: str = ""
 
 
 @dataclass(frozen=True)
@@ -342,11 +333,12 @@ class _Slot:
 @dataclass(frozen=True)
 class _Message:
     index: int
-    kind: str  # "retry", "done" or "wake"
+    kind: str  # "retry", "step", "done" or "wake"
     report: HostReport | None = None
     attempt: int = 0
     delay: float = 0.0
     error: HostError | None = None
+    step: str = ""
 
 
 _WAKE = _Message(-1, "wake")
@@ -372,10 +364,11 @@ class FleetRun:
         max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_MIB << 20,
         on_event: Callable[[FleetEvent], None] | None = None,
         sink: Callable[[HostReport], None] | None = None,
-        audit: AuditLog | None = None,
         secrets: Iterable[str] = (),
         canary: int = 0,
-        record: Callable[[HostReport, Script | None], None] | None = None,
+        steps: Sequence[Step] = (),
+        keep_outcomes: bool = False,
+        perform: Perform | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -396,16 +389,19 @@ class FleetRun:
         self.dest = dest
         self.max_bundle_bytes = max_bundle_bytes
         self.on_event = on_event
+        #: called with each PC's report as it ends (on the thread that called :meth:`run`)
         self.sink = sink
-        #: like *sink*, with the script the PC was sent (None if it never got one), so that
-        #: an audit line needs no second render
-        self.record = record
-        self.audit = audit
+        #: applied in order to each PC's outcome before it becomes a report (the doctor's
+        #: judging of its facts); a step that raises fails that PC
+        self.steps = tuple(steps)
+        #: keep each outcome on its report (a one-PC run shows its streams)
+        self.keep_outcomes = keep_outcomes
+        #: each PC's work, when it is more than running its script (and fetching its file)
+        self.perform = perform
         #: PCs (by inventory index) that run before any other; 0 means no canary
         self.canary = min(canary, len(targets))
         self._canary_open = self.canary > 0
-        env_secrets = (os.environ.get(t.password_env or "") for t in self.targets)
-        self._scrub = _Scrubber([*secrets, *(s for s in env_secrets if s)])
+        self._scrub = _Scrubber(secrets)
         self._messages: queue.Queue[_Message] = queue.Queue()
         self._stop_level = 0
         self._stop_lock = threading.RLock()  # a SIGINT handler may re-enter stop()
@@ -463,7 +459,7 @@ class FleetRun:
             while True:
                 attempts += 1
                 try:
-                    outcome = self._attempt(target, script)
+                    outcome = self._attempt(slot, script)
                 except Exception as exc:
                     retry = attempts <= self.retries and _retryable(exc)
                     if not retry or self._stopping.is_set():
@@ -485,6 +481,7 @@ class FleetRun:
                 break
         except BaseException as exc:  # a PC's failure must never end the fleet
             report = self._from_error(target, script, exc, attempts, started)
+            report = dataclasses.replace(report, exception=exc)
         self._messages.put(_Message(slot.index, "done", report=report))
 
     def _worker(self) -> None:
@@ -515,16 +512,26 @@ class FleetRun:
         if replace:
             self._start_worker()
 
-    def _attempt(self, target: Target, script: Script) -> RunOutcome:
-        runner = self.make_runner(target)
+    def _attempt(self, slot: _Slot, script: Script) -> RunOutcome:
+        def reached(step: str) -> None:
+            self._messages.put(_Message(slot.index, "step", step=step))
+
+        runner = self.make_runner(slot.target)
         with runner:
-            return jobs.execute(
-                script,
-                runner,
-                what_if=self.what_if,
-                dest=self.dest,
-                max_bundle_bytes=self.max_bundle_bytes,
-            )
+            if self.perform is not None:
+                outcome = self.perform(runner, script, slot.target, reached)
+            else:
+                outcome = jobs.execute(
+                    script,
+                    runner,
+                    what_if=self.what_if,
+                    dest=self.dest,
+                    max_bundle_bytes=self.max_bundle_bytes,
+                    on_step=reached,
+                )
+        for step in self.steps:
+            outcome = step(slot.target, outcome)
+        return outcome
 
     def _from_outcome(
         self, target: Target, script: Script, outcome: RunOutcome, attempts: int, started: float
@@ -545,6 +552,8 @@ class FleetRun:
             script_sha256=script.sha256,
             what_if=self.what_if,
             result=self._scrub.any(result.to_dict()),
+            script=script,
+            outcome=outcome if self.keep_outcomes else None,
         )
 
     def _from_error(
@@ -581,6 +590,7 @@ class FleetRun:
             script_sha256=script.sha256 if script else "",
             what_if=self.what_if,
             error=error,
+            script=script,
         )
 
     # -- scheduling side ------------------------------------------------------------------
@@ -608,6 +618,7 @@ class FleetRun:
             script_sha256=script.sha256 if script else "",
             what_if=self.what_if,
             error=HostError(status.value, message, int(code)),
+            script=script,
         )
 
     def _eta(self) -> float | None:
@@ -636,17 +647,13 @@ class FleetRun:
             )
         )
 
-    def _finish(self, report: HostReport, running: int, script: Script | None) -> None:
+    def _finish(self, report: HostReport, running: int) -> None:
         self.summary.add(report)
         if report.status not in (HostStatus.NOT_RUN, HostStatus.CANCELLED, HostStatus.TIMEOUT):
             self._run_time += report.duration
             self._runs += 1
         if self.sink is not None:
             self.sink(report)
-        if self.record is not None:
-            self.record(report, script)
-        if self.audit is not None and report.status is not HostStatus.NOT_RUN:
-            self.audit.record_report(report, script)
         self._emit(EventKind.FINISHED, report.host, running, report=report)
 
     def run(self) -> FleetSummary:
@@ -681,7 +688,6 @@ class FleetRun:
                                     "the PC may have been changed part-way",
                                 ),
                                 len(running),
-                                slot.script,
                             )
                     if level >= 1:
                         while pending:
@@ -691,7 +697,6 @@ class FleetRun:
                                     target, HostStatus.NOT_RUN, "not run: the fleet run was stopped"
                                 ),
                                 len(running),
-                                None,
                             )
                         if not running:
                             break
@@ -733,7 +738,7 @@ class FleetRun:
             )
             while pending:
                 _, target = pending.pop()
-                self._finish(self._unfinished(target, HostStatus.NOT_RUN, message), 0, None)
+                self._finish(self._unfinished(target, HostStatus.NOT_RUN, message), 0)
         return False
 
     def _wait(self, running: dict[int, _Slot]) -> None:
@@ -757,11 +762,13 @@ class FleetRun:
                     delay=message.delay,
                     error=message.error,
                 )
+            elif message.kind == "step":
+                self._emit(EventKind.STEP, slot.target.host, len(running), step=message.step)
             elif message.kind == "done" and message.report is not None:
                 del running[message.index]
                 if message.index < self.canary and script_error(message.report):
                     self.summary.canary_failures.append(slot.target.label)
-                self._finish(message.report, len(running), slot.script)
+                self._finish(message.report, len(running))
         if self.host_timeout is not None:
             now = time.monotonic()
             for slot in [s for s in running.values() if now - s.started >= self.host_timeout]:
@@ -775,45 +782,8 @@ class FleetRun:
                         "(the script may still be running on the PC)",
                     ),
                     len(running),
-                    slot.script,
                 )
 
 
 def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, RETRYABLE) and exc.before_script
-
-
-def run_fleet(
-    targets: Sequence[Target],
-    make_runner: Callable[[Target], Runner],
-    script_for: Callable[[Target], Script],
-    *,
-    concurrency: int = 16,
-    host_timeout: float | None = None,
-    retries: int = 2,
-    backoff: Backoff | None = None,
-    what_if: bool = False,
-    dest: Path | None = None,
-    on_event: Callable[[FleetEvent], None] | None = None,
-    sink: Callable[[HostReport], None] | None = None,
-    audit: AuditLog | None = None,
-    secrets: Iterable[str] = (),
-    canary: int = 0,
-) -> FleetSummary:
-    """Build a :class:`FleetRun` and run it (use the class to be able to :meth:`~FleetRun.stop`)."""
-    return FleetRun(
-        targets,
-        make_runner,
-        script_for,
-        concurrency=concurrency,
-        host_timeout=host_timeout,
-        retries=retries,
-        backoff=backoff,
-        what_if=what_if,
-        dest=dest,
-        on_event=on_event,
-        sink=sink,
-        audit=audit,
-        secrets=secrets,
-        canary=canary,
-    ).run()

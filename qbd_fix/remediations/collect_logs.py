@@ -54,9 +54,7 @@ COLLECT_LOGS = Remediation(
             "How many days of Application-log errors to include",
             minimum=0,
             maximum=90,
-            flag=Flag(
-                "--event-days", "Days of Application-log errors to include.", metavar="DAYS"
-            ),
+            flag=Flag("--event-days", "Days of Application-log errors to include.", metavar="DAYS"),
             sample=2,
         ),
         ScriptParameter(

@@ -7,15 +7,33 @@ differ only in how a script reaches the PC and how files come back.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qbd_fix.runners.transfer import DEFAULT_MAX_BUNDLE_MIB
 
 if TYPE_CHECKING:
     from qbd_fix.result import Result
     from qbd_fix.script.engine import Script
+
+
+#: Hears each step a script reports while it runs (``Write-QbdStep``), as clean text.
+OnStep = Callable[[str], None]
+#: How a step travels: an information record (PSRP) or a stdout line (``-File``).
+STEP_PREFIX = "qbd-step: "
+MAX_STEP_CHARS = 120
+
+
+def step_of(line: str) -> str | None:
+    """The step a line announces, made safe to show (the PC is not trusted), else None."""
+    if not line.startswith(STEP_PREFIX):
+        return None
+    from qbd_fix.text import visible
+
+    text = visible(line[len(STEP_PREFIX) :].strip())
+    return text[:MAX_STEP_CHARS] + ("..." if len(text) > MAX_STEP_CHARS else "")
 
 
 @dataclass(frozen=True)
@@ -38,6 +56,10 @@ class RunOutcome:
     duration: float
     streams: Streams = field(default_factory=Streams)
     exit_code: int | None = None
+    #: What a pipeline step made of the result (the doctor's report), and the result it
+    #: was made from (the facts); both None until a step judges the outcome.
+    judgement: Any = None
+    judged_from: Result | None = None
 
 
 class Runner(abc.ABC):
@@ -46,8 +68,11 @@ class Runner(abc.ABC):
     target: str
 
     @abc.abstractmethod
-    def run(self, script: Script, *, what_if: bool = False) -> RunOutcome:
-        """Run *script* with its bound parameters; with *what_if*, under -WhatIf."""
+    def run(
+        self, script: Script, *, what_if: bool = False, on_step: OnStep | None = None
+    ) -> RunOutcome:
+        """Run *script* with its bound parameters; with *what_if*, under -WhatIf. *on_step*
+        hears each step the script reports, while it runs."""
 
     @abc.abstractmethod
     def fetch(

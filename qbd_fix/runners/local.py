@@ -22,7 +22,7 @@ from typing import IO
 from qbd_fix.errors import ResultError, RunTimeoutError, ScriptFailedError, TransferError
 from qbd_fix.result import MAX_RESULT_CHARS, parse_result
 from qbd_fix.runners import limits, transfer
-from qbd_fix.runners.base import Runner, RunOutcome, Streams
+from qbd_fix.runners.base import OnStep, Runner, RunOutcome, Streams, step_of
 from qbd_fix.script.engine import Script
 
 POWERSHELL_ARGS = ("-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass")
@@ -39,6 +39,20 @@ def _pump(stream: IO[bytes], add: Callable[[str], None]) -> None:
             text = line.decode("utf-8", errors="replace").rstrip("\r\n")
             if text.strip():
                 add(text)
+
+
+def _stepping(add: Callable[[str], None], on_step: OnStep | None) -> Callable[[str], None]:
+    """*add*, telling *on_step* first about a line that announces a step."""
+    if on_step is None:
+        return add
+
+    def add_line(text: str) -> None:
+        step = step_of(text)
+        if step is not None:
+            on_step(step)
+        add(text)
+
+    return add_line
 
 
 def local_supported() -> bool:
@@ -72,14 +86,16 @@ class LocalRunner(Runner):
             args.append("-WhatIf")
         return args
 
-    def run(self, script: Script, *, what_if: bool = False) -> RunOutcome:
+    def run(
+        self, script: Script, *, what_if: bool = False, on_step: OnStep | None = None
+    ) -> RunOutcome:
         started = time.monotonic()
         timeout = script.runner_timeout if self.timeout is None else self.timeout
         kept = limits.Collected()
         with tempfile.TemporaryDirectory(prefix="qbd-fix-") as folder:
             path = Path(folder) / f"{script.name}.ps1"
             path.write_bytes(script.file_bytes())
-            returncode = self._execute(self.command(path, what_if=what_if), kept, timeout)
+            returncode = self._execute(self.command(path, what_if=what_if), kept, timeout, on_step)
         errors = kept.errors.texts()
         try:
             result = parse_result(kept.result_lines())
@@ -103,9 +119,15 @@ class LocalRunner(Runner):
             exit_code=returncode,
         )
 
-    def _execute(self, command: list[str], kept: limits.Collected, timeout: float) -> int:
+    def _execute(
+        self,
+        command: list[str],
+        kept: limits.Collected,
+        timeout: float,
+        on_step: OnStep | None = None,
+    ) -> int:
         """Run *command*, its stdout and stderr read line by line into *kept* (bounded)
-        as they come; returns the exit code."""
+        as they come, steps told to *on_step* at once; returns the exit code."""
         try:
             process = subprocess.Popen(
                 command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
@@ -115,7 +137,11 @@ class LocalRunner(Runner):
         assert process.stdout is not None
         assert process.stderr is not None
         readers = [
-            threading.Thread(target=_pump, args=(process.stdout, kept.add_output), daemon=True),
+            threading.Thread(
+                target=_pump,
+                args=(process.stdout, _stepping(kept.add_output, on_step)),
+                daemon=True,
+            ),
             threading.Thread(target=_pump, args=(process.stderr, kept.errors.add), daemon=True),
         ]
         for reader in readers:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from qbd_fix.connection import AUTH_KINDS, HTTP_PORT, HTTPS_PORT
 from qbd_fix.errors import (
     AccessDeniedError,
     AuthenticationFailedError,
@@ -42,7 +43,7 @@ from qbd_fix.errors import (
 )
 from qbd_fix.result import parse_result
 from qbd_fix.runners import limits, transfer
-from qbd_fix.runners.base import Runner, RunOutcome
+from qbd_fix.runners.base import OnStep, Runner, RunOutcome, step_of
 
 if TYPE_CHECKING:
     from qbd_fix.script.engine import Script
@@ -50,11 +51,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-AUTH_KINDS = ("negotiate", "ntlm", "kerberos", "credssp", "basic", "certificate")
 #: Auth kinds whose security context can encrypt WinRM messages on a plain HTTP listener.
 ENCRYPTING_AUTH = ("negotiate", "ntlm", "kerberos", "credssp")
-HTTP_PORT = 5985
-HTTPS_PORT = 5986
 
 #: WSMan fault codes with a meaning of their own.
 WSMAN_ACCESS_DENIED = (5, 0x80070005)
@@ -669,6 +667,7 @@ class RemoteRunner(Runner):
         deadline: float | None = None,
         collected: limits.Collected | None = None,
         close: bool = True,
+        on_step: OnStep | None = None,
     ) -> tuple[limits.Collected, bool]:
         """Run *text* with *parameters*; returns (what was kept of its output, had_errors).
 
@@ -701,8 +700,8 @@ class RemoteRunner(Runner):
                             f"the script ran longer than {deadline - began:.0f} s on {self.target} and was stopped"
                         )
                     ps.poll_invoke()
-                    self._drain(ps, pool, kept)
-                self._drain(ps, pool, kept)
+                    self._drain(ps, pool, kept, on_step)
+                self._drain(ps, pool, kept, on_step)
                 had_errors = bool(ps.had_errors)
             finally:
                 pool.pipelines.pop(ps.id, None)
@@ -711,12 +710,18 @@ class RemoteRunner(Runner):
         return kept, had_errors
 
     @staticmethod
-    def _drain(ps: Any, pool: Any, kept: limits.Collected) -> None:
-        """Move what pypsrp received into *kept* (bounded) and empty pypsrp's lists."""
+    def _drain(ps: Any, pool: Any, kept: limits.Collected, on_step: OnStep | None = None) -> None:
+        """Move what pypsrp received into *kept* (bounded) and empty pypsrp's lists; the
+        steps the script announced go to *on_step* as they arrive."""
         output, ps.output = ps.output, []
         for item in output:
             kept.add_output(str(item))
         streams = ps.streams
+        if on_step is not None:
+            for record in streams.information:
+                step = step_of(_information(record))
+                if step is not None:
+                    on_step(step)
         kept.add_records(kept.errors, streams.error, describe_error)
         kept.add_records(kept.warnings, streams.warning, _text)
         kept.add_records(kept.verbose, streams.verbose, _text)
@@ -735,7 +740,9 @@ class RemoteRunner(Runner):
         except Exception as exc:  # the answer is in; a failed close must not lose it
             log.debug("closing the pipeline: %s", type(exc).__name__)
 
-    def run(self, script: Script, *, what_if: bool = False) -> RunOutcome:
+    def run(
+        self, script: Script, *, what_if: bool = False, on_step: OnStep | None = None
+    ) -> RunOutcome:
         started = time.monotonic()
         parameters: dict[str, ParamValue] = dict(script.parameters)
         if what_if:
@@ -748,6 +755,7 @@ class RemoteRunner(Runner):
             doing=f"running {script.name}",
             deadline=started + timeout,
             close=False,
+            on_step=on_step,
         )
         streams = kept.streams()
         errors = streams.errors
