@@ -10,6 +10,7 @@ from qbd_fix.connection import Connections, ConnectionSettings, read_passwords
 from qbd_fix.errors import UsageError
 from qbd_fix.fleet.inventory import Target
 
+
 @pytest.mark.parametrize(
     ("flags", "row", "message"),
     [
@@ -82,5 +83,5 @@ def test_a_fleet_checks_each_kind_of_row_once_and_refuses_duplicates(
     assert made(rows[1]).address == "pc02:15985"
     assert made.port(rows[0]) == 5986 and made.secrets == ["pw"]
     twice = [*rows, Target(host="PC01", port=5986, source="pcs.csv:4")]
-    with pytest.raises(UsageError, match="pcs.csv:4: duplicate host 'PC01:5986'"):
+    with pytest.raises(UsageError, match=r"pcs\.csv:4: duplicate host 'PC01:5986'"):
         Connections(settings, twice)

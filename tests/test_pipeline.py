@@ -93,7 +93,9 @@ def test_a_fleet_as_a_library(pcs: list[FakeWinRMHost], tmp_path: Path) -> None:
     ]
     job = pipeline.Job(get("restart-tasks"), what_if=True)
     plan = pipeline.plan(job, rows, ConnectionSettings(ssl=False, auth="ntlm", username="u"))
-    report = open_report(tmp_path / "fleet.json", run={"remediation": "restart-tasks"}, targets=rows)
+    report = open_report(
+        tmp_path / "fleet.json", run={"remediation": "restart-tasks"}, targets=rows
+    )
     execution = pipeline.Execution(plan, pipeline.Sinks(report=report), concurrency=2)
     summary = execution.run()
     assert summary.total == summary.done == 3 and summary.exit_code == 0
