@@ -219,7 +219,11 @@ def verdict(visit: _Visit, target: Target, settings: HealSettings) -> Result:
         Action(f"{fix.remediation} for {fix.finding}: {fix.status} ({fix.summary})", fix.performed)
         for fix in visit.fixes
     ]
-    person = [f for f in failing_after.values() if _selected(f, settings.only)]
+    # under -WhatIf nothing was fixed: a finding a fix would have run for needs nobody
+    would_fix = {fix.finding for fix in visit.fixes} if settings.what_if else set()
+    person = [
+        f for f in failing_after.values() if _selected(f, settings.only) and f.id not in would_fix
+    ]
     failed = [fix for fix in visit.fixes if fix.status == "failed"]
     healed = [
         f.id
