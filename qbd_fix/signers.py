@@ -43,7 +43,7 @@ def installer_sha256_parameter() -> ScriptParameter:
             metavar="HEX",
             clean=lambda value: validation.sha256(value, "--installer-sha256"),
         ),
-        sample="0" * 64,
+        sample="9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
     )
 
 

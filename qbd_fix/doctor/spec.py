@@ -36,6 +36,7 @@ DOCTOR = Remediation(
             "Days of AppLocker and SRP events to look through",
             minimum=0,
             maximum=90,
+            sample=90,
         ),
         ScriptParameter(
             "ConnectTimeoutMs",

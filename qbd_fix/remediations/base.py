@@ -26,7 +26,7 @@ def client_name_parameter(help_text: str, cli_help: str) -> ScriptParameter:
         flag=Flag(
             "--client-name", cli_help, metavar="NAME", short="-c", clean=validation.client_name
         ),
-        sample="Codat Engineering - Integration",
+        sample="O'Brien & Sons – Books",
     )
 
 

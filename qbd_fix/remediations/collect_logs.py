@@ -45,7 +45,7 @@ COLLECT_LOGS = Remediation(
                 "Keep at most this much of each log (its newest part).",
                 metavar="MIB",
             ),
-            sample=5,
+            sample=2048,
         ),
         ScriptParameter(
             "EventDays",
@@ -55,7 +55,7 @@ COLLECT_LOGS = Remediation(
             minimum=0,
             maximum=90,
             flag=Flag("--event-days", "Days of Application-log errors to include.", metavar="DAYS"),
-            sample=2,
+            sample=90,
         ),
         ScriptParameter(
             "OutputDirectory",
@@ -64,6 +64,7 @@ COLLECT_LOGS = Remediation(
             "Folder on the PC for the zip; empty: the system temporary folder",
             pattern=NO_CONTROL,
             pattern_text="a folder path without control characters",
+            sample="C:\\Temp\\qbd logs",
         ),
     ),
     # Reading and zipping logs of up to MaxFileMiB each, with room for a slow disk.

@@ -48,7 +48,7 @@ REINSTALL_CONNECTOR = Remediation(
                 required=True,
                 clean=validation.installer,
             ),
-            sample="https://downloads.example.com/QuickBooksDesktopConnector.exe",
+            sample="https://example.com/downloads/Acme-quickbooksdesktop-connector.exe",
         ),
         client_name_parameter(
             "Codat client name of the connector to reinstall; empty: the only one found",
@@ -92,7 +92,7 @@ REINSTALL_CONNECTOR = Remediation(
                 "How long to wait for the uninstaller and the installer.",
                 metavar="SECONDS",
             ),
-            sample=900,
+            sample=1200,
         ),
         installer_sha256_parameter(),
         ScriptParameter(

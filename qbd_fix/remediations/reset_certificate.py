@@ -61,6 +61,7 @@ RESET_CERTIFICATE = Remediation(
             "How much of the end of qbsdklog.txt to read for SDK error codes",
             minimum=1,
             maximum=16384,
+            sample=64,
         ),
         installer_sha256_parameter(),
         grant_removed_parameter("-LaunchInstaller waits for it"),

@@ -43,7 +43,7 @@ RESTART_TASKS = Remediation(
                 "How long to wait for each task and the tray app to start.",
                 metavar="SECONDS",
             ),
-            sample=90,
+            sample=300,
         ),
         ScriptParameter(
             "RestartIfUnhealthy",

@@ -1,6 +1,6 @@
 """The rendered variants every script check runs over: each remediation's defaults, each
-switch on its own, typical values for its strings, everything set at once, and the values that
-need a variant of their own."""
+switch on its own, its parameters' own sample values (from the remediation's spec),
+everything set at once, and the values that need a variant of their own."""
 
 from __future__ import annotations
 
@@ -9,23 +9,6 @@ from collections.abc import Iterator
 from qbd_fix.remediations import REMEDIATIONS
 from qbd_fix.remediations.base import Remediation
 from qbd_fix.script.params import ParamValue
-
-SAMPLE_STRINGS: dict[str, str] = {
-    "ClientName": "O'Brien & Sons – Books",
-    "CompanyId": "8a210b68-6988-11ed-a1eb-0242ac120002",
-    "Installer": "https://example.com/downloads/Acme-quickbooksdesktop-connector.exe",
-    "OutputDirectory": "C:\\Temp\\qbd logs",
-    "InstallerSha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-}
-
-#: Numbers other than the defaults, used in the "everything" variant.
-SAMPLE_NUMBERS: dict[str, int] = {
-    "TaskTimeoutSeconds": 300,
-    "SdkLogTailKiB": 64,
-    "InstallTimeoutSeconds": 1200,
-    "MaxFileMiB": 2048,
-    "EventDays": 90,
-}
 
 #: Values the samples above lack: other installer kinds, wildcard characters and a braced
 #: upper-case Company ID, the smallest limits, a path with a quote and brackets.
@@ -58,9 +41,9 @@ def variants(remediation: Remediation) -> Iterator[tuple[str, dict[str, ParamVal
             seen.append({parameter.name: True})
             yield parameter.name, {parameter.name: True}
     samples: dict[str, ParamValue] = {
-        p.name: SAMPLE_STRINGS[p.name]
+        p.name: p.sample
         for p in remediation.parameters
-        if p.kind == "string" and p.name in SAMPLE_STRINGS
+        if p.kind == "string" and p.sample is not None
     }
     if samples:
         seen.append(samples)
@@ -69,10 +52,8 @@ def variants(remediation: Remediation) -> Iterator[tuple[str, dict[str, ParamVal
     for p in remediation.parameters:
         if p.kind == "switch":
             everything[p.name] = True
-        elif p.kind == "string" and p.name in SAMPLE_STRINGS:
-            everything[p.name] = SAMPLE_STRINGS[p.name]
-        elif p.kind == "int" and p.name in SAMPLE_NUMBERS:
-            everything[p.name] = SAMPLE_NUMBERS[p.name]
+        elif p.sample is not None:
+            everything[p.name] = p.sample
     if everything not in seen:
         yield "everything", everything
     yield from EXTRA_VARIANTS.get(remediation.name, {}).items()
