@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from qbd_fix import validation
-from qbd_fix.cli.options import option
+from qbd_fix.cli.options import flag, option
 from qbd_fix.errors import UsageError
 from qbd_fix.remediations.base import Remediation
 from qbd_fix.runners.transfer import DEFAULT_MAX_BUNDLE_MIB, MAX_BUNDLE_MIB_LIMIT
@@ -59,31 +59,23 @@ def _default(p: ScriptParameter) -> Any:
 
 
 _FILE_OPTIONS = (
-    option(
+    flag(
         "max_bundle_mib",
-        Annotated[
-            int,
-            typer.Option(
-                "--max-bundle-mib",
-                metavar="MIB",
-                help="Refuse a zip larger than this (nothing is kept; the PC keeps its copy).",
-                rich_help_panel=PANEL,
-            ),
-        ],
+        int,
         DEFAULT_MAX_BUNDLE_MIB,
+        "--max-bundle-mib",
+        metavar="MIB",
+        help="Refuse a zip larger than this (nothing is kept; the PC keeps its copy).",
+        rich_help_panel=PANEL,
     ),
-    option(
+    flag(
         "dest",
-        Annotated[
-            str | None,
-            typer.Option(
-                "--dest",
-                metavar="FILE|DIR",
-                help="Where to write the zip. Default: ./qbd-logs/<host>-<UTC time>.zip",
-                rich_help_panel=PANEL,
-            ),
-        ],
+        str | None,
         None,
+        "--dest",
+        metavar="FILE|DIR",
+        help="Where to write the zip. Default: ./qbd-logs/<host>-<UTC time>.zip",
+        rich_help_panel=PANEL,
     ),
 )
 

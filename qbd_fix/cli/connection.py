@@ -12,11 +12,9 @@ from __future__ import annotations
 import getpass
 import inspect
 from enum import Enum
-from typing import Annotated, Any
+from typing import Any
 
-import typer
-
-from qbd_fix.cli.options import option
+from qbd_fix.cli.options import flag
 from qbd_fix.connection import DEFAULT_PASSWORD_ENV, Ask, ConnectionSettings
 from qbd_fix.errors import UsageError
 
@@ -35,160 +33,112 @@ class Auth(str, Enum):
 
 
 CONNECTION_OPTIONS: list[inspect.Parameter] = [
-    option(
+    flag(
         "host",
-        Annotated[
-            list[str] | None,
-            typer.Option(
-                "--host",
-                metavar="PC",
-                help="Run on this remote PC over PowerShell Remoting: a name, IPv4 or IPv6 address. "
-                "Repeat it, or give a comma list, to run on several PCs at once (a fleet run).",
-                rich_help_panel=PANEL,
-            ),
-        ],
+        list[str] | None,
         None,
+        "--host",
+        metavar="PC",
+        help="Run on this remote PC over PowerShell Remoting: a name, IPv4 or IPv6 address. "
+        "Repeat it, or give a comma list, to run on several PCs at once (a fleet run).",
+        rich_help_panel=PANEL,
     ),
-    option(
+    flag(
         "port",
-        Annotated[
-            int | None,
-            typer.Option(
-                "--port",
-                metavar="PORT",
-                help="WinRM port. Default: 5986 with --ssl, 5985 with --no-ssl.",
-                rich_help_panel=PANEL,
-            ),
-        ],
+        int | None,
         None,
+        "--port",
+        metavar="PORT",
+        help="WinRM port. Default: 5986 with --ssl, 5985 with --no-ssl.",
+        rich_help_panel=PANEL,
     ),
-    option(
+    flag(
         "ssl",
-        Annotated[
-            bool,
-            typer.Option(
-                "--ssl/--no-ssl",
-                help="HTTPS listener (5986), or HTTP (5985) with WinRM message encryption.",
-                rich_help_panel=PANEL,
-            ),
-        ],
+        bool,
         True,
+        "--ssl/--no-ssl",
+        help="HTTPS listener (5986), or HTTP (5985) with WinRM message encryption.",
+        rich_help_panel=PANEL,
     ),
-    option(
+    flag(
         "auth",
-        Annotated[
-            Auth,
-            typer.Option(
-                "--auth",
-                help="Authentication. Basic and certificate need --ssl.",
-                rich_help_panel=PANEL,
-            ),
-        ],
+        Auth,
         Auth.negotiate,
+        "--auth",
+        help="Authentication. Basic and certificate need --ssl.",
+        rich_help_panel=PANEL,
     ),
-    option(
+    flag(
         "username",
-        Annotated[
-            str | None,
-            typer.Option(
-                "--username",
-                "-u",
-                metavar="USER",
-                help="Account on the PC: DOMAIN\\user, user@domain, or .\\user for a local account.",
-                rich_help_panel=PANEL,
-            ),
-        ],
+        str | None,
         None,
+        "--username",
+        "-u",
+        metavar="USER",
+        help="Account on the PC: DOMAIN\\user, user@domain, or .\\user for a local account.",
+        rich_help_panel=PANEL,
     ),
-    option(
+    flag(
         "password_env",
-        Annotated[
-            str,
-            typer.Option(
-                "--password-env",
-                metavar="NAME",
-                help="Environment variable holding the password; asked for when unset and a terminal is there.",
-                rich_help_panel=PANEL,
-            ),
-        ],
+        str,
         DEFAULT_PASSWORD_ENV,
+        "--password-env",
+        metavar="NAME",
+        help="Environment variable holding the password; asked for when unset and a terminal is there.",
+        rich_help_panel=PANEL,
     ),
-    option(
+    flag(
         "cert_validation",
-        Annotated[
-            bool,
-            typer.Option(
-                "--cert-validation/--no-cert-validation",
-                help="Check the HTTPS listener's certificate.",
-                rich_help_panel=PANEL,
-            ),
-        ],
+        bool,
         True,
+        "--cert-validation/--no-cert-validation",
+        help="Check the HTTPS listener's certificate.",
+        rich_help_panel=PANEL,
     ),
-    option(
+    flag(
         "ca_file",
-        Annotated[
-            str | None,
-            typer.Option(
-                "--ca-file",
-                metavar="PEM",
-                help="CA certificate(s) to trust for the HTTPS listener.",
-                rich_help_panel=PANEL,
-            ),
-        ],
+        str | None,
         None,
+        "--ca-file",
+        metavar="PEM",
+        help="CA certificate(s) to trust for the HTTPS listener.",
+        rich_help_panel=PANEL,
     ),
-    option(
+    flag(
         "certificate_pem",
-        Annotated[
-            str | None,
-            typer.Option(
-                "--certificate-pem",
-                metavar="PEM",
-                help="Client certificate, for --auth certificate.",
-                rich_help_panel=PANEL,
-            ),
-        ],
+        str | None,
         None,
+        "--certificate-pem",
+        metavar="PEM",
+        help="Client certificate, for --auth certificate.",
+        rich_help_panel=PANEL,
     ),
-    option(
+    flag(
         "certificate_key_pem",
-        Annotated[
-            str | None,
-            typer.Option(
-                "--certificate-key-pem",
-                metavar="PEM",
-                help="Its private key (unencrypted), for --auth certificate.",
-                rich_help_panel=PANEL,
-            ),
-        ],
+        str | None,
         None,
+        "--certificate-key-pem",
+        metavar="PEM",
+        help="Its private key (unencrypted), for --auth certificate.",
+        rich_help_panel=PANEL,
     ),
-    option(
+    flag(
         "connect_timeout",
-        Annotated[
-            float,
-            typer.Option(
-                "--connect-timeout",
-                metavar="SECONDS",
-                help="How long to wait for the PC to accept the connection.",
-                rich_help_panel=PANEL,
-            ),
-        ],
+        float,
         30.0,
+        "--connect-timeout",
+        metavar="SECONDS",
+        help="How long to wait for the PC to accept the connection.",
+        rich_help_panel=PANEL,
     ),
-    option(
+    flag(
         "operation_timeout",
-        Annotated[
-            int,
-            typer.Option(
-                "--operation-timeout",
-                metavar="SECONDS",
-                help="How long one WinRM request may go unanswered (long scripts are polled, not cut).",
-                rich_help_panel=PANEL,
-            ),
-        ],
+        int,
         30,
+        "--operation-timeout",
+        metavar="SECONDS",
+        help="How long one WinRM request may go unanswered (long scripts are polled, not cut).",
+        rich_help_panel=PANEL,
     ),
 ]
 

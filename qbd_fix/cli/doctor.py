@@ -9,13 +9,11 @@ code (:mod:`qbd_fix.doctor`); this module parses options and draws the table.
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Annotated, Any
-
-import typer
+from typing import TYPE_CHECKING, Any
 
 from qbd_fix.cli.connection import CONNECTION_OPTIONS, pop_connection_options
 from qbd_fix.cli.fleet import FLEET_OPTIONS, FleetOptions, pop_fleet_options
-from qbd_fix.cli.options import RUN_OPTIONS, RunOptions, option
+from qbd_fix.cli.options import RUN_OPTIONS, RunOptions, flag
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -34,30 +32,22 @@ STATUS_STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 
 
 DOCTOR_OPTIONS: list[inspect.Parameter] = [
-    option(
+    flag(
         "client_name",
-        Annotated[
-            str | None,
-            typer.Option(
-                "--client-name",
-                "-c",
-                metavar="NAME",
-                help="Judge only this client's connector. Default: every connector found.",
-            ),
-        ],
+        str | None,
         None,
+        "--client-name",
+        "-c",
+        metavar="NAME",
+        help="Judge only this client's connector. Default: every connector found.",
     ),
-    option(
+    flag(
         "shell",
-        Annotated[
-            str | None,
-            typer.Option(
-                "--shell",
-                metavar="posix|powershell|cmd",
-                help="Quote the fix commands for this shell. Default: powershell on Windows, posix elsewhere.",
-            ),
-        ],
+        str | None,
         None,
+        "--shell",
+        metavar="posix|powershell|cmd",
+        help="Quote the fix commands for this shell. Default: powershell on Windows, posix elsewhere.",
     ),
 ]
 

@@ -17,11 +17,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-import typer
-
-from qbd_fix.cli.options import option
+from qbd_fix.cli.options import flag
 from qbd_fix.errors import UsageError
 from qbd_fix.fleet.audit import AUDIT_ENV
 
@@ -69,116 +67,84 @@ def interactive() -> bool:
 
 
 FLEET_OPTIONS: list[inspect.Parameter] = [
-    option(
+    flag(
         "inventory",
-        Annotated[
-            str | None,
-            typer.Option(
-                "--inventory",
-                "-i",
-                metavar="FILE",
-                help="Run on the PCs listed in this .csv or .toml file (see README: Fleets).",
-                rich_help_panel=PANEL,
-            ),
-        ],
+        str | None,
         None,
+        "--inventory",
+        "-i",
+        metavar="FILE",
+        help="Run on the PCs listed in this .csv or .toml file (see README: Fleets).",
+        rich_help_panel=PANEL,
     ),
-    option(
+    flag(
         "limit",
-        Annotated[
-            list[str] | None,
-            typer.Option(
-                "--limit",
-                "-l",
-                metavar="PATTERN",
-                help="Only PCs whose group, a tag or host matches this glob (repeatable, or a comma list).",
-                rich_help_panel=PANEL,
-            ),
-        ],
+        list[str] | None,
         None,
+        "--limit",
+        "-l",
+        metavar="PATTERN",
+        help="Only PCs whose group, a tag or host matches this glob (repeatable, or a comma list).",
+        rich_help_panel=PANEL,
     ),
-    option(
+    flag(
         "concurrency",
-        Annotated[
-            int,
-            typer.Option(
-                "--concurrency",
-                "-j",
-                metavar="N",
-                help="How many PCs are worked on at once in a fleet run.",
-                rich_help_panel=PANEL,
-            ),
-        ],
+        int,
         DEFAULT_CONCURRENCY,
+        "--concurrency",
+        "-j",
+        metavar="N",
+        help="How many PCs are worked on at once in a fleet run.",
+        rich_help_panel=PANEL,
     ),
-    option(
+    flag(
         "host_timeout",
-        Annotated[
-            float | None,
-            typer.Option(
-                "--host-timeout",
-                metavar="SECONDS",
-                help="Stop waiting for a PC after this long and report it as timed out. Default: no limit.",
-                rich_help_panel=PANEL,
-            ),
-        ],
+        float | None,
         None,
+        "--host-timeout",
+        metavar="SECONDS",
+        help="Stop waiting for a PC after this long and report it as timed out. Default: no limit.",
+        rich_help_panel=PANEL,
     ),
-    option(
+    flag(
         "retries",
-        Annotated[
-            int | None,
-            typer.Option(
-                "--retries",
-                metavar="N",
-                help="Retries for a PC that could not be reached (never once its script may have started). Default: 2.",
-                rich_help_panel=PANEL,
-            ),
-        ],
+        int | None,
         None,
+        "--retries",
+        metavar="N",
+        help="Retries for a PC that could not be reached (never once its script may have started). Default: 2.",
+        rich_help_panel=PANEL,
     ),
-    option(
+    flag(
         "canary",
-        Annotated[
-            int | None,
-            typer.Option(
-                "--canary",
-                metavar="N",
-                help="Run the first N PCs first; if any of them ends in a script error "
-                "(the script itself broke), start no other PC.",
-                rich_help_panel=PANEL,
-            ),
-        ],
+        int | None,
         None,
+        "--canary",
+        metavar="N",
+        help="Run the first N PCs first; if any of them ends in a script error "
+        "(the script itself broke), start no other PC.",
+        rich_help_panel=PANEL,
     ),
-    option(
+    flag(
         "report",
-        Annotated[
-            str | None,
-            typer.Option(
-                "--report",
-                metavar="FILE",
-                help="Write every PC's full result to this .json or .csv file (also when stopped).",
-                rich_help_panel=PANEL,
-            ),
-        ],
+        str | None,
         None,
+        "--report",
+        metavar="FILE",
+        help="Write every PC's full result to this .json or .csv file (also when stopped).",
+        rich_help_panel=PANEL,
     ),
-    option(
+    flag(
         "audit_log",
-        Annotated[
-            str | None,
-            typer.Option(
-                "--audit-log",
-                metavar="PATH",
-                envvar=AUDIT_ENV,
-                show_envvar=False,
-                help="Append one JSON line per PC run to this file "
-                f"(or ${AUDIT_ENV}). Default: audit.jsonl in qbd-fix's state folder.",
-                rich_help_panel=PANEL,
-            ),
-        ],
+        str | None,
         None,
+        "--audit-log",
+        metavar="PATH",
+        envvar=AUDIT_ENV,
+        show_envvar=False,
+        help="Append one JSON line per PC run to this file "
+        f"(or ${AUDIT_ENV}). Default: audit.jsonl in qbd-fix's state folder.",
+        rich_help_panel=PANEL,
     ),
 ]
 
@@ -229,16 +195,16 @@ def refuse_overlaps(
 ) -> None:
     """Refuse an output path that is an input file or another output, before anything is
     written: ``--report pcs.csv`` would replace the inventory it was read from."""
-    given_in = [(flag, Path(value).expanduser()) for flag, value in inputs if value]
-    given_out = [(flag, Path(value).expanduser()) for flag, value in outputs if value]
-    for index, (flag, path) in enumerate(given_out):
+    given_in = [(option, Path(value).expanduser()) for option, value in inputs if value]
+    given_out = [(option, Path(value).expanduser()) for option, value in outputs if value]
+    for index, (name, path) in enumerate(given_out):
         for other_flag, other in [*given_in, *given_out[:index]]:
             if _same_file(path, other):
                 what = "an input" if (other_flag, other) in given_in else "another output"
                 raise UsageError(
-                    f"{flag} {str(path)!r} is the same file as {other_flag} {str(other)!r}: "
+                    f"{name} {str(path)!r} is the same file as {other_flag} {str(other)!r}: "
                     f"refusing to write over {what}",
-                    hint=f"give {flag} a file of its own",
+                    hint=f"give {name} a file of its own",
                 )
 
 

@@ -5,81 +5,59 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import Annotated, Any
-
-import typer
+from typing import Any
 
 from qbd_fix.cli.connection import CONNECTION_OPTIONS, pop_connection_options
 from qbd_fix.cli.fleet import FLEET_OPTIONS, pop_fleet_options
-from qbd_fix.cli.options import RUN_OPTIONS, RunOptions, option
+from qbd_fix.cli.options import RUN_OPTIONS, RunOptions, flag
 
 PANEL = "Heal"
 
 HEAL_OPTIONS: list[inspect.Parameter] = [
-    option(
+    flag(
         "only",
-        Annotated[
-            list[str] | None,
-            typer.Option(
-                "--only",
-                metavar="TOPIC",
-                help="Act only on this finding (its id, as doctor shows it, or its topic); repeatable.",
-                rich_help_panel=PANEL,
-            ),
-        ],
+        list[str] | None,
         None,
+        "--only",
+        metavar="TOPIC",
+        help="Act only on this finding (its id, as doctor shows it, or its topic); repeatable.",
+        rich_help_panel=PANEL,
     ),
-    option(
+    flag(
         "collect_logs",
-        Annotated[
-            bool,
-            typer.Option(
-                "--collect-logs",
-                help="Also bring home a log bundle from each PC (see collect-logs).",
-                rich_help_panel=PANEL,
-            ),
-        ],
+        bool,
         False,
+        "--collect-logs",
+        help="Also bring home a log bundle from each PC (see collect-logs).",
+        rich_help_panel=PANEL,
     ),
-    option(
+    flag(
         "dest",
-        Annotated[
-            str | None,
-            typer.Option(
-                "--dest",
-                metavar="DIR",
-                help="With --collect-logs: where the zips go. Default: ./qbd-logs",
-                rich_help_panel=PANEL,
-            ),
-        ],
+        str | None,
         None,
+        "--dest",
+        metavar="DIR",
+        help="With --collect-logs: where the zips go. Default: ./qbd-logs",
+        rich_help_panel=PANEL,
     ),
-    option(
+    flag(
         "client_name",
-        Annotated[
-            str | None,
-            typer.Option(
-                "--client-name",
-                "-c",
-                metavar="NAME",
-                help="Judge only this client's connector. Default: every connector found.",
-                rich_help_panel=PANEL,
-            ),
-        ],
+        str | None,
         None,
+        "--client-name",
+        "-c",
+        metavar="NAME",
+        help="Judge only this client's connector. Default: every connector found.",
+        rich_help_panel=PANEL,
     ),
-    option(
+    flag(
         "shell",
-        Annotated[
-            str | None,
-            typer.Option(
-                "--shell",
-                metavar="posix|powershell|cmd",
-                help="Quote the steps' commands for this shell. Default: powershell on Windows, posix elsewhere.",
-                rich_help_panel=PANEL,
-            ),
-        ],
+        str | None,
         None,
+        "--shell",
+        metavar="posix|powershell|cmd",
+        help="Quote the steps' commands for this shell. Default: powershell on Windows, posix elsewhere.",
+        rich_help_panel=PANEL,
     ),
 ]
 

@@ -32,73 +32,56 @@ def option(name: str, annotation: Any, default: Any) -> inspect.Parameter:
     )
 
 
+def flag(name: str, kind: Any, default: Any, *decls: str, **settings: Any) -> inspect.Parameter:
+    """A typer option as a keyword-only command parameter: *decls* are its flags,
+    *settings* the rest of ``typer.Option`` (help, metavar, panel)."""
+    return option(name, Annotated[kind, typer.Option(*decls, **settings)], default)
+
+
 RUN_OPTIONS: list[inspect.Parameter] = [
-    option(
+    flag(
         "dry_run",
-        Annotated[
-            bool,
-            typer.Option(
-                "--dry-run",
-                help="Print the exact script instead of running it (no Windows needed).",
-                rich_help_panel="Run",
-            ),
-        ],
+        bool,
         False,
+        "--dry-run",
+        help="Print the exact script instead of running it (no Windows needed).",
+        rich_help_panel="Run",
     ),
-    option(
+    flag(
         "output",
-        Annotated[
-            str | None,
-            typer.Option(
-                "--output",
-                "-o",
-                metavar="FILE|DIR",
-                help="With --dry-run: write the script (UTF-8 with BOM, CRLF) to this file or folder.",
-                rich_help_panel="Run",
-            ),
-        ],
+        str | None,
         None,
+        "--output",
+        "-o",
+        metavar="FILE|DIR",
+        help="With --dry-run: write the script (UTF-8 with BOM, CRLF) to this file or folder.",
+        rich_help_panel="Run",
     ),
-    option(
+    flag(
         "yes",
-        Annotated[
-            bool,
-            typer.Option(
-                "--yes", "-y", help="Do not ask before changing anything.", rich_help_panel="Run"
-            ),
-        ],
+        bool,
         False,
+        "--yes",
+        "-y",
+        help="Do not ask before changing anything.",
+        rich_help_panel="Run",
     ),
-    option(
+    flag(
         "what_if",
-        Annotated[
-            bool,
-            typer.Option(
-                "--what-if",
-                help="Run with -WhatIf: report what would change, change nothing.",
-                rich_help_panel="Run",
-            ),
-        ],
+        bool,
         False,
+        "--what-if",
+        help="Run with -WhatIf: report what would change, change nothing.",
+        rich_help_panel="Run",
     ),
-    option(
-        "json",
-        Annotated[
-            bool, typer.Option("--json", help="Print the result as JSON.", rich_help_panel="Run")
-        ],
-        False,
-    ),
-    option(
+    flag("json", bool, False, "--json", help="Print the result as JSON.", rich_help_panel="Run"),
+    flag(
         "debug",
-        Annotated[
-            bool,
-            typer.Option(
-                "--debug",
-                help="Show everything the script printed, and tracebacks.",
-                rich_help_panel="Run",
-            ),
-        ],
+        bool,
         False,
+        "--debug",
+        help="Show everything the script printed, and tracebacks.",
+        rich_help_panel="Run",
     ),
 ]
 
