@@ -53,10 +53,11 @@ def grant_removed_parameter(consequence: str) -> ScriptParameter:
         "GrantRemoved",
         "switch",
         False,
-        f"'QuickBooks Connector' was removed from QuickBooks' Integrated Applications ({consequence})",
+        f"'QuickBooks Connector' (or the Web Connector's application) was removed from "
+        f"QuickBooks' Integrated Applications ({consequence})",
         flag=Flag(
             "--grant-removed",
-            "Confirm 'QuickBooks Connector' was removed from QuickBooks' Integrated "
-            "Applications: no installer starts before.",
+            "Confirm 'QuickBooks Connector' (or the Web Connector's application) was removed "
+            "from QuickBooks' Integrated Applications: no installer starts before.",
         ),
     )

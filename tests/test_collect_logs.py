@@ -144,3 +144,105 @@ def test_user_values_are_never_patterns() -> None:
     assert not re.search(r"-(not)?(c|i)?(like|match)\s+\$(OutputDirectory|Name|Text)\b", own)
     assert not re.search(r"-Filter\s+\$(OutputDirectory|Name|Text)\b", own)
     assert not re.search(r"\s-(not)?(c|i)?like\s", own, flags=re.IGNORECASE)
+
+
+def test_web_connector_log_and_rotated_copies_are_collected_bounded() -> None:
+    """QWCLog.txt and every QWCLog* beside it, even when the Web Connector's folder is gone:
+    through the same bounded copy as the other logs (newest 30, -MaxFileMiB each)."""
+    text = rendered("defaults")
+    files = function_body(text, "Add-QbdWebConnectorFiles")
+    assert "Join-Path -Path $env:ProgramData -ChildPath 'Intuit\\QBWebConnector\\log'" in files
+    assert (
+        "Add-QbdLogFolder -Folder $logFolder -Filter 'QWCLog*' -Prefix 'connector/web-connector'"
+        " -Kind 'web-connector-log'" in files
+    )
+    folder = function_body(text, "Add-QbdLogFolder")
+    assert "if ($index -gt 30)" in folder and "Add-QbdLogFile -Source" in folder
+
+
+def test_web_connector_registry_keeps_names_and_never_reads_passwords() -> None:
+    text = rendered("defaults")
+    secret = function_body(text, "Test-QbdSecretName")
+    for word in ("pass", "pwd", "secret", "token", "key", "cred"):
+        assert word in secret.split("-match", 1)[1]
+    assert "'(?i)pass|pwd'" in function_body(text, "Test-QbdPasswordName")
+    read = function_body(text, "Read-QbdRegistryKeyValue")
+    # Names are listed; data is read only for a value that is not redacted.
+    assert "$registryKey.GetValueNames()" in read
+    redacted = read.index("$redacted = (Test-QbdPasswordName -Name $name) -or (-not $NoRedact")
+    data = read.index("if (-not $redacted) { $data = ConvertTo-QbdRegistryData")
+    assert redacted < data and read.count("GetValue(") == 1
+    assert "$data = '***'" in read
+    assert "Get-ItemProperty" not in read  # it would read every value's data
+    walk = function_body(text, "Get-QbdWebConnectorRegistry")
+    assert "@('Software\\Intuit\\QB web connector', 'Software\\Intuit\\QBWebConnector')" in walk
+    assert "$report.keys.Count -ge 200" in walk and "$current.Depth -ge 3" in walk
+    hives = function_body(text, "Get-QbdLoadedHive")
+    assert "Get-ChildItem -LiteralPath 'Registry::HKEY_USERS'" in hives
+    assert "EndsWith('_Classes'" in hives
+
+
+def test_qwc_files_are_parsed_as_data_only() -> None:
+    text = rendered("defaults")
+    find = function_body(text, "Find-QbdQwcFile")
+    assert "-ChildPath 'Downloads'" in find and "Get-QbdUserProfile" in find
+    assert "-Filter '*.qwc'" in find and "$_.Extension -eq '.qwc'" in find
+    read = function_body(text, "Read-QbdQwcFile")
+    for setting in (
+        "$settings.DtdProcessing = [System.Xml.DtdProcessing]::Prohibit",
+        "$settings.XmlResolver = $null",
+        "$settings.MaxCharactersInDocument = 131072",
+        "$document.set_XmlResolver($null)",
+        "$document.Load($reader)",
+        "if ($stream.Length -gt 65536)",
+    ):
+        assert setting in read, setting
+    assert read.index("$stream.Length -gt 65536") < read.index("$document.Load($reader)")
+    # Node values through .NET getters: a child element named like a property cannot stand in.
+    assert "$node.get_InnerText()" in read and ".InnerText" not in read.replace("get_InnerText", "")
+    for field in (
+        "app_name", "app_url", "owner_id", "file_id", "app_id", "qb_type", "user_name",
+        "run_every_n_minutes",
+    ):  # fmt: skip
+        assert f"{field} " in read or f"'{field}'" in read, field
+    assert "readable" in read and "error" in read
+    assert "[xml]" not in text and "Select-Xml" not in text and "LoadXml" not in text
+
+
+def test_startup_entries_are_read_in_every_place() -> None:
+    text = rendered("defaults")
+    startup = function_body(text, "Get-QbdStartupEntry")
+    for place in (
+        "'HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run'",
+        "'HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Run'",
+        "'\\Software\\Microsoft\\Windows\\CurrentVersion\\Run'",
+        "'Microsoft\\Windows\\Start Menu\\Programs\\StartUp'",
+        "'AppData\\Roaming\\Microsoft\\Windows\\Start Menu\\Programs\\Startup'",
+        "Get-QbdWebConnectorTask",
+    ):
+        assert place in startup, place
+    tasks = function_body(text, "Get-QbdWebConnectorTask")
+    assert "Get-ScheduledTask -ErrorAction SilentlyContinue" in tasks
+    assert "Get-QbdProperty -InputObject $taskAction -Name 'Execute'" in tasks
+    words = function_body(text, "Test-QbdWebConnectorText")
+    assert "'QBWebConnector', 'Web Connector', 'QBWC', 'Codat'" in words
+    assert "IndexOf($word, [System.StringComparison]::OrdinalIgnoreCase)" in words
+
+
+def test_web_connector_findings_reach_the_zip_and_its_manifest() -> None:
+    text = rendered("defaults")
+    files = function_body(text, "Add-QbdWebConnectorFiles")
+    for name in (
+        "'web-connector/registry.json'",
+        "'web-connector/registry.txt'",
+        "'web-connector/qwc-files.json'",
+        "'web-connector/startup.json'",
+        "'web-connector/tasks/{0:00}-{1}.xml'",
+    ):
+        assert name in files, name
+    assert "Write-QbdStep -Step" in files
+    body = function_body(text, "Invoke-QbdRemediation")
+    assert "web_connector = $webConnectorSummary" in body
+    # After facts.json, whose process list must see processes before anything else lists them.
+    assert body.index("Get-QbdFacts -Install") < body.index("Add-QbdWebConnectorFiles -Install")
+    assert body.index("Add-QbdWebConnectorFiles -Install") < body.index("$manifest = [ordered]@{")

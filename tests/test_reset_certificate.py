@@ -170,3 +170,81 @@ def test_installer_sha256_is_a_validated_parameter() -> None:
     text = rendered("defaults")
     assert "[ValidatePattern('^\\z|^[0-9a-f]{64}\\z')]\n    [string] $InstallerSha256 = ''" in text
     assert "[switch] $GrantRemoved" in text
+
+
+def function_body(text: str, name: str) -> str:
+    return text.split(f"function {name} {{", 1)[1].split("\nfunction ", 1)[0]
+
+
+def test_finds_qwc_files_in_every_users_downloads_and_parses_them_as_data() -> None:
+    text = rendered("defaults")
+    find = function_body(text, "Find-QbdQwcFile")
+    assert "Get-QbdUserProfile" in find and "-ChildPath 'Downloads'" in find
+    assert "$_.Extension -eq '.qwc'" in find and "Read-QbdQwcFile -Path $file.FullName" in find
+    read = function_body(text, "Read-QbdQwcFile")
+    assert (
+        "[System.Xml.DtdProcessing]::Prohibit" in read and "$settings.XmlResolver = $null" in read
+    )
+    assert "$stream.Length -gt 65536" in read
+    assert "$uri.Scheme -eq 'https'" in read
+    body = function_body(text, "Invoke-QbdRemediation")
+    assert "$qwcFiles = @(Find-QbdQwcFile)" in body
+    assert "Set-QbdData -Name 'qwc_files' -Value @($qwcFiles)" in body
+    assert "Add-QbdCheck -Name 'qwc-found'" in body
+    # The connector installer of this generation is looked for too.
+    assert "'QuickBooksDesktopConnector*.exe'" in function_body(text, "Find-QbdInstaller")
+
+
+def test_web_connector_steps_name_its_application_and_reuse_the_seeds_wording() -> None:
+    text = rendered("defaults")
+    steps = function_body(text, "Get-QbdWebConnectorCertificateStep")
+    assert "$seed = @(Get-QbdCertificateStep -Install $Install -Installer $Installer)" in steps
+    for kept in ("$seed[0],", "$seed[1],", "$seed[4],"):
+        assert kept in steps
+    assert (
+        "the Web Connector application named ''{0}'' (the AppName in the Codat .qwc file)" in steps
+    )
+    assert "'Step 3: Select {0} and click Remove, then OK.'" in steps
+    assert "'Step 4: {0} {1}'" in steps
+    assert "Step 6: In the Web Connector, enter the password from Codat''s link page" in steps
+    assert "tick Auto-Run, then click Update Selected." in steps
+    body = function_body(text, "Invoke-QbdRemediation")
+    assert body.index("$steps = @(Get-QbdCertificateStep") < body.index(
+        "$steps = @(Get-QbdWebConnectorCertificateStep"
+    )
+    assert body.index("Get-QbdWebConnectorCertificateStep") < body.index(
+        "foreach ($step in $steps) { Add-QbdMessage -Message $step }"
+    )
+
+
+def test_launch_opens_the_qwc_file_only_after_every_check() -> None:
+    text = rendered("LaunchInstaller")
+    fn = function_body(text, "Invoke-QbdLaunchQwc")
+    order = [
+        fn.index("Select-QbdQwcTarget -User $User -Qwc $Qwc"),
+        fn.index("Test-Path -LiteralPath $_.executable -PathType Leaf"),
+        fn.index("Get-QbdGrantState -Confirmed:$GrantRemoved"),
+        fn.index("if (-not $launch.Qwc.readable) {"),
+        fn.index("if (-not $launch.Qwc.app_url_https) {"),
+        fn.index("Test-QbdInstallerTrust -Path $program -ExpectedSha256 ''"),
+        fn.index("is already open in the Web Connector"),
+        fn.index("Invoke-QbdChange"),
+    ]
+    assert order == sorted(order)
+    change = fn[fn.index("-Change {") : fn.index("} catch {")]
+    assert (
+        "Start-QbdInUserSession -UserSid $userSid -Execute $program -Argument $argument"
+        " -RunLevel 'Limited'" in change
+    )
+    assert "throw" in change and "catch" not in change
+    assert "$argument = '\"{0}\"' -f $qwcPath" in fn
+    # Only the user's own file, matched by SID.
+    target = function_body(text, "Select-QbdQwcTarget")
+    assert "[string]$_.sid -eq [string]$person.sid" in target
+    assert "Sort-Object -Property last_write_time -Descending" in target
+    body = function_body(text, "Invoke-QbdRemediation")
+    assert "$qwcOpened = Invoke-QbdLaunchQwc -User $users -Qwc $qwcFiles -Install $installs" in body
+    assert (
+        "if (-not $qwcOpened) { Invoke-QbdLaunchInstaller -User $users -Installer $installers }"
+        in body
+    )

@@ -242,6 +242,36 @@ def test_language_mode_flags_a_static_dotnet_call_once() -> None:
     assert found("language-mode", "$x = 1\n") == []
 
 
+# -- xml-dtd -------------------------------------------------------------------------------------
+
+
+def test_xml_parsed_with_defaults_is_flagged_every_way() -> None:
+    script = """
+$one = [xml]$text
+[xml]$two = Get-Content -LiteralPath $path -Raw
+$three = [System.Xml.XmlDocument]$text
+$found = Select-Xml -LiteralPath $path -XPath '/QBWCXML'
+$document = New-Object -TypeName System.Xml.XmlDocument
+$document.LoadXml($text)
+$document.Load($path)
+$reader = [System.Xml.XmlReader]::Create($stream)
+"""
+    assert found("xml-dtd", script) == [2, 3, 4, 5, 7, 8, 9]
+
+
+def test_xml_through_a_prohibiting_reader_and_other_loads_pass() -> None:
+    script = """
+$settings = New-Object -TypeName System.Xml.XmlReaderSettings
+$settings.DtdProcessing = [System.Xml.DtdProcessing]::Prohibit
+$reader = [System.Xml.XmlReader]::Create($stream, $settings)
+$document = New-Object -TypeName System.Xml.XmlDocument
+$document.Load($reader)
+$assembly = [System.Reflection.Assembly]::Load($bytes)
+$text = [string]$document.get_DocumentElement().get_InnerText()
+"""
+    assert found("xml-dtd", script) == []
+
+
 # -- suppressions ------------------------------------------------------------------------------
 
 

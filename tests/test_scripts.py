@@ -65,6 +65,7 @@ GUARD_EXCEPTIONS: dict[str, dict[str, tuple[str, ...]]] = {
             "Add-QbdLogFolder",
             "Add-QbdLinkJson",
             "Add-QbdConnectorFiles",
+            "Add-QbdWebConnectorFiles",
         ),
         "allowed_calls": (
             "[System.IO.Directory]::CreateDirectory($outputRoot)",

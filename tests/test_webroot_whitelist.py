@@ -120,3 +120,72 @@ def test_switch_is_a_parameter_not_a_template_branch() -> None:
         == rendered("DefenderExclusion").split("Set-StrictMode", 1)[1]
     )
     assert "[switch] $DefenderExclusion = $true" in rendered("DefenderExclusion")
+
+
+def test_finds_the_web_connector_and_auto_run_programs_where_they_are() -> None:
+    text = rendered("defaults")
+    find = function_body(text, "Find-QbdWebConnectorProgram")
+    for place in (
+        "-ChildPath 'Codat'",
+        "-ChildPath 'AppData\\Local\\Codat'",
+        "-ChildPath 'AppData\\Local\\Programs'",
+        "IndexOf('Codat', [System.StringComparison]::OrdinalIgnoreCase)",
+        "Get-QbdStartupEntry -Hive @(Get-QbdLoadedHive)",
+        "-Filter \"Name = 'QBWebConnector.exe'\"",
+        "-Filter '*.exe' -File -Recurse -Depth 3",
+        "Select-Object -First 50",
+    ):
+        assert place in find, place
+    # The older connectors' own programs share Codat's folders and are not the auto-run tool.
+    names = function_body(text, "Test-QbdConnectorProgramName")
+    assert "@('QuickBooksDesktop', 'Sage50')" in names and "'unins'" in names
+    body = function_body(text, "Invoke-QbdRemediation")
+    assert "Set-QbdData -Name 'web_connector' -Value $programs" in body
+    assert "Write-QbdStep -Step" in body
+
+
+def test_web_connector_programs_reach_the_overrides_and_the_app_steps() -> None:
+    text = rendered("defaults")
+    body = function_body(text, "Invoke-QbdRemediation")
+    folders = body.index(
+        "$folders = @($folders) + @(Get-QbdWebConnectorAllowFolder -Program $programs -Folder $folders)"
+    )
+    assert folders < body.index("Write-QbdWebrootGuidance -Folder $folders")
+    assert (
+        "Set-QbdData -Name 'overrides' -Value @(@($folders) + @($files) | ForEach-Object {" in body
+    )
+    assert "Write-QbdWebConnectorGuidance -File $files" in body
+    guidance = function_body(text, "Write-QbdWebConnectorGuidance")
+    assert "PC Security > Block/Allow Files" in guidance
+    assert "File Mask ''{2}''; Include Sub-folders unticked." in guidance
+    allow_file = function_body(text, "Get-QbdWebConnectorAllowFile")
+    assert "kind = 'file'" in allow_file and "Test-QbdAllowListable" in allow_file
+    allow_folder = function_body(text, "Get-QbdWebConnectorAllowFolder")
+    assert "kind = 'folder'" in allow_folder and "$covered = $true" in allow_folder
+    found = function_body(text, "Write-QbdWebConnectorFound")
+    assert "Add-QbdCheck -Name 'web-connector-program'" in found
+    assert "Codat''s auto-run tool was not found. Looked in:" in found
+
+
+def test_a_windows_program_a_start_up_entry_starts_is_never_allow_listed() -> None:
+    fn = function_body(rendered("defaults"), "Test-QbdAllowListable")
+    assert "-not $Program.exists" in fn
+    assert "$path.StartsWith($env:WINDIR.TrimEnd(" in fn
+    assert "$Program.name -eq 'QBWebConnector.exe'" in fn
+    assert "$path.IndexOf('Codat', [System.StringComparison]::OrdinalIgnoreCase)" in fn
+
+
+def test_defender_exclusion_adds_only_the_web_connector_install_folder_under_program_files() -> (
+    None
+):
+    text = rendered("DefenderExclusion")
+    fn = function_body(text, "Invoke-QbdDefenderExclusion")
+    assert (
+        "($_.generation -eq 'web-connector' -and $_.kind -eq 'folder' -and $_.path -match "
+        "'[\\\\/]Common Files[\\\\/]Intuit[\\\\/]QuickBooks[\\\\/]QBWebConnector$' -and "
+        "(Test-QbdProgramFilesPath -Path $_.path))" in fn
+    )
+    roots = function_body(text, "Test-QbdProgramFilesPath")
+    assert "@(${env:ProgramFiles(x86)}, $env:ProgramFiles)" in roots
+    # The auto-run tool's folder is never eligible: it may be the user's.
+    assert "auto-run" not in fn.split("$eligible = @(", 1)[1].split("})", 1)[0]

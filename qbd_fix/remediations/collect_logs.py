@@ -6,6 +6,15 @@ version facts and recent Application-log errors, with a manifest. Large logs
 keep their newest part, so the bundle stays small enough to send. Collecting
 only reads: the zip is a temporary file (built and removed again under
 -WhatIf, since nobody fetches it then).
+
+Most PCs now run the Web Connector generation, whose troubles show in other
+places: QWCLog.txt, the Web Connector's keys in each user's hive (which values
+hold Auto-Run and the interval is not documented, so all are kept by name; a
+value named like a secret is redacted, one named like a password is never read
+at all, since the Web Connector keeps the connection's password there), the
+.qwc files users downloaded (parsed as data only: which connection, which URL)
+and the start-up entry that restarts the Web Connector, whose kind is not
+documented, so Run keys, Startup folders and scheduled tasks are all read.
 """
 
 from __future__ import annotations
@@ -19,7 +28,9 @@ COLLECT_LOGS = Remediation(
     seed_section="Accessing logs",
     summary=(
         "Bundles connector.log, link.json (redacted), qbsdklog.txt, the tasks' XML, process "
-        "and version facts and recent Application-log errors, with a manifest."
+        "and version facts and recent Application-log errors, and for the Web Connector "
+        "QWCLog.txt, its per-user settings (redacted), the .qwc files' fields and its start-up "
+        "entries, with a manifest."
     ),
     may_change=("writes a temporary zip on the PC (removed once it is copied home)",),
     template="collect_logs.ps1.j2",
@@ -28,9 +39,12 @@ COLLECT_LOGS = Remediation(
             "NoRedact",
             "switch",
             False,
-            "Keep link.json values as they are (they may include secrets)",
+            "Keep link.json and Web Connector registry values as they are (they may include "
+            "secrets; Web Connector passwords are never read)",
             flag=Flag(
-                "--no-redact", "Keep link.json values unredacted (they may include secrets)."
+                "--no-redact",
+                "Keep link.json and Web Connector registry values unredacted (they may include "
+                "secrets; Web Connector passwords are never read).",
             ),
         ),
         ScriptParameter(

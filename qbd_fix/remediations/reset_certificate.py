@@ -9,6 +9,17 @@ user's desktop (never in session 0, where nobody would see them). The installer
 starts only once the administrator confirms the old grant was removed, only if
 it is signed by Codat or Intuit (or has the SHA-256 given), and elevated only
 for a user who is an administrator.
+
+With the Web Connector generation, which most PCs run now, QuickBooks lists the
+connection as the Web Connector application named by the AppName of the Codat
+.qwc file, and it asks for the certificate when that file is opened again in
+the Web Connector: the steps say so, with the .qwc files found in users'
+Downloads (parsed as data only, with no DTD), and --launch-installer opens the
+signed-in user's own .qwc file with QBWebConnector.exe on their desktop instead
+of starting the installer. The same preconditions hold: the old grant removed
+(--grant-removed), the .qwc file a Web Connector file whose AppURL is https,
+and QBWebConnector.exe validly signed by Intuit. Without a .qwc file or without
+QBWebConnector.exe, the installer is the step, as before.
 """
 
 from __future__ import annotations
@@ -22,12 +33,15 @@ RESET_CERTIFICATE = Remediation(
     title="Re-grant the QuickBooks Application Certificate",
     seed_section="Reinstalling the Application Certificate",
     summary=(
-        "Finds QuickBooks, the connector installer and the SDK log evidence, and gives the "
-        "exact steps to remove and re-grant 'QuickBooks Connector' with 'Yes, always'."
+        "Finds QuickBooks, the connector installer, the Web Connector's .qwc files and the SDK "
+        "log evidence, and gives the exact steps to remove and re-grant the connector's "
+        "application ('QuickBooks Connector', or the Web Connector's) with 'Yes, always'."
     ),
     may_change=(
         "starts the connector installer on the user's desktop (elevated, for an administrator), "
         "only with --launch-installer",
+        "opens the user's .qwc file in the Web Connector on their desktop instead, when the PC "
+        "has the Web Connector, only with --launch-installer",
         "writes the steps to %ProgramData%\\qbd-fix and opens them in Notepad on the user's "
         "desktop, only with --notify-user",
     ),
@@ -41,10 +55,12 @@ RESET_CERTIFICATE = Remediation(
             "LaunchInstaller",
             "switch",
             False,
-            "Start the newest connector installer in the logged-on user's session",
+            "Start the newest connector installer in the logged-on user's session (with the Web "
+            "Connector: open their .qwc file in it)",
             flag=Flag(
                 "--launch-installer",
-                "Start the connector installer on the logged-on user's desktop.",
+                "Start the connector installer on the logged-on user's desktop (with the Web "
+                "Connector: open their .qwc file in it).",
             ),
         ),
         ScriptParameter(

@@ -4,6 +4,7 @@ BeforeAll {
     . (Join-Path -Path $PSScriptRoot -ChildPath 'Helpers.ps1')
     $script:Path = Join-Path -Path $PSScriptRoot -ChildPath 'out/reset-certificate.ps1'
     . (Join-Path -Path $PSScriptRoot -ChildPath 'InstallerFakes.ps1')
+    . (Join-Path -Path $PSScriptRoot -ChildPath 'WebConnectorFakes.ps1')
     Set-FakeMachineMock
     Set-InstallerFakeMock
 }
@@ -227,6 +228,186 @@ Describe 'reset-certificate' {
             (Get-ResultMessage -Result $run.Result -Text 'QuickBooks Desktop was not found') | Should -HaveCount 1
             @($run.Result.data.steps) | Should -HaveCount 5
             @($run.Result.actions) | Should -HaveCount 0
+        }
+    }
+
+    Context 'the Web Connector generation' {
+        BeforeEach {
+            $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
+            Add-FakeSystemProfile -Machine $machine
+            $alice = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn
+            $null = Add-FakeUninstallEntry -Machine $machine -KeyName '{8F6D2E4A-1B3C-4D5E-9F70-A1B2C3D4E5F6}' -Values @{
+                DisplayName     = 'QuickBooks Desktop Pro 2024'
+                DisplayVersion  = '34.0.4006.3405'
+                Publisher       = 'Intuit Inc.'
+                InstallLocation = 'C:\Program Files\Intuit\QuickBooks 2024\'
+            }
+            $webConnectorFolder = Add-FakeWebConnector -Machine $machine
+            $qbwc = Join-Path -Path $webConnectorFolder -ChildPath 'QBWebConnector.exe'
+            $installer = Write-FakeProgram -Path (Join-Path -Path $alice.Profile -ChildPath 'Downloads\QuickBooksDesktopConnector.exe')
+            $qwc = Write-FakeQwcFile -User $alice -Name 'codat-acme.qwc' -Text (Get-FakeQwcText -AppName 'Codat - Acme Books') -MinutesOld 5
+            Set-TestAdministrator -Machine $machine -Account 'PC\alice'
+        }
+
+        It 'names the Web Connector application by the .qwc file''s AppName and gives its six steps' {
+            $run = Invoke-RenderedScript -ScriptPath $script:Path
+
+            $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+            $check = (Get-ResultCheck -Result $run.Result -Name 'qwc-found')[0]
+            $check.passed | Should -BeTrue
+            $check.evidence | Should -BeLike ('*{0} (alice; AppName ''Codat - Acme Books''; AppURL https)*' -f $qwc)
+            @($run.Result.data.qwc_files) | Should -HaveCount 1
+            $run.Result.data.qwc_files[0].app_url | Should -Be 'https://quickbooksdesktop.codat.io/qbwc'
+            $steps = @($run.Result.data.steps)
+            $steps | Should -HaveCount 6
+            $steps[2] | Should -Be 'Step 3: Select the Web Connector application named ''Codat - Acme Books'' (the AppName in the Codat .qwc file) and click Remove, then OK.'
+            $steps[3] | Should -BeLike ('Step 4: Open the Codat .qwc file {0} (in alice''s Downloads; double-click it)*first run the connector installer {1}*' -f $qwc, $installer)
+            $steps[4] | Should -BeLike '*Yes, always; allow access even if QuickBooks is not running*'
+            $steps[5] | Should -BeLike 'Step 6: In the Web Connector, enter the password from Codat''s link page*Auto-Run*Update Selected.'
+            (Get-ResultMessage -Result $run.Result -Text 'older connector generation') | Should -HaveCount 0
+            @($run.Result.actions) | Should -HaveCount 0
+        }
+
+        It 'opens the user''s own newest .qwc file with the Web Connector on their desktop, not the installer' {
+            $bob = Add-FakeUser -Machine $machine -UserName 'bob' -LoggedOn
+            $older = Write-FakeQwcFile -User $alice -Name 'codat-old.qwc' -Text (Get-FakeQwcText -AppName 'Codat - Old') -MinutesOld 60
+            $bobQwc = Write-FakeQwcFile -User $bob -Name 'codat-bob.qwc' -Text (Get-FakeQwcText -AppName 'Codat - Bob Ltd') -MinutesOld 1
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ LaunchInstaller = $true; GrantRemoved = $true }
+
+            $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+            @($run.Result.data.qwc_files) | Should -HaveCount 3
+            $run.Result.data.steps[2] | Should -BeLike '*one of*''Codat - Bob Ltd''*''Codat - Acme Books''*''Codat - Old''*'
+            $run.Result.data.launched_qwc.path | Should -Be $qwc
+            $run.Result.data.launched_qwc.user | Should -Be 'PC\alice'
+            $run.Result.data.launched_qwc.app_name | Should -Be 'Codat - Acme Books'
+            $run.Result.data.launched_qwc.started | Should -BeTrue
+            $run.Result.data.launched_qwc.trust.signer | Should -Be 'Codat Limited'
+            $run.Result.data.PSObject.Properties['launched_installer'] | Should -BeNullOrEmpty
+            (Get-ResultCheck -Result $run.Result -Name 'qwc-valid')[0].passed | Should -BeTrue
+            (Get-ResultCheck -Result $run.Result -Name 'web-connector-trusted')[0].passed | Should -BeTrue
+            $open = @(Get-ResultAction -Result $run.Result -Text 'Open the Web Connector file (.qwc)')
+            $open | Should -HaveCount 1
+            $open[0].performed | Should -BeTrue
+            @(Get-ResultAction -Result $run.Result -Text 'Start the connector installer') | Should -HaveCount 0
+            Should -Invoke -CommandName New-ScheduledTaskAction -Times 1 -Exactly
+            Should -Invoke -CommandName New-ScheduledTaskAction -Times 1 -Exactly -ParameterFilter { $PesterBoundParameters['Execute'] -eq $qbwc -and $PesterBoundParameters['Argument'] -eq ('"{0}"' -f $qwc) }
+            Should -Invoke -CommandName New-ScheduledTaskPrincipal -Times 1 -Exactly -ParameterFilter { [string]$PesterBoundParameters['RunLevel'] -eq 'Limited' -and [string]$PesterBoundParameters['UserId'] -eq $alice.Sid }
+            Should -Invoke -CommandName Get-AuthenticodeSignature -Times 1 -Exactly -ParameterFilter { $PesterBoundParameters['LiteralPath'] -eq $qbwc }
+            Should -Invoke -CommandName Get-AuthenticodeSignature -Times 0 -Exactly -ParameterFilter { $PesterBoundParameters['LiteralPath'] -eq $installer }
+            (Get-ResultMessage -Result $run.Result -Text ('Opened {0} in the Web Connector on the desktop of PC\alice' -f $qwc)) | Should -HaveCount 1
+            $null = $older, $bobQwc
+        }
+
+        It 'opens nothing under -WhatIf but lists the .qwc file it would open' {
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ LaunchInstaller = $true; GrantRemoved = $true; WhatIf = $true }
+
+            $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+            $open = @(Get-ResultAction -Result $run.Result -Text 'Open the Web Connector file (.qwc)')
+            $open | Should -HaveCount 1
+            $open[0].performed | Should -BeFalse
+            $run.Result.data.launched_qwc.performed | Should -BeFalse
+            (Get-ResultMessage -Result $run.Result -Text 'WhatIf: nothing was changed') | Should -HaveCount 1
+            Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+            Should -Invoke -CommandName Start-ScheduledTask -Times 0 -Exactly
+        }
+
+        It 'does not open the .qwc file while QuickBooks may still hold the old grant' {
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ LaunchInstaller = $true }
+
+            $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+            $run.Result.data.launched_qwc.grant.state | Should -Be 'unconfirmed'
+            (Get-ResultMessage -Result $run.Result -Text 'run again with -LaunchInstaller -GrantRemoved') | Should -HaveCount 1
+            @($run.Result.actions) | Should -HaveCount 0
+            Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+            Should -Invoke -CommandName Get-AuthenticodeSignature -Times 0 -Exactly
+        }
+
+        It 'refuses a .qwc file whose AppURL is not https' {
+            $null = Write-FakeQwcFile -User $alice -Name 'codat-acme.qwc' -Text (Get-FakeQwcText -AppUrl 'http://quickbooksdesktop.codat.io/qbwc') -MinutesOld 5
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ LaunchInstaller = $true; GrantRemoved = $true }
+
+            $run.Result.status | Should -Be 'failed' -Because $run.Json
+            (Get-ResultCheck -Result $run.Result -Name 'qwc-valid')[0].passed | Should -BeFalse
+            (Get-ResultMessage -Result $run.Result -Text 'is not https') | Should -HaveCount 1
+            @($run.Result.actions) | Should -HaveCount 0
+            Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+        }
+
+        It 'refuses a .qwc file that holds a DTD, and opens nothing' {
+            $null = Write-FakeQwcFile -User $alice -Name 'codat-acme.qwc' -Text '<?xml version="1.0"?><!DOCTYPE QBWCXML [<!ENTITY url "https://quickbooksdesktop.codat.io/">]><QBWCXML><AppName>Codat</AppName><AppURL>&url;</AppURL></QBWCXML>' -MinutesOld 5
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ LaunchInstaller = $true; GrantRemoved = $true }
+
+            $run.Result.status | Should -Be 'failed' -Because $run.Json
+            $run.Result.data.qwc_files[0].readable | Should -BeFalse
+            (Get-ResultCheck -Result $run.Result -Name 'qwc-found')[0].passed | Should -BeFalse
+            (Get-ResultMessage -Result $run.Result -Text 'cannot be read safely as a Web Connector file') | Should -HaveCount 1
+            @($run.Result.actions) | Should -HaveCount 0
+            Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+        }
+
+        It 'does not open the .qwc file with an unsigned Web Connector' {
+            Mock -CommandName Get-AuthenticodeSignature -MockWith { New-TestSignature -Status 'NotSigned' -Subject '' }
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ LaunchInstaller = $true; GrantRemoved = $true }
+
+            $run.Result.status | Should -Be 'failed' -Because $run.Json
+            (Get-ResultCheck -Result $run.Result -Name 'web-connector-trusted')[0].passed | Should -BeFalse
+            (Get-ResultMessage -Result $run.Result -Text ('{0} is not trusted' -f $qbwc)) | Should -HaveCount 1
+            @($run.Result.actions) | Should -HaveCount 0
+            Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+        }
+
+        It 'fails, and records no opening, when the Web Connector''s task does not start (0x800710E0)' {
+            Set-TestOneShotResult -Machine $machine -Result ([uint32]2147946720)
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ LaunchInstaller = $true; GrantRemoved = $true }
+
+            $run.Result.status | Should -Be 'failed' -Because $run.Json
+            $run.Result.data.launched_qwc.started | Should -BeFalse
+            $open = @(Get-ResultAction -Result $run.Result -Text 'Open the Web Connector file (.qwc)')
+            $open | Should -HaveCount 1
+            $open[0].performed | Should -BeFalse
+            (Get-ResultMessage -Result $run.Result -Text 'Could not open') | Should -HaveCount 1
+            Should -Invoke -CommandName Unregister-ScheduledTask -Times 1 -Exactly
+        }
+
+        It 'starts the installer when no .qwc file was downloaded, and says where to get one' {
+            Remove-Item -LiteralPath $qwc
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ LaunchInstaller = $true; GrantRemoved = $true }
+
+            $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+            (Get-ResultCheck -Result $run.Result -Name 'qwc-found')[0].passed | Should -BeFalse
+            $run.Result.data.steps[2] | Should -BeLike '*no readable .qwc file was found*'
+            $run.Result.data.steps[3] | Should -BeLike 'Step 4: Download the Codat .qwc file again from Codat''s link page*'
+            $run.Result.data.PSObject.Properties['launched_qwc'] | Should -BeNullOrEmpty
+            $run.Result.data.launched_installer.path | Should -Be $installer
+            $run.Result.data.launched_installer.started | Should -BeTrue
+            Should -Invoke -CommandName New-ScheduledTaskAction -Times 1 -Exactly -ParameterFilter { $PesterBoundParameters['Execute'] -eq $installer }
+        }
+
+        It 'starts the installer when QBWebConnector.exe is gone, since it installs the Web Connector again' {
+            Remove-Item -LiteralPath $qbwc
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ LaunchInstaller = $true; GrantRemoved = $true }
+
+            $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+            (Get-ResultMessage -Result $run.Result -Text 'QBWebConnector.exe is missing') | Should -HaveCount 1
+            $run.Result.data.launched_installer.started | Should -BeTrue
+            Should -Invoke -CommandName New-ScheduledTaskAction -Times 1 -Exactly -ParameterFilter { $PesterBoundParameters['Execute'] -eq $installer }
+        }
+
+        It 'says the steps are the Web Connector''s when the older connector is there too' {
+            $null = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson '{"companyId":"6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b"}'
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path
+
+            $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+            @($run.Result.data.steps) | Should -HaveCount 6
+            (Get-ResultMessage -Result $run.Result -Text 'This PC also has an older connector generation') | Should -HaveCount 1
         }
     }
 }

@@ -2,8 +2,10 @@
 
 BeforeAll {
     . (Join-Path -Path $PSScriptRoot -ChildPath 'Helpers.ps1')
+    . (Join-Path -Path $PSScriptRoot -ChildPath 'WebConnectorFakes.ps1')
     $script:Path = Join-Path -Path $PSScriptRoot -ChildPath 'out/webroot-whitelist.ps1'
     Set-FakeMachineMock
+    Set-WebConnectorFakeMock
 }
 
 Describe 'webroot-whitelist' {
@@ -121,27 +123,44 @@ Describe 'webroot-whitelist' {
             $webConnectorFolder = Add-FakeWebConnector -Machine $machine
         }
 
-        It 'never excludes the Intuit Web Connector folder' {
+        It 'excludes the Web Connector''s install folder but never the auto-run tool''s folder or a program file' {
+            $autoRun = Add-FakeAutoRunTool -Machine $machine
+            $autoRunFolder = Split-Path -Path $autoRun -Parent
+
             $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ DefenderExclusion = $true }
 
             $run.Result.data.PSObject.Properties['error'] | Should -BeNullOrEmpty -Because $run.Json
             @($run.Result.data.overrides | Where-Object { $_.path -eq $webConnectorFolder }) | Should -HaveCount 1
-            (Get-ResultMessage -Result $run.Result -Text ('{0} is not a Codat connector folder the troubleshooting page names' -f $webConnectorFolder)) | Should -HaveCount 1
-            Should -Invoke -CommandName Add-MpPreference -Times 0 -Exactly -ParameterFilter { @($PesterBoundParameters['ExclusionPath']) -contains $webConnectorFolder }
-            @(Get-ResultAction -Result $run.Result -Text $webConnectorFolder) | Should -HaveCount 0
-            @($run.Result.data.defender_exclusions.added) | Should -Not -Contain $webConnectorFolder
-            @($machine.Exclusions) | Should -Not -Contain $webConnectorFolder
+            @($run.Result.data.overrides | Where-Object { $_.path -eq $autoRunFolder -and $_.kind -eq 'folder' }) | Should -HaveCount 1
+            Should -Invoke -CommandName Add-MpPreference -Times 1 -Exactly -ParameterFilter { @($PesterBoundParameters['ExclusionPath']) -contains $webConnectorFolder }
+            @($run.Result.data.defender_exclusions.added) | Should -Contain $webConnectorFolder
+            @($machine.Exclusions) | Should -Contain $webConnectorFolder
+            (Get-ResultMessage -Result $run.Result -Text ('{0} is not a Codat connector folder the troubleshooting page names' -f $autoRunFolder)) | Should -HaveCount 1
+            @($machine.Exclusions) | Should -Not -Contain $autoRunFolder
+            @($machine.Exclusions) | Should -Not -Contain $autoRun
+            Should -Invoke -CommandName Add-MpPreference -Times 0 -Exactly -ParameterFilter { @($PesterBoundParameters['ExclusionPath']) -contains $autoRunFolder }
         }
 
-        It 'excludes each user''s AppData\Local\Codat and the legacy QuickBooks-connector folder, and only those' {
+        It 'excludes each user''s AppData\Local\Codat, the legacy QuickBooks-connector folder and the Web Connector''s folder, and only those' {
 
             $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ DefenderExclusion = $true }
 
             $run.Result.status | Should -Be 'changed' -Because $run.Json
-            (@($run.Result.data.defender_exclusions.added) | Sort-Object) -join '|' | Should -Be ((@($aliceFolder, $legacyFolder) | Sort-Object) -join '|')
-            Should -Invoke -CommandName Add-MpPreference -Times 2 -Exactly
-            (@($machine.Exclusions) | Sort-Object) -join '|' | Should -Be ((@($aliceFolder, $legacyFolder) | Sort-Object) -join '|')
+            (@($run.Result.data.defender_exclusions.added) | Sort-Object) -join '|' | Should -Be ((@($aliceFolder, $legacyFolder, $webConnectorFolder) | Sort-Object) -join '|')
+            Should -Invoke -CommandName Add-MpPreference -Times 3 -Exactly
+            (@($machine.Exclusions) | Sort-Object) -join '|' | Should -Be ((@($aliceFolder, $legacyFolder, $webConnectorFolder) | Sort-Object) -join '|')
             (Get-ResultCheck -Result $run.Result -Name 'defender-exclusions')[0].passed | Should -BeTrue
+        }
+
+        It 'lists the Web Connector folder''s exclusion under -WhatIf and adds none' {
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ DefenderExclusion = $true; WhatIf = $true }
+
+            $run.Result.status | Should -Be 'ok' -Because $run.Json
+            $action = @(Get-ResultAction -Result $run.Result -Text $webConnectorFolder)
+            $action | Should -HaveCount 1
+            $action[0].performed | Should -BeFalse
+            Should -Invoke -CommandName Add-MpPreference -Times 0 -Exactly
+            $machine.Exclusions.Count | Should -Be 0
         }
 
         It 'records an exclusion that Add-MpPreference refuses as not performed, and fails' {
@@ -151,7 +170,7 @@ Describe 'webroot-whitelist' {
 
             $run.Result.status | Should -Be 'failed' -Because $run.Json
             $run.ExitCode | Should -Be 1
-            foreach ($folder in @($aliceFolder, $legacyFolder)) {
+            foreach ($folder in @($aliceFolder, $legacyFolder, $webConnectorFolder)) {
                 $action = @(Get-ResultAction -Result $run.Result -Text $folder)
                 $action | Should -HaveCount 1
                 $action[0].performed | Should -BeFalse
@@ -160,6 +179,78 @@ Describe 'webroot-whitelist' {
             @($run.Result.data.defender_exclusions.added) | Should -HaveCount 0
             (Get-ResultCheck -Result $run.Result -Name 'defender-exclusions')[0].passed | Should -BeFalse
             $machine.Exclusions.Count | Should -Be 0
+        }
+    }
+
+    Context 'the Web Connector generation with Webroot active' {
+        BeforeEach {
+            Add-FakeService -Machine $machine -Name 'WRSVC'
+            $null = Write-FakeProgram -Path (Join-Path -Path $machine.ProgramFiles86 -ChildPath 'Webroot\WRSA.exe')
+            Add-FakeAntivirus -Machine $machine -Name 'Webroot SecureAnywhere' -ProductState 266240
+            $webConnectorFolder = Add-FakeWebConnector -Machine $machine
+            $qbwc = Join-Path -Path $webConnectorFolder -ChildPath 'QBWebConnector.exe'
+        }
+
+        It 'lists QBWebConnector.exe by file and says no auto-run tool or start-up entry was found' {
+            $run = Invoke-RenderedScript -ScriptPath $script:Path
+
+            $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+            (Get-ResultCheck -Result $run.Result -Name 'web-connector-program')[0].passed | Should -BeTrue
+            @($run.Result.data.web_connector.web_connector | ForEach-Object { $_.path }) | Should -Be @($qbwc)
+            @($run.Result.data.web_connector.auto_run) | Should -HaveCount 0
+            @($run.Result.data.overrides | Where-Object { $_.path -eq $webConnectorFolder -and $_.kind -eq 'folder' }) | Should -HaveCount 1
+            @($run.Result.data.overrides | Where-Object { $_.path -eq $qbwc -and $_.kind -eq 'file' }) | Should -HaveCount 1
+            (Get-ResultMessage -Result $run.Result -Text ('Path/Folder Mask ''{0}\''; File Mask ''QBWebConnector.exe''' -f $webConnectorFolder)) | Should -HaveCount 1
+            (Get-ResultMessage -Result $run.Result -Text 'Block/Allow Files') | Should -HaveCount 1
+            (Get-ResultMessage -Result $run.Result -Text 'Codat''s auto-run tool was not found. Looked in:') | Should -HaveCount 1
+            (Get-ResultMessage -Result $run.Result -Text 'No start-up entry') | Should -HaveCount 1
+            @($run.Result.actions) | Should -HaveCount 0
+        }
+
+        It 'adds the auto-run tool''s folder and file from Program Files (x86)\Codat and the start-up entry that starts it' {
+            $autoRun = Add-FakeAutoRunTool -Machine $machine
+            $autoRunFolder = Split-Path -Path $autoRun -Parent
+            $null = Add-FakeRegistryKey -Machine $machine -Path 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Run' -Values @{ 'Codat QuickBooks' = ('"{0}"' -f $autoRun) }
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path
+
+            $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+            $found = @($run.Result.data.web_connector.auto_run)
+            $found | Should -HaveCount 1
+            $found[0].path | Should -Be $autoRun
+            $found[0].exists | Should -BeTrue
+            @($run.Result.data.web_connector.startup) | Should -HaveCount 1
+            $run.Result.data.web_connector.startup[0].target | Should -Be $autoRun
+            @($run.Result.data.overrides | Where-Object { $_.path -eq $autoRunFolder -and $_.kind -eq 'folder' }) | Should -HaveCount 1
+            @($run.Result.data.overrides | Where-Object { $_.path -eq $autoRun -and $_.kind -eq 'file' }) | Should -HaveCount 1
+            (Get-ResultMessage -Result $run.Result -Text ('Path/Folder Mask ''{0}\''; File Mask empty' -f $autoRunFolder)) | Should -HaveCount 1
+            (Get-ResultMessage -Result $run.Result -Text ('File Mask ''{0}''' -f (Split-Path -Path $autoRun -Leaf))) | Should -HaveCount 1
+            (Get-ResultMessage -Result $run.Result -Text 'Start-up entries naming the Web Connector or Codat: run-key ''Codat QuickBooks''') | Should -HaveCount 1
+        }
+
+        It 'finds the auto-run tool in each user''s AppData\Local\Programs and never allow-lists a Windows program a task starts' {
+            $bobProfile = Join-Path -Path $machine.Users -ChildPath 'bob'
+            $aliceTool = Add-FakeAutoRunTool -Machine $machine -Folder (Join-Path -Path $alice.Profile -ChildPath 'AppData\Local\Programs\Codat Connector')
+            $bobTool = Add-FakeAutoRunTool -Machine $machine -Folder (Join-Path -Path $bobProfile -ChildPath 'AppData\Local\Programs\Codat Connector')
+            $null = Write-FakeProgram -Path (Join-Path -Path $alice.Profile -ChildPath 'AppData\Local\Programs\Other Tool\other.exe')
+            $shell = Join-Path -Path $env:WINDIR -ChildPath 'System32\cmd.exe'
+            if (-not (Test-FakeHostIsWindows)) { $null = Write-FakeProgram -Path $shell }
+            $task = Add-FakeTask -Machine $machine -Name 'Codat start' -Execute $shell -UserId $alice.Sid
+            $task.Actions[0].Arguments = '/c start "" "C:\Program Files (x86)\Codat\start.cmd"'
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path
+
+            $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+            $found = @($run.Result.data.web_connector.auto_run)
+            (@($found | ForEach-Object { $_.path }) | Sort-Object) -join '|' | Should -Be ((@($aliceTool, $bobTool, $shell) | Sort-Object) -join '|')
+            (@($found | Where-Object { $_.path -eq $aliceTool })[0]).user | Should -Be 'alice'
+            $overrides = @($run.Result.data.overrides)
+            @($overrides | Where-Object { $_.path -eq (Split-Path -Path $aliceTool -Parent) -and $_.user -eq 'alice' }) | Should -HaveCount 1
+            @($overrides | Where-Object { $_.path -eq (Split-Path -Path $bobTool -Parent) -and $_.user -eq 'bob' }) | Should -HaveCount 1
+            @($overrides | Where-Object { $_.kind -eq 'file' }) | Should -HaveCount 3
+            @($overrides | Where-Object { $_.path -eq $shell -or $_.path -eq (Split-Path -Path $shell -Parent) }) | Should -HaveCount 0
+            @($overrides | Where-Object { $_.path -like '*Other Tool*' }) | Should -HaveCount 0
+            (Get-ResultMessage -Result $run.Result -Text ('scheduled-task ''Codat start'' starts {0}' -f $shell)) | Should -HaveCount 1
         }
     }
 }

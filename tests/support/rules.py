@@ -672,6 +672,45 @@ def _winevent_application_unfiltered(script: Script) -> Iterator[Node]:
             yield node
 
 
+_XML_DOCUMENT_TYPES = frozenset({"xml", "xmldocument", "system.xml.xmldocument"})
+_DTD_PROHIBITED = re.compile(
+    r"\.DtdProcessing\s*=\s*\[(system\.)?xml\.DtdProcessing\]::Prohibit", re.I
+)
+
+
+def _xml_parsed_with_defaults(script: Script) -> Iterator[Node]:
+    """XML parsed the way PowerShell or .NET do by default: an ``[xml]`` cast (its DTD parsed, a
+    document of up to 512 MB), ``Select-Xml``, ``.LoadXml(...)``, ``.Load(...)`` of anything but
+    a reader (a variable named ...reader), and ``[XmlReader]::Create`` in a script that never
+    sets ``DtdProcessing`` to ``Prohibit``."""
+    for node, _ in script.of_type("cast_expression"):
+        literal = next((c for c in node.children if c.type == "type_literal"), None)
+        spec = (
+            next((c for c in literal.children if c.type == "type_spec"), None) if literal else None
+        )
+        if _lower(spec) in _XML_DOCUMENT_TYPES:
+            yield node
+    for node, name in script.commands():
+        if name == "select-xml":
+            yield node
+    prohibited = _DTD_PROHIBITED.search(script.text) is not None
+    for node, _ in script.of_type("invocation_expression"):
+        member = _lower(next((c for c in node.children if c.type == "member_name"), None))
+        static = any(c.type == "::" for c in node.children)
+        if static:
+            owner = _lower(next((c for c in node.children if c.type == "type_literal"), None))
+            if member == "create" and owner.endswith("xmlreader]") and not prohibited:
+                yield node
+            continue
+        if member == "loadxml":
+            yield node
+        elif member == "load":
+            arguments = next((c for c in node.children if c.type == "argument_list"), None)
+            names = [_lower(v) for v in _variables(arguments)] if arguments is not None else []
+            if not any("reader" in n for n in names):
+                yield node
+
+
 def _dotnet_without_language_mode_check(script: Script) -> Iterator[Node]:
     """The first ``Add-Type`` or static .NET call of a script that never reads LanguageMode."""
     if "languagemode" in script.text.lower():
@@ -837,6 +876,20 @@ RULES: tuple[Rule, ...] = (
         "$query = @{ LogName = 'Application'; ProviderName = 'QBSDK'; Level = 2 }\n"
         "$events = @(Get-WinEvent -FilterHashtable $query -MaxEvents 500)\n",
         _winevent_application_unfiltered,
+    ),
+    Rule(
+        "xml-dtd",
+        "[xml], Select-Xml and XmlDocument.Load/LoadXml parse a file's DTD (entities, external "
+        "resources) with no useful size limit: read XML from a PC through [System.Xml.XmlReader]"
+        "::Create with DtdProcessing Prohibit, XmlResolver $null and MaxCharactersInDocument",
+        "$document = [xml](Get-Content -LiteralPath $path -Raw)\n",
+        "$settings = New-Object -TypeName System.Xml.XmlReaderSettings\n"
+        "$settings.DtdProcessing = [System.Xml.DtdProcessing]::Prohibit\n"
+        "$settings.XmlResolver = $null\n"
+        "$reader = [System.Xml.XmlReader]::Create($stream, $settings)\n"
+        "$document = New-Object -TypeName System.Xml.XmlDocument\n"
+        "$document.Load($reader)\n",
+        _xml_parsed_with_defaults,
     ),
     Rule(
         "language-mode",

@@ -40,7 +40,7 @@ param(
     [string] $InstallerSha256 = '',
     # The connection was switched to ongoing sync in the Codat Portal (nothing is uninstalled before)
     [switch] $CodatSideDone,
-    # 'QuickBooks Connector' was removed from QuickBooks' Integrated Applications (no installer starts before)
+    # 'QuickBooks Connector' (or the Web Connector's application) was removed from QuickBooks' Integrated Applications (no installer starts before)
     [switch] $GrantRemoved,
     # Total time this script may take; every wait stops when it is used up
     [ValidateRange(30, 86400)]

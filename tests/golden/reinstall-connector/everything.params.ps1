@@ -19,7 +19,7 @@ param(
     [string] $InstallerSha256 = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
     # The connection was switched to ongoing sync in the Codat Portal (nothing is uninstalled before)
     [switch] $CodatSideDone = $true,
-    # 'QuickBooks Connector' was removed from QuickBooks' Integrated Applications (no installer starts before)
+    # 'QuickBooks Connector' (or the Web Connector's application) was removed from QuickBooks' Integrated Applications (no installer starts before)
     [switch] $GrantRemoved = $true,
     # Total time this script may take; every wait stops when it is used up
     [ValidateRange(30, 86400)]
