@@ -56,6 +56,8 @@ class FleetOptions:
     """The fleet options as given; ``None`` leaves a setting to the library's default."""
 
     inventory: str | None = None
+    inventory_from_ansible: str | None = None
+    allow_inventory_passwords: bool = False
     limit: tuple[str, ...] = ()
     concurrency: int = DEFAULT_CONCURRENCY
     host_timeout: float | None = None
@@ -70,6 +72,8 @@ class FleetOptions:
             flag
             for flag, used in (
                 ("--inventory", self.inventory is not None),
+                ("--inventory-from-ansible", self.inventory_from_ansible is not None),
+                ("--allow-inventory-passwords", self.allow_inventory_passwords),
                 ("--limit", bool(self.limit)),
                 ("--report", self.report is not None),
                 ("--host-timeout", self.host_timeout is not None),
@@ -94,11 +98,39 @@ FLEET_OPTIONS: list[inspect.Parameter] = [
                 "--inventory",
                 "-i",
                 metavar="FILE",
-                help="Run on the PCs listed in this .csv or .toml file (see README: Fleets).",
+                help="Run on the PCs listed in this .csv, .toml or Ansible .ini/.yml file "
+                "(see README: Fleets).",
                 rich_help_panel=PANEL,
             ),
         ],
         None,
+    ),
+    option(
+        "inventory_from_ansible",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--inventory-from-ansible",
+                metavar="SRC",
+                help="Run on the PCs of an Ansible inventory as ansible-inventory reads it "
+                "(folders, plugins, vault files).",
+                rich_help_panel=PANEL,
+            ),
+        ],
+        None,
+    ),
+    option(
+        "allow_inventory_passwords",
+        Annotated[
+            bool,
+            typer.Option(
+                "--allow-inventory-passwords",
+                help="Use the passwords an Ansible inventory sets (kept in memory only); "
+                "refused by default.",
+                rich_help_panel=PANEL,
+            ),
+        ],
+        False,
     ),
     option(
         "limit",
@@ -213,7 +245,7 @@ def is_fleet(connection: ConnectionOptions | None, fleet: FleetOptions | None) -
         return False
     hosts = connection.hosts if connection is not None else ()
     flags = fleet.fleet_only_flags()
-    if flags and not hosts and fleet.inventory is None:
+    if flags and not hosts and fleet.inventory is None and fleet.inventory_from_ansible is None:
         raise UsageError(
             f"{', '.join(flags)} go(es) with --inventory or --host",
             hint="a fleet run needs PCs: --inventory FILE, or --host PC01,PC02",
@@ -297,18 +329,36 @@ def record_single(
 
 def resolve_targets(connection: ConnectionOptions, fleet: FleetOptions) -> list[Target]:
     """The PCs of this run: the inventory's or ``--host``'s, narrowed by ``--limit``."""
+    from qbd_fix.cli import output
     from qbd_fix.fleet import inventory
 
-    if fleet.inventory is not None and connection.hosts:
+    given = [
+        flag
+        for flag, value in (
+            ("--inventory", fleet.inventory),
+            ("--inventory-from-ansible", fleet.inventory_from_ansible),
+            ("--host", connection.hosts or None),
+        )
+        if value is not None
+    ]
+    if len(given) > 1:
         raise UsageError(
-            "--inventory and --host: give one of them",
+            f"{' and '.join(given)}: give one of them",
             hint="add the PC to the inventory, or pick PCs from it with --limit",
         )
+    allow = fleet.allow_inventory_passwords
     if fleet.inventory is not None:
-        targets = inventory.load(fleet.inventory)
+        targets = inventory.load(fleet.inventory, allow_passwords=allow)
+    elif fleet.inventory_from_ansible is not None:
+        targets = inventory.load_from_ansible(fleet.inventory_from_ansible, allow_passwords=allow)
     else:
         targets = inventory.targets_from_hosts(connection.hosts)
-    return inventory.select(targets, list(fleet.limit))
+    targets, skipped = inventory.runnable(inventory.select(targets, list(fleet.limit)))
+    for line in skipped:
+        output.note(line)
+    if not targets:
+        raise UsageError("no PC to run on: every host selected was skipped (see above)")
+    return targets
 
 
 def _check_numbers(fleet: FleetOptions) -> None:
@@ -658,6 +708,7 @@ def _inputs_and_outputs(
 
     inputs = [
         ("--inventory", fleet.inventory),
+        ("--inventory-from-ansible", fleet.inventory_from_ansible),
         ("--ca-file", connection.ca_file),
         ("--certificate-pem", connection.certificate_pem),
         ("--certificate-key-pem", connection.certificate_key_pem),
@@ -736,7 +787,7 @@ def run_fleet_command(
                 "remediation": remediation.name,
                 "what_if": run.what_if,
                 "parameters": redact(invocation.values, secret_parameter_names(remediation.name)),
-                "inventory": fleet.inventory,
+                "inventory": fleet.inventory or fleet.inventory_from_ansible,
                 "limit": list(fleet.limit),
                 "concurrency": fleet.concurrency,
                 "canary": fleet.canary,
