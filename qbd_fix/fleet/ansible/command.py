@@ -20,6 +20,7 @@ import time
 from typing import IO
 
 from qbd_fix.errors import UsageError
+from qbd_fix.fleet.ansible.secrets import cut_at_secret
 
 PROGRAM = "ansible-inventory"
 #: Dynamic inventories (cloud plugins) can take a while; a hung one must not hang the run.
@@ -79,7 +80,7 @@ def reason(errors: str) -> str:
         if cause is not None:
             picked = cause
     picked = picked or (lines[-1] if lines else "no error message")
-    text = _CONTROL.sub(" ", _LINE_PREFIX.sub("", picked))
+    text = cut_at_secret(_CONTROL.sub(" ", _LINE_PREFIX.sub("", picked)))
     return text if len(text) <= 300 else text[:297] + "..."
 
 

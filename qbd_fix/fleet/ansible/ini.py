@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from qbd_fix.fleet.ansible import hostpatterns
 from qbd_fix.fleet.ansible.model import Inventory, InventoryError, Value
+from qbd_fix.fleet.ansible.secrets import mentions_secret
 
 _SECTION = re.compile(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$")
 _GROUP_NAME = re.compile(r"^([^:\]\s]+)\s*(?:#.*)?$")
@@ -96,7 +97,11 @@ def _host_line(inventory: Inventory, state: _State, line: str, number: int, wher
     variables: dict[str, Value] = {}
     for token in tokens[1:]:
         if "=" not in token:
-            raise IniError(number, f"expected key=value after the host, found {token!r}")
+            found = "a word" if mentions_secret(line) else repr(token)
+            raise IniError(
+                number,
+                f"expected key=value after the host, found {found} (quote values with spaces)",
+            )
         key, raw = token.split("=", 1)
         variables[key] = Value(literal(raw), where)
     for name in names:
@@ -109,7 +114,8 @@ def _host_line(inventory: Inventory, state: _State, line: str, number: int, wher
 
 def _vars_line(inventory: Inventory, state: _State, line: str, number: int, where: str) -> None:
     if "=" not in line:
-        raise IniError(number, f"expected key=value in [{state.group}:vars], found {line!r}")
+        found = "a line (not shown: it names a password)" if mentions_secret(line) else repr(line)
+        raise IniError(number, f"expected key=value in [{state.group}:vars], found {found}")
     key, raw = (part.strip() for part in line.split("=", 1))
     try:
         inventory.set_group_var(state.group, key, Value(literal(raw), where))

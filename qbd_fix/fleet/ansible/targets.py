@@ -23,28 +23,12 @@ from pathlib import Path
 from qbd_fix import validation
 from qbd_fix.errors import UsageError
 from qbd_fix.fleet.ansible.model import Unsafe, Value, Vault
+from qbd_fix.fleet.ansible.secrets import is_secret
 from qbd_fix.fleet.inventory import Target
 
 CONNECTIONS = ("psrp", "winrm")
 _CONNECTION_PREFIXES = ("ansible.builtin.", "ansible.legacy.")
 TEMPLATE_MARKERS = ("{{", "{%", "{#")
-#: Words that make a variable name a secret's: ``ansible_password``, ``ansible_become_pass``,
-#: ``vault_api_token``. Matched per ``_``-separated word, so ``bypass_proxy`` is not one.
-_SECRET_WORDS = frozenset(
-    {
-        "pass",
-        "passwd",
-        "password",
-        "passphrase",
-        "pwd",
-        "secret",
-        "token",
-        "credential",
-        "credentials",
-    }
-)
-_SECRET_SUFFIXES = ("password", "passwd", "secret", "token")
-_WORDS = re.compile(r"[^a-z0-9]+")
 _SHOWN_LENGTH = 60
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
@@ -142,12 +126,6 @@ _TRUE = frozenset({"true", "yes", "on", "1", "y", "t"})
 _FALSE = frozenset({"false", "no", "off", "0", "n", "f"})
 
 
-def is_secret(name: str) -> bool:
-    """Whether a variable's name says it holds a secret (a password, token, passphrase)."""
-    words = [word for word in _WORDS.split(name.lower()) if word]
-    return any(word in _SECRET_WORDS or word.endswith(_SECRET_SUFFIXES) for word in words)
-
-
 def is_template(value: object) -> bool:
     """Text Ansible would evaluate as Jinja (``!unsafe`` text never is)."""
     return (
@@ -186,6 +164,14 @@ class _Host:
         self.vars = variables
         self.source = source
         self.render = render
+        #: variables whose value came from a template: it may hold another variable's secret
+        self.rendered: set[str] = set()
+
+    def show(self, var: str | None, value: object) -> str:
+        """A value for a message, unless it is a secret's or a template's."""
+        if var is not None and (is_secret(var) or var in self.rendered):
+            return "(not shown)"
+        return shown(value)
 
     def error(self, var: str | None, problem: str) -> UsageError:
         entry = self.vars.get(var) if var is not None else None
@@ -226,6 +212,7 @@ class _Host:
                     f"{quoted}is a template, which only Ansible evaluates: "
                     "read the inventory through Ansible with --inventory-from-ansible",
                 )
+            self.rendered.add(var)
             try:
                 value = self.render(self.name, self.groups, self.vars, var)
             except ValueError as exc:
@@ -253,7 +240,7 @@ class _Host:
         if text is None:
             return None
         if text.lower() not in choices:
-            raise self.error(var, f"{shown(text)} is not one of {', '.join(choices)}")
+            raise self.error(var, f"{self.show(var, text)} is not one of {', '.join(choices)}")
         return text.lower()
 
     def port(self, var: str | None) -> int | None:
@@ -264,7 +251,7 @@ class _Host:
         if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
             number = int(value.strip())
         if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= 65535:
-            raise self.error(var, f"{shown(value)} is not a port number")
+            raise self.error(var, f"{self.show(var, value)} is not a port number")
         return number
 
     def seconds(self, var: str, low: float, high: float) -> float | None:
@@ -283,7 +270,7 @@ class _Host:
             or not low <= number <= high
         ):
             raise self.error(
-                var, f"{shown(value)} is not a number of seconds from {low:g} to {high:g}"
+                var, f"{self.show(var, value)} is not a number of seconds from {low:g} to {high:g}"
             )
         return float(number)
 
@@ -296,7 +283,7 @@ class _Host:
             return True
         if text in _FALSE:
             return False
-        raise self.error(var, f"{shown(value)} is not true or false")
+        raise self.error(var, f"{self.show(var, value)} is not true or false")
 
     def file(self, var: str | None) -> str | None:
         text = self.text(var)
@@ -304,9 +291,9 @@ class _Host:
             return None
         path = Path(text).expanduser()
         if path.is_dir():
-            raise self.error(var, f"{shown(text)} is a folder: give one PEM file")
+            raise self.error(var, f"{self.show(var, text)} is a folder: give one PEM file")
         if not path.is_file():
-            raise self.error(var, f"{shown(text)}: no such file")
+            raise self.error(var, f"{self.show(var, text)}: no such file")
         return str(path)
 
 
@@ -326,7 +313,7 @@ def connection(host: _Host) -> Plugin | str:
         name = name.removeprefix(prefix)
     plugin = PLUGINS.get(name)
     if plugin is None:
-        return f"ansible_connection is {shown(raw)}, not psrp or winrm"
+        return f"ansible_connection is {host.show('ansible_connection', raw)}, not psrp or winrm"
     return plugin
 
 
@@ -347,7 +334,7 @@ def _auth(host: _Host, plugin: Plugin) -> str | None:
         if kind is None:
             raise host.error(
                 var,
-                f"{shown(item)} is not an authentication qbd-fix knows "
+                f"{host.show(var, item)} is not an authentication qbd-fix knows "
                 f"(use one of {', '.join(sorted(set(AUTH_NAMES.values())))})",
             )
         if kind not in kinds:
@@ -359,7 +346,8 @@ def _auth(host: _Host, plugin: Plugin) -> str | None:
     if set(kinds) <= {"kerberos", "ntlm", "negotiate"}:
         return "negotiate"  # Kerberos when it can, else NTLM: what Negotiate does
     raise host.error(
-        var, f"{shown(value)} names several ways to log in; qbd-fix uses one per PC: name one"
+        var,
+        f"{host.show(var, value)} names several ways to log in; qbd-fix uses one per PC: name one",
     )
 
 
@@ -374,7 +362,9 @@ def _ssl(host: _Host, plugin: Plugin, port: int | None) -> bool | None:
 def _refuse_unhonoured(host: _Host, plugin: Plugin, ssl: bool | None) -> None:
     path = host.text(plugin.path)
     if path is not None and path.strip("/").lower() != "wsman":
-        raise host.error(plugin.path, f"{shown(path)}: qbd-fix connects to /wsman only")
+        raise host.error(
+            plugin.path, f"{host.show(plugin.path, path)}: qbd-fix connects to /wsman only"
+        )
     if host.text(plugin.proxy):
         raise host.error(
             plugin.proxy, "is set: qbd-fix connects to PCs directly, never through a proxy"
@@ -402,7 +392,8 @@ def _refuse_unhonoured(host: _Host, plugin: Plugin, ssl: bool | None) -> None:
             same = (host.text(var) or "").lower() == default
         if not same:
             raise host.error(
-                var, f"{shown(host.get(var))} cannot be honoured: qbd-fix only does {reads}"
+                var,
+                f"{host.show(var, host.get(var))} cannot be honoured: qbd-fix only does {reads}",
             )
 
 
@@ -474,6 +465,8 @@ def to_target(
     try:
         address = validation.host_address(host.text(address_var) or name)
     except ValueError as exc:
+        if address_var in host.rendered:
+            raise host.error(address_var, "(not shown) is not a host name or address") from None
         raise host.error(address_var, str(exc)) from None
     port = host.port(host.last(plugin.port))
     ssl = _ssl(host, plugin, port)
