@@ -23,7 +23,7 @@ from qbd_fix.fleet.ansible.targets import to_target
 from qbd_fix.fleet.ansible.varsfiles import VarsFileError, VarsFiles
 from qbd_fix.fleet.inventory import Target
 
-__all__ = ["kind_of", "load_file", "load_from_ansible", "parse_file"]
+__all__ = ["kind_of", "load_file", "load_from_ansible", "parse_file", "targets_from_listing"]
 
 
 def kind_of(text: str) -> str:
@@ -86,6 +86,13 @@ def load_from_ansible(
 ) -> list[Target]:
     """The targets of any inventory source, as ``ansible-inventory --list`` resolves it."""
     output = command.run(source, timeout=timeout)
+    return targets_from_listing(output, source, allow_passwords=allow_passwords)
+
+
+def targets_from_listing(
+    output: bytes | str, source: str, *, allow_passwords: bool = False
+) -> list[Target]:
+    """The targets of what ``ansible-inventory -i SOURCE --list`` printed."""
     said = f"{source} (ansible-inventory)"
     try:
         found = listing.parse(output)

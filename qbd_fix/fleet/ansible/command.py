@@ -9,6 +9,7 @@ an empty inventory, which would read as "no PCs"). Every failure is one line.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -56,13 +57,8 @@ def _drain(stream: IO[bytes], limit: int, into: list[bytes], over: threading.Eve
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
     """End the program and whatever it started (an inventory script, a cloud plugin's helper)."""
-    try:
-        if sys.platform != "win32":
-            os.killpg(process.pid, signal.SIGKILL)
-        else:  # pragma: no cover - Ansible does not run on Windows
-            process.kill()
-    except OSError:
-        pass
+    with contextlib.suppress(OSError):  # already gone
+        os.killpg(process.pid, signal.SIGKILL)
     process.wait()
 
 
@@ -70,15 +66,31 @@ def _size(count: int) -> str:
     return f"{count // 2**20} MiB" if count >= 2**20 else f"{count:,} bytes"
 
 
-def reason(errors: str) -> str:
-    """The one line of Ansible's error output that says what went wrong."""
+_CAUSE = re.compile(r"^\[WARNING\]: Failed to parse inventory with '(\w+)' plugin: (.*)$")
+#: Which plugin's complaint explains a failure, by the source's extension (Ansible tries them all).
+_PLUGIN_FOR = {
+    ".yml": ("auto", "yaml"),
+    ".yaml": ("auto", "yaml"),
+    ".ini": ("ini",),
+    ".toml": ("toml",),
+}
+
+
+def reason(errors: str, source: str = "") -> str:
+    """The one line of Ansible's error output that says what went wrong: the error, or when
+    that only says the source could not be parsed, the complaint of the plugin that fits it."""
     lines = [line.strip() for line in errors.splitlines() if line.strip()]
     picked = next((line for line in lines if line.startswith(("[ERROR]", "ERROR!"))), None)
-    generic = picked is None or "No inventory was parsed" in picked
-    if generic:  # the cause is in a warning: "Failed to parse ... with 'yaml' plugin: ..."
-        cause = next((line for line in lines if "Failed to parse" in line and ": " in line), None)
-        if cause is not None:
-            picked = cause
+    causes: dict[str, str] = {}
+    for line in lines:
+        match = _CAUSE.match(line)
+        if match and "no root 'plugin' key" not in match[2]:
+            causes.setdefault(match[1], match[2])
+    generic = picked is None or "failed to parse" in picked.lower() or "No inventory was" in picked
+    if generic and causes:
+        preferred = _PLUGIN_FOR.get(os.path.splitext(source)[1].lower(), ())
+        plugin = next((p for p in preferred if p in causes), next(iter(causes)))
+        picked = causes[plugin]
     picked = picked or (lines[-1] if lines else "no error message")
     text = cut_at_secret(_CONTROL.sub(" ", _LINE_PREFIX.sub("", picked)))
     return text if len(text) <= 300 else text[:297] + "..."
@@ -87,9 +99,18 @@ def reason(errors: str) -> str:
 def run(source: str, *, timeout: float = TIMEOUT, max_output: int = MAX_OUTPUT) -> bytes:
     """The JSON ``ansible-inventory --list`` prints for *source*; a :class:`UsageError` otherwise."""
     said = f"ansible-inventory -i {source!r}"
+    if sys.platform == "win32":
+        # Ansible's control node is Linux or macOS; and a .cmd stand-in would pass the
+        # source through cmd.exe, which is a shell
+        raise UsageError(
+            "ansible-inventory does not run on Windows: read the inventory through Ansible "
+            "where Ansible runs (WSL, Linux, macOS)",
+            hint="or give an INI or YAML inventory file to --inventory, read without Ansible",
+        )
     if not source.strip() or _CONTROL.search(source):
         raise UsageError(f"{said}: the inventory source is empty or has a control character")
-    program = shutil.which(PROGRAM)
+    # on PATH, or beside this Python (ansible-core installed in qbd-fix's own environment)
+    program = shutil.which(PROGRAM) or shutil.which(PROGRAM, path=os.path.dirname(sys.executable))
     if program is None:
         raise UsageError(
             "ansible-inventory is not installed (or not on PATH): install ansible-core "
@@ -104,7 +125,7 @@ def run(source: str, *, timeout: float = TIMEOUT, max_output: int = MAX_OUTPUT) 
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env={**os.environ, **_ENVIRONMENT},
-            start_new_session=sys.platform != "win32",
+            start_new_session=True,
         )
     except OSError as exc:
         raise UsageError(f"{said} could not be started: {exc.strerror or exc}") from None
@@ -143,5 +164,5 @@ def run(source: str, *, timeout: float = TIMEOUT, max_output: int = MAX_OUTPUT) 
         raise UsageError(f"{said} printed more than {_size(max_output)}")
     if process.returncode != 0:
         errors = b"".join(err).decode("utf-8", "replace")
-        raise UsageError(f"{said} failed (exit {process.returncode}): {reason(errors)}")
+        raise UsageError(f"{said} failed (exit {process.returncode}): {reason(errors, source)}")
     return b"".join(out)

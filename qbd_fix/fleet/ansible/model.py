@@ -79,6 +79,8 @@ class Inventory:
         self.hosts: dict[str, Host] = {}
         self._depth: dict[str, int] = {}
         self._ancestors: dict[str, frozenset[str]] = {}
+        #: a host's direct groups -> its group names: hosts listed alike share one answer
+        self._group_names: dict[tuple[str, ...], list[str]] = {}
         self.add_group("all")
         self.add_group("ungrouped")
         self.add_child("all", "ungrouped")
@@ -100,6 +102,7 @@ class Inventory:
         self.add_group(child).parents[parent] = None
         self._depth.clear()
         self._ancestors.clear()
+        self._group_names.clear()
 
     def add_host(self, name: str, where: str, group: str | None = None) -> Host:
         host = self.hosts.get(name)
@@ -184,12 +187,16 @@ class Inventory:
 
     def group_names(self, host: str) -> list[str]:
         """The host's groups and all their ancestors, ``all`` left out, in merge order."""
-        names: set[str] = set()
-        for group in self.hosts[host].groups:
-            names.add(group)
-            names |= self.ancestors(group)
-        names.discard("all")
-        return self.sort_groups(names)
+        listed = tuple(self.hosts[host].groups)
+        cached = self._group_names.get(listed)
+        if cached is None:
+            names: set[str] = set()
+            for group in listed:
+                names.add(group)
+                names |= self.ancestors(group)
+            names.discard("all")
+            cached = self._group_names[listed] = self.sort_groups(names)
+        return list(cached)
 
     def sort_groups(self, names: Iterable[str]) -> list[str]:
         return sorted(names, key=lambda g: (self.depth(g), self.groups[g].priority, g))

@@ -9,6 +9,7 @@ of Ansible's error output) is never echoed past that name.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _SECRET_WORDS = frozenset(
     {
@@ -28,6 +29,7 @@ _SEPARATORS = re.compile(r"[^a-z0-9]+")
 _WORD = re.compile(r"[A-Za-z0-9_]+")
 
 
+@lru_cache(maxsize=4096)
 def is_secret(name: str) -> bool:
     """Whether a variable's name says it holds a secret (a password, token, passphrase)."""
     words = (word for word in _SEPARATORS.split(name.lower()) if word)

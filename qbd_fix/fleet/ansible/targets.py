@@ -130,6 +130,7 @@ def is_template(value: object) -> bool:
     """Text Ansible would evaluate as Jinja (``!unsafe`` text never is)."""
     return (
         isinstance(value, str)
+        and "{" in value
         and not isinstance(value, Unsafe)
         and any(marker in value for marker in TEMPLATE_MARKERS)
     )
@@ -459,7 +460,9 @@ def to_target(
     host = _Host(name, groups, variables, source, render)
     plugin = connection(host)
     if isinstance(plugin, str):
-        return Target(host=name, group=group, groups=tuple(groups), source=source, skip=plugin)
+        return Target(
+            host=name, group=group, groups=tuple(sorted(groups)), source=source, skip=plugin
+        )
     password = _password(host, plugin, allow_passwords)
     address_var = host.last(plugin.address)
     try:
@@ -484,7 +487,7 @@ def to_target(
         auth=auth,
         ssl=ssl,
         group=group,
-        groups=tuple(groups),
+        groups=tuple(sorted(groups)),
         source=source,
         inventory_name=name if address.casefold() != name.casefold() else None,
         cert_validation=cert_validation,

@@ -68,11 +68,13 @@ class VarsFiles:
         if cached is not None:
             return cached
         merged: dict[str, Value] = {}
-        if not _unsafe_name(name):
-            entries = self._listing(kind)
+        entries = self._listing(kind)
+        if entries and not _unsafe_name(name):
             for candidate in (name, *(name + ext for ext in EXTENSIONS)):
+                if candidate not in entries:
+                    continue
                 path = self.base / kind / candidate
-                if candidate in entries and path.exists():
+                if path.exists():
                     files = self._folder(path, 0) if path.is_dir() else [path]
                     for file in files:
                         merged.update(self._read(file))
