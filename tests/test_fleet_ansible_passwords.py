@@ -70,7 +70,8 @@ def test_refused_on_a_host_line_naming_file_line_host_and_variable(
         f"[win]\npc01 ansible_connection=psrp {name}='{PASSWORD}'\n",
     )
     message = refusal(path)
-    assert message.startswith(f"hosts.ini:2: pc01: {name} is a password in the inventory")
+    kind = "secret" if name in ("vault_api_token", "client_secret") else "password"
+    assert message.startswith(f"hosts.ini:2: pc01: {name} is a {kind} in the inventory")
     assert "--password-env" in message
 
 
@@ -88,6 +89,17 @@ def test_refused_in_yaml_vars_and_vars_files_at_their_source(tmp_path: Path) -> 
     write(tmp_path, "group_vars/win/connection.yml", "ansible_connection: psrp\n")
     write(tmp_path, "host_vars/pc02", f"ansible_become_pass: {PASSWORD}\n")
     assert refusal(inventory).startswith("host_vars/pc02: pc02: ansible_become_pass")
+
+
+def test_empty_password_variables_are_no_passwords(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "hosts.yml",
+        "win:\n  vars:\n    ansible_connection: psrp\n    ansible_password:\n"
+        "    ansible_become_pass: ''\n  hosts:\n    pc01:\n",
+    )
+    (target,) = load(path)
+    assert target.password is None
 
 
 def test_hosts_that_are_skipped_keep_their_passwords_to_themselves(tmp_path: Path) -> None:

@@ -428,12 +428,15 @@ def _timeouts(host: _Host, plugin: Plugin) -> tuple[float | None, int | None, fl
 
 def _password(host: _Host, plugin: Plugin, allow: bool) -> str | None:
     secrets = sorted(
-        (v for v in host.vars if is_secret(v)), key=lambda v: (v not in plugin.password, v)
+        (v for v, entry in host.vars.items() if is_secret(v) and entry.value not in (None, "")),
+        key=lambda v: (v not in plugin.password, v),
     )
     if secrets and not allow:
+        var = secrets[0]
+        kind = "password" if any(word in var.lower() for word in ("pass", "pwd")) else "secret"
         raise host.error(
-            secrets[0],
-            "is a password in the inventory: passwords are not read from inventories; keep it "
+            var,
+            f"is a {kind} in the inventory: passwords are not read from inventories; keep it "
             "in an environment variable and name that with --password-env "
             "(or allow it for this run with --allow-inventory-passwords)",
         )
