@@ -432,10 +432,10 @@ def _password(host: _Host, plugin: Plugin, allow: bool) -> str | None:
         key=lambda v: (v not in plugin.password, v),
     )
     if secrets and not allow:
-        var = secrets[0]
-        kind = "password" if any(word in var.lower() for word in ("pass", "pwd")) else "secret"
+        first = secrets[0]
+        kind = "password" if any(word in first.lower() for word in ("pass", "pwd")) else "secret"
         raise host.error(
-            var,
+            first,
             f"is a {kind} in the inventory: passwords are not read from inventories; keep it "
             "in an environment variable and name that with --password-env "
             "(or allow it for this run with --allow-inventory-passwords)",
