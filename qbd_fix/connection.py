@@ -54,6 +54,7 @@ FLAGS = {
     "certificate_key_pem": "--certificate-key-pem",
     "connect_timeout": "--connect-timeout",
     "operation_timeout": "--operation-timeout",
+    "read_timeout": "read_timeout",  # an inventory's only: no flag sets it
 }
 #: Settings an inventory row (or an Ansible host) may give for its own PC.
 PER_PC = (
@@ -64,8 +65,11 @@ PER_PC = (
     "password_env",
     "cert_validation",
     "ca_file",
+    "certificate_pem",
+    "certificate_key_pem",
     "connect_timeout",
     "operation_timeout",
+    "read_timeout",
 )
 
 
@@ -98,6 +102,8 @@ class ConnectionSettings:
     certificate_key_pem: str | None = None
     connect_timeout: float = 30.0
     operation_timeout: int = 30
+    #: How long one HTTP read may wait; None: a little longer than the operation timeout.
+    read_timeout: float | None = None
     #: The settings an inventory gave (worded ``name=value`` in messages), and the place
     #: that gave them (``pcs.csv:3 (pc02)``); every other setting came from a flag.
     from_row: frozenset[str] = frozenset()
@@ -184,6 +190,13 @@ class ConnectionSettings:
             )
         if not 1 <= self.operation_timeout <= 3600:
             raise UsageError(f"{said('operation_timeout')} must be between 1 and 3600 seconds")
+        if self.read_timeout is not None and not (
+            self.operation_timeout < self.read_timeout <= 3600
+        ):
+            raise UsageError(
+                f"{said('read_timeout')} must be longer than the operation timeout "
+                f"({self.operation_timeout} s) and at most 3600 seconds"
+            )
         if not _ENV_NAME.match(self.password_env):
             where = "password_env" if "password_env" in self.from_row else "--password-env"
             raise UsageError(
@@ -297,6 +310,7 @@ class ConnectionSettings:
             certificate_key_pem=self.existing_file("certificate_key_pem"),
             connect_timeout=self.connect_timeout,
             operation_timeout=self.operation_timeout,
+            read_timeout=self.read_timeout,
         )
 
 
@@ -351,8 +365,9 @@ def read_passwords(
 
 def _shape(target: Target) -> tuple[object, ...]:
     """What a row sets about its connection, apart from its host: rows alike share one
-    check and one connection template (an inventory of 100,000 PCs has a handful)."""
-    return tuple(getattr(target, name, None) for name in PER_PC)
+    check and one connection template (an inventory of 100,000 PCs has a handful). A
+    password an inventory carried (``--allow-inventory-passwords``) is part of it."""
+    return (*(getattr(target, name, None) for name in PER_PC), target.password)
 
 
 class Connections:
@@ -374,7 +389,8 @@ class Connections:
                 item.check()
             elif item.auth == "kerberos":  # a name, not an address, on every row
                 settings.for_target(target).check()
-            counts[item] = counts.get(item, 0) + 1
+            if target.password is None:  # an inventory's own password needs no variable
+                counts[item] = counts.get(item, 0) + 1
             # a blank port and the scheme's default port are one PC, as duplicates are refused
             port = item.effective_port
             first = seen.setdefault((target.host.casefold(), port), target)
@@ -387,8 +403,12 @@ class Connections:
                 )
         self._shapes = shapes
         self.passwords = read_passwords(counts, ask)
+        #: Passwords an inventory carried, only ever in memory.
+        self._inventory_passwords = [p for p in {shape[-1] for shape in shapes} if p]
         self._templates = {
-            shape: item.remote(self.passwords.get(item.password_env))
+            shape: item.remote(
+                str(shape[-1]) if shape[-1] else self.passwords.get(item.password_env)
+            )
             for shape, item in shapes.items()
         }
 
@@ -402,4 +422,6 @@ class Connections:
 
     @property
     def secrets(self) -> list[str]:
-        return [value for value in self.passwords.values() if value]
+        """Every password this run holds, for scrubbing anything that reaches a report."""
+        found = [value for value in self.passwords.values() if value]
+        return found + [str(p) for p in self._inventory_passwords]

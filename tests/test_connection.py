@@ -85,3 +85,27 @@ def test_a_fleet_checks_each_kind_of_row_once_and_refuses_duplicates(
     twice = [*rows, Target(host="PC01", port=5986, source="pcs.csv:4")]
     with pytest.raises(UsageError, match=r"pcs\.csv:4: duplicate host 'PC01:5986'"):
         Connections(settings, twice)
+
+
+def test_an_inventory_s_own_settings_reach_the_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QBD_FIX_PASSWORD", "pw")
+    row = Target(
+        host="pc01",
+        source="hosts.ini:3",
+        cert_validation=False,
+        connect_timeout=7.0,
+        operation_timeout=20,
+        read_timeout=40.0,
+        password="from-the-inventory",
+    )
+    made = Connections(ConnectionSettings(username="u"), [row])
+    conn = made(row)
+    assert (conn.cert_validation, conn.connect_timeout, conn.operation_timeout) == (False, 7.0, 20)
+    assert conn.effective_read_timeout == 40.0 and conn.password == "from-the-inventory"
+    assert made.passwords == {}, "no variable is read for a PC whose inventory has a password"
+    assert "from-the-inventory" in made.secrets
+    short = dataclasses.replace(row, read_timeout=10.0)
+    with pytest.raises(
+        UsageError, match=r"hosts\.ini:3 \(pc01\): read_timeout=10\.0 must be longer"
+    ):
+        Connections(ConnectionSettings(username="u"), [short])

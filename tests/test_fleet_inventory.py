@@ -183,7 +183,9 @@ def test_bad_toml(tmp_path: Path, text: str, problem: str) -> None:
 
 
 def test_file_kinds(tmp_path: Path) -> None:
-    assert "use a .csv or .toml" in error(write(tmp_path, "fleet.txt", "PC01\n"))
+    assert "use a .csv, .toml, .ini, .yml or .yaml file" in error(
+        write(tmp_path, "fleet.txt", "PC01\n")
+    )
     assert "no such file" in error(tmp_path / "missing.csv")
     assert "lists no hosts" in error(write(tmp_path, "empty.csv", "host,group\n"))
     latin = tmp_path / "latin.csv"

@@ -37,6 +37,8 @@ class FleetOptions:
     """The fleet options as given; ``None`` leaves a setting to the library's default."""
 
     inventory: str | None = None
+    inventory_from_ansible: str | None = None
+    allow_inventory_passwords: bool = False
     limit: tuple[str, ...] = ()
     concurrency: int = DEFAULT_CONCURRENCY
     host_timeout: float | None = None
@@ -51,6 +53,8 @@ class FleetOptions:
             flag
             for flag, used in (
                 ("--inventory", self.inventory is not None),
+                ("--inventory-from-ansible", self.inventory_from_ansible is not None),
+                ("--allow-inventory-passwords", self.allow_inventory_passwords),
                 ("--limit", bool(self.limit)),
                 ("--report", self.report is not None),
                 ("--host-timeout", self.host_timeout is not None),
@@ -74,7 +78,27 @@ FLEET_OPTIONS: list[inspect.Parameter] = [
         "--inventory",
         "-i",
         metavar="FILE",
-        help="Run on the PCs listed in this .csv or .toml file (see README: Fleets).",
+        help="Run on the PCs listed in this .csv, .toml or Ansible .ini/.yml file "
+        "(see README: Fleets).",
+        rich_help_panel=PANEL,
+    ),
+    flag(
+        "inventory_from_ansible",
+        str | None,
+        None,
+        "--inventory-from-ansible",
+        metavar="SRC",
+        help="Run on the PCs of an Ansible inventory as ansible-inventory reads it "
+        "(folders, plugins, vault files).",
+        rich_help_panel=PANEL,
+    ),
+    flag(
+        "allow_inventory_passwords",
+        bool,
+        False,
+        "--allow-inventory-passwords",
+        help="Use the passwords an Ansible inventory sets (kept in memory only); "
+        "refused by default.",
         rich_help_panel=PANEL,
     ),
     flag(
@@ -159,7 +183,7 @@ def pop_fleet_options(kwargs: dict[str, Any]) -> FleetOptions:
 def is_fleet(hosts: Sequence[str], fleet: FleetOptions) -> bool:
     """Several PCs, an inventory, or a fleet-only option; those without any PC are refused."""
     flags = fleet.fleet_only_flags()
-    if flags and not hosts and fleet.inventory is None:
+    if flags and not hosts and fleet.inventory is None and fleet.inventory_from_ansible is None:
         raise UsageError(
             f"{', '.join(flags)} go(es) with --inventory or --host",
             hint="a fleet run needs PCs: --inventory FILE, or --host PC01,PC02",

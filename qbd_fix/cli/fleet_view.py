@@ -267,7 +267,7 @@ def run_fleet(plan: Plan, sinks: Sinks, run: RunOptions, fleet: FleetOptions) ->
 
     if fleet.report is not None:
         meta = {
-            "inventory": fleet.inventory,
+            "inventory": fleet.inventory or fleet.inventory_from_ansible,
             "limit": list(fleet.limit),
             "concurrency": fleet.concurrency,
             "canary": fleet.canary,

@@ -69,6 +69,7 @@ def _paths(
 
     inputs = [
         ("--inventory", fleet.inventory),
+        ("--inventory-from-ansible", fleet.inventory_from_ansible),
         ("--ca-file", settings.ca_file),
         ("--certificate-pem", settings.certificate_pem),
         ("--certificate-key-pem", settings.certificate_key_pem),
@@ -167,8 +168,17 @@ def run_job(
             raise UsageError(
                 "--dest names one .zip file; a fleet run brings home one zip per PC: give a folder"
             )
-    remote = bool(hosts) or fleet.inventory is not None
-    targets = pipeline.resolve_targets(hosts, fleet.inventory, fleet.limit) if remote else None
+    remote = bool(hosts) or fleet.inventory is not None or fleet.inventory_from_ansible is not None
+    targets = None
+    if remote:
+        targets = pipeline.resolve_targets(
+            hosts,
+            fleet.inventory,
+            fleet.limit,
+            ansible=fleet.inventory_from_ansible,
+            allow_passwords=fleet.allow_inventory_passwords,
+            on_skip=output.note,
+        )
     if run.dry_run:
         return _dry_run(pipeline.plan(job, targets, settings, contact=False), run, many, inputs)
     plan = pipeline.plan(job, targets, settings, ask=password_prompt(settings, hosts))

@@ -1,4 +1,5 @@
-"""Which PCs a fleet run reaches: inventory files (CSV or TOML), ``--host`` lists and ``--limit``.
+"""Which PCs a fleet run reaches: inventory files (CSV, TOML or Ansible), ``--host`` lists
+and ``--limit``.
 
 An inventory says how to reach each PC, never with what password: a secret in
 a file that gets mailed around and committed is a leak waiting to happen, so
@@ -15,7 +16,7 @@ import io
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,19 @@ FIELDS = (
     "group",
     "tags",
     "notes",
+)
+#: Settings :meth:`Target.merge` fills from the command line: the columns, and what Ansible
+#: inventories add (never the host, where it came from, a skip reason or a password).
+MERGEABLE = (
+    *FIELDS,
+    "groups",
+    "cert_validation",
+    "ca_file",
+    "certificate_pem",
+    "certificate_key_pem",
+    "connect_timeout",
+    "operation_timeout",
+    "read_timeout",
 )
 #: Columns or keys that would hold a secret itself rather than where to find it.
 SECRET_FIELDS = frozenset({"password", "pass", "passwd", "pwd", "secret", "token"})
@@ -67,6 +81,22 @@ class Target:
     tags: tuple[str, ...] = ()
     notes: str = ""
     source: str = ""
+    #: Every group the PC belongs to, parents included (Ansible inventories): ``--limit`` matches them.
+    groups: tuple[str, ...] = ()
+    #: The inventory's own name for the PC when it is reached at another address (``ansible_host``).
+    inventory_name: str | None = None
+    cert_validation: bool | None = None
+    ca_file: str | None = None
+    certificate_pem: str | None = None
+    certificate_key_pem: str | None = None
+    connect_timeout: float | None = None
+    operation_timeout: int | None = None
+    read_timeout: float | None = None
+    #: Why this PC is left out of the run (an Ansible host reached over ssh, say); shown, not run.
+    skip: str | None = None
+    #: A password the inventory carried, kept only with ``--allow-inventory-passwords``: in
+    #: memory, never shown, never compared.
+    password: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> tuple[str, int | None]:
@@ -87,7 +117,7 @@ class Target:
         The inventory's own values win: it knows its PCs better than one
         command line for all of them. ``host`` and ``source`` are never taken.
         """
-        unknown = sorted(set(defaults) - set(FIELDS) - {"host"})
+        unknown = sorted(set(defaults) - set(MERGEABLE) - {"host"})
         if unknown:
             raise ValueError(f"unknown target settings: {', '.join(unknown)}")
         changes: dict[str, Any] = {}
@@ -96,7 +126,7 @@ class Target:
                 continue
             current = getattr(self, name)
             if current is None or current == "" or current == ():
-                changes[name] = tuple(value) if name == "tags" else value
+                changes[name] = tuple(value) if name in ("tags", "groups") else value
         return dataclasses.replace(self, **changes) if changes else self
 
 
@@ -412,20 +442,66 @@ def load_toml(path: Path, text: str | None = None) -> list[Target]:
     return targets
 
 
-def load(path: str | Path) -> list[Target]:
-    """Read ``--inventory FILE`` (``.csv`` or ``.toml``); an inventory without hosts is refused."""
+ANSIBLE_SUFFIXES = (".ini", ".yml", ".yaml")
+
+
+def _check_loaded(targets: Sequence[Target], said: str) -> list[Target]:
+    if not targets:
+        raise UsageError(f"inventory {said} lists no hosts")
+    _check_duplicates([t for t in targets if t.skip is None])
+    return list(targets)
+
+
+def load(path: str | Path, *, allow_passwords: bool = False) -> list[Target]:
+    """Read ``--inventory FILE``: ``.csv``, ``.toml``, an Ansible ``.ini``/``.yml``/``.yaml``
+    inventory, or a file without an extension read as Ansible reads one (YAML or INI).
+    An inventory without hosts is refused. *allow_passwords* keeps an Ansible inventory's
+    connection passwords (in memory only) instead of refusing them."""
     file = Path(path).expanduser()
     suffix = file.suffix.lower()
     if suffix == ".csv":
         targets = load_csv(file)
     elif suffix == ".toml":
         targets = load_toml(file)
+    elif suffix in ANSIBLE_SUFFIXES or (not suffix and not file.is_dir()):
+        from qbd_fix.fleet import ansible
+
+        text = _read_text(file)
+        kind = "ini" if suffix == ".ini" else "yaml" if suffix else ansible.kind_of(text)
+        targets = ansible.load_file(file, text, kind, allow_passwords=allow_passwords)
     else:
-        raise UsageError(f"inventory {str(path)!r}: use a .csv or .toml file")
-    if not targets:
-        raise UsageError(f"inventory {str(path)!r} lists no hosts")
-    _check_duplicates(targets)
-    return targets
+        raise UsageError(
+            f"inventory {str(path)!r}: use a .csv, .toml, .ini, .yml or .yaml file",
+            hint="an Ansible inventory folder or plugin goes to --inventory-from-ansible",
+        )
+    return _check_loaded(targets, repr(str(path)))
+
+
+def load_from_ansible(source: str, *, allow_passwords: bool = False) -> list[Target]:
+    """``--inventory-from-ansible SRC``: whatever ``ansible-inventory -i SRC --list`` resolves."""
+    from qbd_fix.fleet import ansible
+
+    targets = ansible.load_from_ansible(source, allow_passwords=allow_passwords)
+    return _check_loaded(targets, f"{source!r} (through ansible-inventory)")
+
+
+def runnable(targets: Sequence[Target]) -> tuple[list[Target], list[str]]:
+    """The targets to run, and one line per reason others are left out (an Ansible host
+    reached over ssh, say): ``skipped 3 hosts (lx01, lx02, lx03): ansible_connection ...``."""
+    keep: list[Target] = []
+    skipped: dict[str, list[Target]] = {}
+    for target in targets:
+        if target.skip is None:
+            keep.append(target)
+        else:
+            skipped.setdefault(target.skip, []).append(target)
+    lines = []
+    for reason, left_out in skipped.items():
+        names = ", ".join(t.inventory_name or t.host for t in left_out[:5])
+        more = f" and {len(left_out) - 5} more" if len(left_out) > 5 else ""
+        count = f"{len(left_out)} host{'s' if len(left_out) > 1 else ''}"
+        lines.append(f"skipped {count} ({names}{more}): {reason}")
+    return keep, lines
 
 
 def targets_from_hosts(values: Iterable[str]) -> list[Target]:
@@ -451,15 +527,24 @@ def targets_from_hosts(values: Iterable[str]) -> list[Target]:
 
 
 def _matches(target: Target, pattern: str) -> bool:
-    names = [target.host, target.label, *(target.tags)]
+    names = [target.host, target.label, *target.tags, *target.groups]
     if target.group:
         names.append(target.group)
+    if target.inventory_name:
+        names.append(target.inventory_name)
     folded = pattern.casefold()
     return any(fnmatch.fnmatchcase(name.casefold(), folded) for name in names)
 
 
+def _few(names: Sequence[str], most: int = 20) -> str:
+    """A list for a message, cut after *most* names (an Ansible inventory may have hundreds)."""
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
+
+
 def select(targets: Sequence[Target], limit: Sequence[str] | None) -> list[Target]:
-    """``--limit``: keep targets whose group, a tag or host matches one of the patterns.
+    """``--limit``: keep targets whose group (for an Ansible host, any of its groups, parents
+    included), a tag, host or inventory name matches one of the patterns.
 
     Patterns are shell globs, case-insensitive, repeatable or comma-separated.
     A pattern matching nothing is an error: a typo must not silently skip PCs.
@@ -469,13 +554,13 @@ def select(targets: Sequence[Target], limit: Sequence[str] | None) -> list[Targe
         return list(targets)
     for pattern in patterns:
         if not any(_matches(t, pattern) for t in targets):
-            groups = sorted({t.group for t in targets if t.group})
+            groups = sorted({g for t in targets for g in (t.group, *t.groups) if g})
             tags = sorted({tag for t in targets for tag in t.tags})
             known = "; ".join(
                 part
                 for part in (
-                    f"groups: {', '.join(groups)}" if groups else "",
-                    f"tags: {', '.join(tags)}" if tags else "",
+                    f"groups: {_few(groups)}" if groups else "",
+                    f"tags: {_few(tags)}" if tags else "",
                 )
                 if part
             )

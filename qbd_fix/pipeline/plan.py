@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -85,21 +85,46 @@ class Plan:
 
 
 def resolve_targets(
-    hosts: Sequence[str], inventory: str | None = None, limit: Sequence[str] = ()
+    hosts: Sequence[str],
+    inventory: str | None = None,
+    limit: Sequence[str] = (),
+    *,
+    ansible: str | None = None,
+    allow_passwords: bool = False,
+    on_skip: Callable[[str], None] | None = None,
 ) -> list[Target]:
-    """The PCs named by hosts or an inventory file, narrowed by *limit* patterns."""
+    """The PCs named by hosts, an inventory file or an Ansible inventory source (read by
+    ``ansible-inventory``), narrowed by *limit* patterns. Hosts an inventory reaches some
+    other way (ssh) are left out, each reason told once to *on_skip*."""
     from qbd_fix.fleet import inventory as inventories
 
-    if inventory is not None and hosts:
+    given = [
+        name
+        for name, value in (
+            ("--inventory", inventory),
+            ("--inventory-from-ansible", ansible),
+            ("--host", list(hosts) or None),
+        )
+        if value is not None
+    ]
+    if len(given) > 1:
         raise UsageError(
-            "--inventory and --host: give one of them",
+            f"{' and '.join(given)}: give one of them",
             hint="add the PC to the inventory, or pick PCs from it with --limit",
         )
     if inventory is not None:
-        targets = inventories.load(inventory)
+        targets = inventories.load(inventory, allow_passwords=allow_passwords)
+    elif ansible is not None:
+        targets = inventories.load_from_ansible(ansible, allow_passwords=allow_passwords)
     else:
         targets = inventories.targets_from_hosts(hosts)
-    return inventories.select(targets, list(limit))
+    targets, skipped = inventories.runnable(inventories.select(targets, list(limit)))
+    for line in skipped:
+        if on_skip is not None:
+            on_skip(line)
+    if not targets:
+        raise UsageError("no PC to run on: every host selected was skipped")
+    return targets
 
 
 def local_target() -> Target:

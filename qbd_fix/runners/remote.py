@@ -96,6 +96,8 @@ class RemoteConnection:
     certificate_key_pem: str | None = None
     connect_timeout: float = 30.0
     operation_timeout: int = 30
+    #: None: :func:`read_timeout` of the operation timeout.
+    read_timeout: float | None = None
 
     def __post_init__(self) -> None:
         if self.auth not in AUTH_KINDS:
@@ -115,6 +117,10 @@ class RemoteConnection:
     @property
     def effective_port(self) -> int:
         return self.port or (HTTPS_PORT if self.ssl else HTTP_PORT)
+
+    @property
+    def effective_read_timeout(self) -> float:
+        return self.read_timeout or read_timeout(self.operation_timeout)
 
     @property
     def address(self) -> str:
@@ -144,7 +150,7 @@ class RemoteConnection:
             else False,
             "connection_timeout": self.connect_timeout,
             "operation_timeout": self.operation_timeout,
-            "read_timeout": read_timeout(self.operation_timeout),
+            "read_timeout": self.effective_read_timeout,
             "reconnection_retries": 0,
             "reconnection_backoff": RECONNECT_BACKOFF,
             # WinRM goes straight to PCs on the LAN; an HTTP(S)_PROXY meant for the web would break it.
@@ -269,7 +275,7 @@ def translate(
         )
     if isinstance(exc, requests.exceptions.ReadTimeout | TimeoutError | socket.timeout):
         return RunTimeoutError(
-            f"{where} did not answer within {read_timeout(conn.operation_timeout):g} s while {doing}",
+            f"{where} did not answer within {conn.effective_read_timeout:g} s while {doing}",
             hint="the PC or network is slow or stalled: try again, or raise --operation-timeout",
         )
     if any(isinstance(c, socket.gaierror) for c in causes) or any(
