@@ -115,6 +115,20 @@ def _parse_restart_tasks(kw: dict[str, Any]) -> Invocation:
     )
 
 
+def _parse_restart_web_connector(kw: dict[str, Any]) -> Invocation:
+    return Invocation(
+        {
+            "ForceClose": kw["force_close"],
+            "StartTimeoutSeconds": _bounded(
+                "restart-web-connector",
+                "StartTimeoutSeconds",
+                kw["start_timeout"],
+                "--start-timeout",
+            ),
+        }
+    )
+
+
 def _parse_reset_certificate(kw: dict[str, Any]) -> Invocation:
     return Invocation(
         {
@@ -191,6 +205,28 @@ SPECS: dict[str, CommandSpec] = {
             lambda inv: (
                 "restarts the PC if the connector is still unhealthy"
                 if inv.values["RestartIfUnhealthy"]
+                else None
+            ),
+        ),
+        CommandSpec(
+            "restart-web-connector",
+            (
+                _switch(
+                    "force_close",
+                    "--force-close",
+                    "End a running Web Connector and start it again (a sync in progress stops).",
+                ),
+                _seconds(
+                    "start_timeout",
+                    "--start-timeout",
+                    60,
+                    "How long to wait for the Web Connector to appear in each user's session.",
+                ),
+            ),
+            _parse_restart_web_connector,
+            lambda inv: (
+                "ends a running Web Connector (a sync in progress stops)"
+                if inv.values["ForceClose"]
                 else None
             ),
         ),

@@ -21,6 +21,7 @@ SAMPLE_STRINGS: dict[str, str] = {
 #: Numbers other than the defaults, used in the "everything" variant.
 SAMPLE_NUMBERS: dict[str, int] = {
     "TaskTimeoutSeconds": 300,
+    "StartTimeoutSeconds": 120,
     "SdkLogTailKiB": 64,
     "InstallTimeoutSeconds": 1200,
     "MaxFileMiB": 2048,

@@ -1,0 +1,134 @@
+"""restart-web-connector: how the script finds, leaves, ends and starts each user's Web
+Connector, and what the command line passes (syntax, commands and the Invoke-QbdChange guard
+for every variant: tests/test_scripts.py; behaviour on a fake PC:
+tests/pester/restart-web-connector.Tests.ps1)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pytest
+
+from qbd_fix.cli.commands import SPECS
+from qbd_fix.errors import UsageError
+from qbd_fix.remediations import REMEDIATIONS
+from tests.support.guards import command_name, context_of, syntax_nodes
+from tests.support.pwsh import parse
+from tests.support.variants import variant_values
+
+NAME = "restart-web-connector"
+
+
+@cache
+def rendered(variant: str = "defaults") -> str:
+    return REMEDIATIONS[NAME].render(variant_values(NAME, variant)).text
+
+
+def function_body(text: str, name: str) -> str:
+    return text.split(f"function {name} {{", 1)[1].split("\nfunction ", 1)[0]
+
+
+def contexts(text: str, command: str) -> list[str | None]:
+    """Where each call of *command* sits: 'change' inside an Invoke-QbdChange block."""
+    return [
+        context_of(parents)
+        for node, parents in syntax_nodes(parse(text).root_node)
+        if node.type == "command" and (command_name(node) or "").lower() == command.lower()
+    ]
+
+
+def test_is_in_the_catalogue_after_restart_tasks() -> None:
+    names = list(REMEDIATIONS)
+    assert names.index(NAME) == names.index("restart-tasks") + 1
+    remediation = REMEDIATIONS[NAME]
+    assert remediation.seed_section == "The QuickBooks Connector tray icon is red"
+    assert not remediation.read_only
+    assert {p.name for p in remediation.parameters} >= {"ForceClose", "StartTimeoutSeconds"}
+
+
+def test_ends_only_with_force_close_and_only_inside_a_change_block() -> None:
+    text = rendered()
+    assert contexts(text, "Stop-Process") == ["change"]
+    close = function_body(text, "Invoke-QbdWebConnectorClose")
+    # Without -ForceClose a running Web Connector is reported and left alone.
+    before_stop = close.split("Stop-Process", 1)[0]
+    assert "if (-not $ForceClose) {" in before_stop and "continue" in before_stop
+    assert "$state.outcome = 'left_running'" in before_stop
+    # Only the processes of that user, as read before anything changed.
+    assert "foreach ($processId in @($state.before.process_ids))" in close
+
+
+def test_starts_in_the_users_session_by_sid_inside_a_change_block() -> None:
+    text = rendered()
+    assert contexts(text, "Start-QbdInUserSession") == ["change"]
+    start = function_body(text, "Invoke-QbdWebConnectorStart")
+    assert "Start-QbdInUserSession -UserSid $userSid -Execute $program -RunLevel $runLevel" in start
+    assert "New-ScheduledTaskPrincipal -UserId $UserSid -LogonType Interactive" in text
+    # Verified in that user's own processes, bounded by -StartTimeoutSeconds.
+    assert "Wait-QbdCondition -TimeoutSeconds $StartTimeoutSeconds" in start
+    assert "Where-Object { $_.sid -eq $userSid }" in start
+
+
+def test_run_level_follows_quickbooks_and_needs_an_administrator() -> None:
+    level = function_body(rendered(), "Get-QbdWebConnectorRunLevel")
+    elevated, rest = level.split("'not_elevated'", 1)
+    assert "'elevated' {" in elevated and "level = 'Highest'" in elevated
+    assert "if ($State.is_admin -eq $true)" in elevated
+    assert "Highest" not in rest  # not elevated, unknown, not running: Limited
+    assert "\"Name = 'QBW32.exe' OR Name = 'QBW.exe'\"" in rendered()
+
+
+def test_reads_elevation_from_the_process_token_and_compiles_once() -> None:
+    text = rendered()
+    reader = function_body(text, "Test-QbdProcessTokenReader")
+    assert "if ($null -ne ('QbdFix.ProcessToken' -as [type])) { return $true }" in reader
+    assert "Get-Variable -Name 'QbdTokenReaderError' -Scope Script" in reader
+    for call in ("OpenProcess(", "OpenProcessToken(", "GetTokenInformation(", "EnterDebugMode"):
+        assert call in reader
+    assert "TokenElevation = 20" in reader and "TokenQuery = 0x0008" in reader
+    assert "[QbdFix.ProcessToken]::IsElevated($ProcessId)" in text
+
+
+def test_looks_for_all_three_kinds_of_start_up_entry() -> None:
+    text = rendered()
+    run_keys = function_body(text, "Get-QbdRunKeyStartup")
+    assert "'HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run'" in run_keys
+    assert "'HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Run'" in run_keys
+    assert (
+        "'Registry::HKEY_USERS\\{0}\\Software\\Microsoft\\Windows\\CurrentVersion\\Run'" in run_keys
+    )
+    folders = function_body(text, "Get-QbdStartupFolderEntry")
+    assert "'Microsoft\\Windows\\Start Menu\\Programs\\StartUp'" in folders
+    assert "'AppData\\Roaming\\Microsoft\\Windows\\Start Menu\\Programs\\Startup'" in folders
+    tasks = function_body(text, "Get-QbdStartupTaskEntry")
+    assert "Get-ScheduledTask -ErrorAction SilentlyContinue" in tasks
+    program = function_body(text, "Get-QbdStartupProgram")
+    assert "'QBWebConnector'" in program and "'Codat'" in program
+
+
+def test_never_reads_the_web_connectors_stored_settings() -> None:
+    """Passwords live in the user's hive under the Web Connector's keys: never read."""
+    text = rendered("everything").lower()
+    assert "qb web connector" not in text
+    assert "software\\intuit\\qbwebconnector" not in text
+
+
+def test_budget_covers_two_users_full_restarts() -> None:
+    remediation = REMEDIATIONS[NAME]
+    assert remediation.time_budget({"StartTimeoutSeconds": 60}) == 2 * (60 + 30) + 60
+    script = remediation.render({"StartTimeoutSeconds": 600})
+    assert script.parameters["TimeBudgetSeconds"] == 2 * (600 + 30) + 60
+
+
+def test_cli_passes_the_flags_as_parameters() -> None:
+    spec = SPECS[NAME]
+    invocation = spec.parse({"force_close": True, "start_timeout": 90})
+    assert invocation.values == {"ForceClose": True, "StartTimeoutSeconds": 90}
+    assert spec.dangerous(invocation) == "ends a running Web Connector (a sync in progress stops)"
+    assert spec.dangerous(spec.parse({"force_close": False, "start_timeout": 60})) is None
+
+
+@pytest.mark.parametrize("seconds", [0, 601])
+def test_cli_bounds_the_start_timeout(seconds: int) -> None:
+    with pytest.raises(UsageError, match="--start-timeout must be between 1 and 600"):
+        SPECS[NAME].parse({"force_close": False, "start_timeout": seconds})
