@@ -43,7 +43,11 @@ def test_is_in_the_catalogue_after_restart_tasks() -> None:
     remediation = REMEDIATIONS[NAME]
     assert remediation.seed_section == "The QuickBooks Connector tray icon is red"
     assert not remediation.read_only
-    assert {p.name for p in remediation.parameters} >= {"ForceClose", "StartTimeoutSeconds"}
+    assert [p.name for p in remediation.parameters] == [
+        "ForceClose",
+        "ResetLog",
+        "StartTimeoutSeconds",
+    ]
 
 
 def test_ends_only_with_force_close_and_only_inside_a_change_block() -> None:
@@ -122,13 +126,50 @@ def test_budget_covers_two_users_full_restarts() -> None:
 
 def test_cli_passes_the_flags_as_parameters() -> None:
     spec = SPECS[NAME]
-    invocation = spec.parse({"force_close": True, "start_timeout": 90})
-    assert invocation.values == {"ForceClose": True, "StartTimeoutSeconds": 90}
+    invocation = spec.parse({"force_close": True, "reset_log": False, "start_timeout": 90})
+    assert invocation.values == {"ForceClose": True, "ResetLog": False, "StartTimeoutSeconds": 90}
     assert spec.dangerous(invocation) == "ends a running Web Connector (a sync in progress stops)"
-    assert spec.dangerous(spec.parse({"force_close": False, "start_timeout": 60})) is None
+    both = spec.dangerous(spec.parse({"force_close": True, "reset_log": True, "start_timeout": 60}))
+    assert both == (
+        "ends a running Web Connector (a sync in progress stops) and renames the Web "
+        "Connector's log and lets the Users group modify its log folder"
+    )
+    plain = spec.parse({"force_close": False, "reset_log": False, "start_timeout": 60})
+    assert spec.dangerous(plain) is None
 
 
 @pytest.mark.parametrize("seconds", [0, 601])
 def test_cli_bounds_the_start_timeout(seconds: int) -> None:
     with pytest.raises(UsageError, match="--start-timeout must be between 1 and 600"):
-        SPECS[NAME].parse({"force_close": False, "start_timeout": seconds})
+        SPECS[NAME].parse({"force_close": False, "reset_log": False, "start_timeout": seconds})
+
+
+def test_reset_log_renames_never_deletes_and_adds_the_users_rule_only_if_missing() -> None:
+    text = rendered("ResetLog")
+    reset = function_body(text, "Invoke-QbdWebConnectorLogReset")
+    assert contexts(text, "Rename-Item") == ["change"]
+    assert contexts(text, "Set-Acl") == ["change"]
+    assert "Remove-Item" not in reset
+    assert "Rename-Item -LiteralPath $logPath -NewName $backupName -ErrorAction Stop" in reset
+    assert "'QWCLog-{0}.txt' -f $stamp" in function_body(text, "Get-QbdLogBackupName")
+    # Every Web Connector must be closed first: the log is open while one runs.
+    holders = reset.index("if ($holders.Count -gt 0)")
+    assert holders < reset.index("Rename-Item") and holders < reset.index("Grant-QbdUsersLogFolder")
+    grant = function_body(text, "Grant-QbdUsersLogFolder")
+    assert grant.index("if (@($before | Where-Object { $_.grants_modify }).Count -gt 0)") < (
+        grant.index("Set-Acl")
+    )
+    assert "-ArgumentList 'S-1-5-32-545'" in grant
+    assert "[System.Security.AccessControl.FileSystemRights]::Modify" in grant
+    rules = function_body(text, "Get-QbdUsersFolderRule")
+    assert "-ne 'S-1-5-32-545'" in rules  # by SID: the group's name is localised
+
+
+def test_reset_log_sits_between_closing_and_starting() -> None:
+    main = function_body(rendered(), "Invoke-QbdRemediation")
+    order = [
+        main.index("Invoke-QbdWebConnectorClose -Run $run"),
+        main.index("if ($ResetLog) { Invoke-QbdWebConnectorLogReset -Run $run }\n    Invoke"),
+        main.index("Invoke-QbdWebConnectorStart -Run $run"),
+    ]
+    assert order == sorted(order)

@@ -119,6 +119,7 @@ def _parse_restart_web_connector(kw: dict[str, Any]) -> Invocation:
     return Invocation(
         {
             "ForceClose": kw["force_close"],
+            "ResetLog": kw["reset_log"],
             "StartTimeoutSeconds": _bounded(
                 "restart-web-connector",
                 "StartTimeoutSeconds",
@@ -180,6 +181,17 @@ def _parse_collect_logs(kw: dict[str, Any]) -> Invocation:
     )
 
 
+def _restart_web_connector_dangers(inv: Invocation) -> str | None:
+    dangers = []
+    if inv.values["ForceClose"]:
+        dangers.append("ends a running Web Connector (a sync in progress stops)")
+    if inv.values["ResetLog"]:
+        dangers.append(
+            "renames the Web Connector's log and lets the Users group modify its log folder"
+        )
+    return " and ".join(dangers) or None
+
+
 SPECS: dict[str, CommandSpec] = {
     spec.remediation: spec
     for spec in (
@@ -216,6 +228,12 @@ SPECS: dict[str, CommandSpec] = {
                     "--force-close",
                     "End a running Web Connector and start it again (a sync in progress stops).",
                 ),
+                _switch(
+                    "reset_log",
+                    "--reset-log",
+                    "Rename QWCLog.txt to a timestamped backup and let the Users group write its "
+                    "folder (QBWC1033, QBWC1085); a running Web Connector needs --force-close.",
+                ),
                 _seconds(
                     "start_timeout",
                     "--start-timeout",
@@ -224,11 +242,7 @@ SPECS: dict[str, CommandSpec] = {
                 ),
             ),
             _parse_restart_web_connector,
-            lambda inv: (
-                "ends a running Web Connector (a sync in progress stops)"
-                if inv.values["ForceClose"]
-                else None
-            ),
+            _restart_web_connector_dangers,
         ),
         CommandSpec(
             "reset-certificate",

@@ -6,6 +6,8 @@ a per-user tray program; a script in session 0 (WinRM, an RMM agent) starts it o
 user's desktop as a one-shot task of that user, at the elevation of that user's
 QuickBooks (when the two differ, the Web Connector opens a second, hidden QuickBooks).
 A running Web Connector may be syncing, so it is ended only with ``-ForceClose``.
+``-ResetLog`` renames the Web Connector's log (kept as a backup) and lets the Users group
+write its folder, the cure for QBWC1033 and, in field reports, QBWC1085.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ RESTART_WEB_CONNECTOR = Remediation(
     may_change=(
         "starts QBWebConnector.exe in each signed-in user's session",
         "ends a user's running QBWebConnector.exe, only with --force-close",
+        "renames QWCLog.txt (kept as a backup) and lets the Users group modify its folder, "
+        "only with --reset-log",
     ),
     template="restart_web_connector.ps1.j2",
     parameters=(
@@ -46,6 +50,13 @@ RESTART_WEB_CONNECTOR = Remediation(
             "switch",
             False,
             "End a running Web Connector (a sync in progress stops) and start it again",
+        ),
+        ScriptParameter(
+            "ResetLog",
+            "switch",
+            False,
+            "Rename QWCLog.txt to a timestamped backup and let the Users group modify its folder "
+            "(QBWC1033, QBWC1085); needs every Web Connector closed",
         ),
         ScriptParameter(
             "StartTimeoutSeconds",

@@ -395,3 +395,126 @@ Describe 'restart-web-connector -WhatIf' {
         Get-WebConnectorOf -Sid $bob.Sid | Should -HaveCount 0
     }
 }
+
+Describe 'restart-web-connector -ResetLog' {
+    BeforeEach {
+        $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
+        Initialize-WebConnectorMachine -Machine $machine
+        Add-FakeSystemProfile -Machine $machine
+        $alice = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn
+        $null = Add-FakeWebConnector -Machine $machine
+        $logFolder = Join-Path -Path $machine.ProgramData -ChildPath 'Intuit\QBWebConnector\log'
+        $logPath = Join-Path -Path $logFolder -ChildPath 'QWCLog.txt'
+        $logText = [System.IO.File]::ReadAllText($logPath)
+        $stamp = $machine.Clock.ToString('yyyyMMdd-HHmmss', [System.Globalization.CultureInfo]::InvariantCulture)
+    }
+
+    AfterEach {
+        Restore-FakeMachine
+    }
+
+    It 'with -ForceClose ends the Web Connector, renames the log, adds the Users rule once, and starts it again' {
+        $web = Add-WebConnectorProcess -Machine $machine -User 'alice'
+        $parameters = @{ StartTimeoutSeconds = 5; ForceClose = $true; ResetLog = $true }
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $parameters
+
+        $run.Result.data.PSObject.Properties['error'] | Should -BeNullOrEmpty -Because $run.Json
+        $run.Result.status | Should -Be 'changed' -Because $run.Json
+        $descriptions = @($run.Result.actions | ForEach-Object { $_.description })
+        $descriptions | Should -HaveCount 4
+        $descriptions[0] | Should -Be ('End process: QBWebConnector.exe (process {0}) of PC\alice' -f $web.ProcessId)
+        $descriptions[1] | Should -Be ('Rename to QWCLog-{0}.txt, kept as a backup: {1}' -f $stamp, $logPath)
+        $descriptions[2] | Should -Be ('Allow BUILTIN\Users (S-1-5-32-545) to modify the files in the folder: {0}' -f $logFolder)
+        $descriptions[3] | Should -BeLike 'Start the Web Connector: *PC\alice*'
+        @($run.Result.actions | Where-Object { -not $_.performed }) | Should -HaveCount 0
+        Test-Path -LiteralPath $logPath | Should -BeFalse
+        $backup = Join-Path -Path $logFolder -ChildPath ('QWCLog-{0}.txt' -f $stamp)
+        [System.IO.File]::ReadAllText($backup) | Should -BeExactly $logText
+        $run.Result.data.log_reset.backup | Should -Be $backup
+        $machine['AclWrites'] | Should -Be 1
+        $rules = @(Get-WebConnectorUsersRule -Machine $machine -Path $logFolder)
+        $rules | Should -HaveCount 2
+        # On Windows an Allow rule also carries Synchronize.
+        [string]$rules[1].FileSystemRights | Should -BeLike 'Modify*'
+        [string]$rules[1].InheritanceFlags | Should -Be 'ContainerInherit, ObjectInherit'
+        [string]$rules[1].AccessControlType | Should -Be 'Allow'
+        @($run.Result.data.log_reset.users_rules_before) | Should -HaveCount 1
+        @($run.Result.data.log_reset.users_rules_before)[0].grants_modify | Should -BeFalse
+        @($run.Result.data.log_reset.users_rules_after) | Should -HaveCount 2
+        (Get-ResultCheck -Result $run.Result -Name 'users-can-write-log-folder')[0].passed | Should -BeTrue
+        Get-WebConnectorOf -Sid $alice.Sid | Should -HaveCount 1
+
+        # The second run: a fresh log to rename again, but the rule is there already.
+        $null = Write-FakeFile -Path $logPath -Text "20240502.19:00:00 UTC : started`r`n"
+        $machine.Clock = $machine.Clock.AddSeconds(5)
+        $second = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $parameters
+
+        $second.Result.status | Should -Be 'changed' -Because $second.Json
+        $machine['AclWrites'] | Should -Be 1
+        @(Get-WebConnectorUsersRule -Machine $machine -Path $logFolder) | Should -HaveCount 2
+        @(Get-ResultAction -Result $second.Result -Text 'Allow BUILTIN\Users') | Should -HaveCount 0
+        (Get-ResultCheck -Result $second.Result -Name 'users-can-write-log-folder')[0].evidence | Should -BeLike '*a rule exists*'
+        @(Get-ChildItem -LiteralPath $logFolder -Filter 'QWCLog-*.txt') | Should -HaveCount 2
+        [System.IO.File]::ReadAllText($backup) | Should -BeExactly $logText
+    }
+
+    It 'without -ForceClose leaves a running Web Connector and the log alone, and says why' {
+        $web = Add-WebConnectorProcess -Machine $machine -User 'alice'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ StartTimeoutSeconds = 5; ResetLog = $true }
+
+        $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+        $run.ExitCode | Should -Be 3
+        @($run.Result.actions) | Should -HaveCount 0
+        (Get-ResultCheck -Result $run.Result -Name 'web-connector-log-released')[0].evidence | Should -Be ('QBWebConnector.exe runs: PC\alice, process {0}' -f $web.ProcessId)
+        (Get-ResultMessage -Result $run.Result -Text 'The Web Connector log was not reset') | Should -HaveCount 1
+        [System.IO.File]::ReadAllText($logPath) | Should -BeExactly $logText
+        $machine['AclWrites'] | Should -Be 0
+        Should -Invoke -CommandName Stop-Process -Times 0 -Exactly
+    }
+
+    It 'resets the log with nobody signed in, and still asks for a person to sign in' {
+        $machine.Processes.Clear()
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ StartTimeoutSeconds = 5; ResetLog = $true }
+
+        $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+        Test-Path -LiteralPath $logPath | Should -BeFalse
+        Test-Path -LiteralPath (Join-Path -Path $logFolder -ChildPath ('QWCLog-{0}.txt' -f $stamp)) | Should -BeTrue
+        $machine['AclWrites'] | Should -Be 1
+        (Get-ResultMessage -Result $run.Result -Text 'Nobody is signed in to this PC') | Should -HaveCount 1
+        Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+    }
+
+    It 'creates a missing log folder and gives the Users group its rule' {
+        Remove-Item -LiteralPath $logFolder -Recurse -Force
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ StartTimeoutSeconds = 5; ResetLog = $true }
+
+        $run.Result.status | Should -Be 'changed' -Because $run.Json
+        Test-Path -LiteralPath $logFolder -PathType Container | Should -BeTrue
+        $run.Result.data.log_reset.folder_created | Should -BeTrue
+        (Get-ResultMessage -Result $run.Result -Text 'nothing to rename') | Should -HaveCount 1
+        $machine['AclWrites'] | Should -Be 1
+    }
+
+    It 'lists the reset under -WhatIf and changes nothing' {
+        $web = Add-WebConnectorProcess -Machine $machine -User 'alice'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ StartTimeoutSeconds = 5; ForceClose = $true; ResetLog = $true; WhatIf = $true }
+
+        $run.Result.status | Should -Be 'ok' -Because $run.Json
+        @($run.Output) | Should -HaveCount 1
+        $descriptions = @($run.Result.actions | ForEach-Object { $_.description })
+        $descriptions | Should -HaveCount 4
+        $descriptions[1] | Should -BeLike 'Rename to QWCLog-*.txt, kept as a backup: *'
+        $descriptions[2] | Should -BeLike 'Allow BUILTIN\Users*'
+        @($run.Result.actions | Where-Object { $_.performed }) | Should -HaveCount 0
+        [System.IO.File]::ReadAllText($logPath) | Should -BeExactly $logText
+        $machine['AclWrites'] | Should -Be 0
+        @(Get-WebConnectorOf -Sid $alice.Sid)[0].ProcessId | Should -Be $web.ProcessId
+        Should -Invoke -CommandName Stop-Process -Times 0 -Exactly
+        Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+    }
+}
