@@ -173,3 +173,35 @@ def test_reset_log_sits_between_closing_and_starting() -> None:
         main.index("Invoke-QbdWebConnectorStart -Run $run"),
     ]
     assert order == sorted(order)
+
+
+SHARED = (
+    "Get-QbdWebConnectorInstall",
+    "Get-QbdWebConnectorRun",
+    "Invoke-QbdWebConnectorClose",
+    "Invoke-QbdWebConnectorStart",
+    "Write-QbdWebConnectorOutcome",
+    "Write-QbdNobodySignedIn",
+    "Get-QbdWebConnectorStartup",
+)
+
+
+def test_restart_tasks_brings_the_web_connector_back_with_the_same_functions() -> None:
+    """On a PC with only the Web Connector, restart-tasks runs restart-web-connector's own
+    functions (one include), leaving running ones alone, and says so."""
+    tasks = REMEDIATIONS["restart-tasks"].render().text
+    web = rendered()
+    for name in SHARED:
+        assert function_body(tasks, name) == function_body(web, name), name
+    main = function_body(tasks, "Invoke-QbdRemediation")
+    branch = main.split("if ($pairs.Count -eq 0) {", 1)[1].split("Write-QbdNoTaskGuidance", 1)[0]
+    assert "$_.generation -eq 'web-connector'" in branch
+    assert (
+        "Invoke-QbdWebConnectorRestart -Install $installs -ForceClose $false "
+        "-StartTimeoutSeconds $TaskTimeoutSeconds"
+    ) in branch
+    assert "as qbd-fix restart-web-connector does" in branch
+    # The log reset is restart-web-connector's alone: restart-tasks carries none of it.
+    for absent in ("Invoke-QbdWebConnectorLogReset", "Rename-Item", "Set-Acl"):
+        assert absent not in tasks
+    assert "Invoke-QbdWebConnectorRestart" not in web
