@@ -8,7 +8,9 @@ from __future__ import annotations
 from functools import cache
 
 import pytest
+import typer
 
+from qbd_fix.cli import run as run_command
 from qbd_fix.cli.commands import SPECS
 from qbd_fix.errors import UsageError
 from qbd_fix.remediations import REMEDIATIONS
@@ -136,6 +138,23 @@ def test_cli_passes_the_flags_as_parameters() -> None:
     )
     plain = spec.parse({"force_close": False, "reset_log": False, "start_timeout": 60})
     assert spec.dangerous(plain) is None
+
+
+def test_the_confirmation_names_both_dangerous_options(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = SPECS[NAME]
+    invocation = spec.parse({"force_close": True, "reset_log": True, "start_timeout": 60})
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr(typer, "confirm", lambda *_args, **_kwargs: False)
+    with pytest.raises(typer.Exit):
+        run_command.confirm(REMEDIATIONS[NAME], "PC01", spec.dangerous(invocation))
+    told = " ".join(capsys.readouterr().err.split())
+    assert "restart-web-connector on PC01 may: starts QBWebConnector.exe" in told
+    assert (
+        "With these options it also ends a running Web Connector (a sync in progress stops) "
+        "and renames the Web Connector's log" in told
+    )
 
 
 @pytest.mark.parametrize("seconds", [0, 601])
