@@ -171,7 +171,7 @@ Describe 'restart-tasks on a PC with only the Web Connector' {
         Should -Invoke -CommandName Stop-Process -Times 0 -Exactly
     }
 
-    It 'leaves a running Web Connector alone and names restart-web-connector --force-close' {
+    It 'leaves a running Web Connector alone and names restart-web-connector -ForceClose' {
         $web = Add-WebConnectorProcess -Machine $machine -User 'alice'
 
         $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
@@ -194,7 +194,7 @@ Describe 'restart-tasks on a PC with only the Web Connector' {
         $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
         $run.ExitCode | Should -Be 3
         @($run.Result.data.web_connector.startup_kinds) | Should -Be @('run_key')
-        (Get-ResultMessage -Result $run.Result -Text 'it starts when the user signs in, from its start-up entries (run_key:') | Should -HaveCount 1
+        (Get-ResultMessage -Result $run.Result -Text 'it starts when the user signs in, from its start-up entries (Run key HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Run QBWebConnector)') | Should -HaveCount 1
         Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
     }
 

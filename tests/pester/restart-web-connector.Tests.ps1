@@ -333,7 +333,7 @@ Describe 'restart-web-connector with nobody signed in' {
         (@($run.Result.data.web_connector.startup_kinds) | Sort-Object) | Should -Be @('run_key', 'scheduled_task', 'startup_folder')
         $message = @(Get-ResultMessage -Result $run.Result -Text 'Nobody is signed in to this PC')
         $message | Should -HaveCount 1
-        $message[0] | Should -BeLike '*starts when the user signs in*run_key, *'
+        $message[0] | Should -BeLike '*starts when the user signs in, from its start-up entries (*Run key *QuickBooks Web Connector*Startup folder *Connector.lnk*scheduled task \Codat\ Codat QuickBooks AutoRun*).*'
         Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
         @($run.Result.actions) | Should -HaveCount 0
     }

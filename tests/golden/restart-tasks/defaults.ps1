@@ -921,9 +921,9 @@ function Write-QbdNobodySignedIn {
     Add-QbdCheck -Name 'user-signed-in' -Passed $false -Evidence 'No explorer.exe runs: nobody is signed in.'
     $entries = @($Run.startup)
     if ($entries.Count -gt 0) {
-        $kinds = @($entries | ForEach-Object { $_.kind } | Select-Object -Unique)
-        $where = ($entries | ForEach-Object { '{0} {1}' -f $_.location, $_.name }) -join '; '
-        Add-QbdMessage -Message ('Nobody is signed in to this PC, so the Web Connector was not started: it starts when the user signs in, from its start-up entries ({0}: {1}). Ask the user to sign in, then check the Web Connector is open.' -f ($kinds -join ', '), $where)
+        $words = @{ run_key = 'Run key'; startup_folder = 'Startup folder'; scheduled_task = 'scheduled task' }
+        $where = ($entries | ForEach-Object { '{0} {1} {2}' -f $words[$_.kind], $_.location, $_.name }) -join '; '
+        Add-QbdMessage -Message ('Nobody is signed in to this PC, so the Web Connector was not started: it starts when the user signs in, from its start-up entries ({0}). Ask the user to sign in, then check the Web Connector is open.' -f $where)
         return
     }
     Add-QbdMessage -Message 'Nobody is signed in to this PC, so the Web Connector was not started, and no start-up entry (Run key, Startup folder or scheduled task) runs it or a Codat program: it will not start by itself at logon. After signing in, the user opens QuickBooks Web Connector from the Start menu; running QuickBooksDesktopConnector.exe again repairs the connector.'
@@ -946,7 +946,7 @@ function Test-QbdWebConnectorElevation {
     Add-QbdCheck -Name 'web-connector-elevation' -Passed $same -Evidence ('{0}: QuickBooks {1}, Web Connector {2}' -f $State.account, $State.quickbooks, $webWord)
     if (-not $same) {
         Set-QbdStatus -Status 'needs_user_action'
-        Add-QbdMessage -Message ('For {0} the Web Connector and QuickBooks run at different elevation (Web Connector {1}, QuickBooks {2}), so the Web Connector may open a second, hidden QuickBooks and lock the company file: run again with -ForceClose (qbd-fix restart-web-connector --force-close) to start it at QuickBooks'' elevation.' -f $State.account, $webWord, $State.quickbooks)
+        Add-QbdMessage -Message ('For {0} the Web Connector and QuickBooks run at different elevation (Web Connector {1}, QuickBooks {2}), so the Web Connector may open a second, hidden QuickBooks and lock the company file: run restart-web-connector with -ForceClose (qbd-fix restart-web-connector --force-close) to start it at QuickBooks'' elevation.' -f $State.account, $webWord, $State.quickbooks)
     }
 }
 
@@ -961,7 +961,7 @@ function Invoke-QbdWebConnectorClose {
         if (-not $ForceClose) {
             $state.outcome = 'left_running'
             Add-QbdCheck -Name 'web-connector-running' -Passed $true -Evidence ('{0}: QBWebConnector.exe process {1}' -f $state.account, $ids)
-            Add-QbdMessage -Message ('The Web Connector is running for {0} (process {1}) and was left as it is, since a sync may be running. To restart it anyway, run again with -ForceClose (qbd-fix restart-web-connector --force-close).' -f $state.account, $ids)
+            Add-QbdMessage -Message ('The Web Connector is running for {0} (process {1}) and was left as it is, since a sync may be running. To restart it anyway, run restart-web-connector with -ForceClose (qbd-fix restart-web-connector --force-close).' -f $state.account, $ids)
             Test-QbdWebConnectorElevation -State $state
             continue
         }
