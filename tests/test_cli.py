@@ -87,6 +87,10 @@ def test_dry_run_to_a_file_and_a_folder(tmp_path: Path) -> None:
         (["restart-tasks", "--client-name", "", "--dry-run"], "--client-name must not be empty"),
         (["restart-tasks", "--client-name", "a\nb", "--dry-run"], "control characters"),
         (["restart-tasks", "--task-timeout", "0", "--dry-run"], "--task-timeout must be between"),
+        (
+            ["restart-web-connector", "--start-timeout", "601", "--dry-run"],
+            "--start-timeout must be between 1 and 600",
+        ),
         (["restart-tasks", "--output", "x.ps1"], "--output goes with --dry-run"),
         (["restart-tasks", "--bogus"], "No such option"),
         (["reinstall-connector", "--dry-run"], "Missing option '--installer'"),

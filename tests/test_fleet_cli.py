@@ -41,8 +41,8 @@ from qbd_fix.script.quote import ps_literal
 
 PASSWORD = "Fleet-Pw-‘q’-$(never)-Ω9"  # distinctive: must appear in no output, report or log
 GROUP = typer.main.get_command(app)
-COMMANDS = ["restart-tasks", "reset-certificate", "webroot-whitelist", "reinstall-connector",
-            "collect-logs", "doctor"]  # fmt: skip
+COMMANDS = ["restart-tasks", "restart-web-connector", "reset-certificate", "webroot-whitelist",
+            "reinstall-connector", "collect-logs", "doctor"]  # fmt: skip
 REQUIRED = {"reinstall-connector": ["--installer", "https://example.invalid/x.exe"]}
 DOCTOR_FIXTURES = Path(__file__).parent / "doctor" / "fixtures"
 

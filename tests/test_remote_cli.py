@@ -37,6 +37,7 @@ INSTALLER = "https://example.invalid/x.exe"
 
 CASES: dict[str, list[str]] = {
     "restart-tasks": ["--client-name", HOSTILE, "--task-timeout", "45", "--restart-if-unhealthy"],
+    "restart-web-connector": ["--force-close", "--start-timeout", "30"],
     "reset-certificate": ["--client-name", HOSTILE, "--notify-user"],
     "webroot-whitelist": ["--defender-exclusion"],
     "reinstall-connector": [
@@ -53,6 +54,7 @@ CASES: dict[str, list[str]] = {
 }
 EXPECTED: dict[str, dict[str, object]] = {
     "restart-tasks": {"ClientName": HOSTILE, "TaskTimeoutSeconds": 45, "RestartIfUnhealthy": True},
+    "restart-web-connector": {"ForceClose": True, "StartTimeoutSeconds": 30},
     "reset-certificate": {"ClientName": HOSTILE, "LaunchInstaller": False, "NotifyUser": True},
     "webroot-whitelist": {"DefenderExclusion": True},
     "reinstall-connector": {

@@ -296,3 +296,37 @@ def test_a_suppression_with_a_reason_silences_its_line_only() -> None:
 def test_a_bad_suppression_is_a_finding(comment: str, problem: str) -> None:
     findings = check_rules(f"{comment}\nexit 2\n")
     assert any(f.rule == "suppression" and problem in f.message for f in findings)
+
+
+# -- null-collected ----------------------------------------------------------------------------
+
+
+def test_null_collected_flags_the_count_directly_and_through_the_last_assignment() -> None:
+    script = """
+function Get-Owner {
+    param($Id)
+    if (-not $Id) { return $null }
+    'alice'
+}
+$direct = @(Get-Owner -Id 1).Count
+$owners = @(Get-Owner -Id 2)
+$owners.Count
+$owners = @('bob')
+$owners.Count
+$safe = @(Get-Owner -Id 3 | Where-Object { $null -ne $_ })
+$safe.Count
+"""
+    assert found("null-collected", script) == [7, 9]
+
+
+def test_null_collected_needs_a_function_that_returns_null() -> None:
+    script = """
+function Get-Owner {
+    param($Id)
+    if (-not $Id) { return }
+    'alice'
+}
+$owners = @(Get-Owner -Id 2)
+$owners.Count
+"""
+    assert found("null-collected", script) == []

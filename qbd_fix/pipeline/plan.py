@@ -50,12 +50,10 @@ class Plan:
     job: Job
     targets: list[Target]
     book: ScriptBook
-    #: Each PC's checked connection, passwords read; None for a run on this PC.
+    #: Each PC's checked connection, passwords read; None on this PC or in a dry run.
     connections: Connections | None = None
-
-    @property
-    def local(self) -> bool:
-        return self.connections is None
+    #: The one target is this PC (its own PowerShell runs the script).
+    local: bool = False
 
     def script(self, target: Target | None = None) -> Script:
         """The script a PC gets (the first PC's when none is named)."""
@@ -63,10 +61,12 @@ class Plan:
 
     def runner(self, target: Target) -> Runner:
         """A fresh runner for *target*: this PC's PowerShell, or PowerShell Remoting."""
-        if self.connections is None:
+        if self.local:
             from qbd_fix.runners.local import LocalRunner
 
             return LocalRunner()
+        if self.connections is None:
+            raise RuntimeError("a plan made without contact (a dry run) cannot run")
         from qbd_fix.runners.remote import RemoteRunner
 
         return RemoteRunner(self.connections(target))
@@ -163,7 +163,7 @@ def plan(
             )
         chosen = with_client([local_target()], client)
         book.check(chosen[0])
-        return Plan(job, chosen, book)
+        return Plan(job, chosen, book, local=True)
     chosen = with_client(list(targets), client)
     for target in chosen:
         book.check(target)

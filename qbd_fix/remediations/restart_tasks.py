@@ -4,7 +4,9 @@ Seed section: "The QuickBooks Connector tray icon is red". End
 ``QuickbooksDesktopUI.exe``, run ``QuickbooksDesktop_{CLIENT}`` and then
 ``QuickbooksDesktopUi_{CLIENT}``, and check that the tray process is back.
 Starting the tasks (rather than the programs) is what makes this work over
-WinRM: the tasks run as the logged-on user, not in session 0.
+WinRM: the tasks run as the logged-on user, not in session 0. A PC with only the
+current connector (Intuit Web Connector) has no such tasks: there the Web Connector is
+brought back the way ``restart-web-connector`` does it, running ones left alone.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ RESTART_TASKS = Remediation(
         "ends the QuickbooksDesktopUI.exe process",
         "starts the two connector scheduled tasks",
         "restarts the PC, only with --restart-if-unhealthy",
+        "starts QBWebConnector.exe in each signed-in user's session, on a PC with only the "
+        "Web Connector",
     ),
     template="restart_tasks.ps1.j2",
     parameters=(

@@ -1,161 +1,218 @@
-# Fakes for the Web Connector generation, on top of Helpers.ps1's fake machine: the Web
-# Connector's keys in user hives (read through Get-Item, as a RegistryKey whose value reads are
-# recorded, so a test can prove a password was never read), .qwc files in users' Downloads,
-# start-up entries (Run values, Startup-folder shortcuts) and Codat's auto-run tool. Dot-source
-# after Helpers.ps1; call Set-WebConnectorFakeMock after Set-FakeMachineMock. Names never contain
-# 'Qbd' (a script function would shadow them).
+# Fakes for the scripts that restart the Intuit Web Connector (restart-web-connector, and
+# restart-tasks on a PC with only the Web Connector), on top of Helpers.ps1's fake machine:
+# processes' elevation, the log folder's access rules, start-up entries, and one-shot tasks
+# that bring QBWebConnector.exe back in their user's session. Dot-source after Helpers.ps1;
+# call Set-WebConnectorFakeMock after Set-FakeMachineMock.
+#
+# Elevation: the scripts read a process's elevation through QbdFix.ProcessToken, a small native
+# reader they compile only when no type of that name is loaded. This file loads a stand-in of
+# that name first (the real one needs Windows' OpenProcessToken): a process is elevated when its
+# ID is in Elevated, and unreadable (access denied) when it is in Unreadable.
 
-if ($null -eq ('FakeWindows.RegistryKey' -as [type])) {
+. (Join-Path -Path $PSScriptRoot -ChildPath 'InstallerFakes.ps1')
+
+if ($null -eq ('QbdFix.ProcessToken' -as [type])) {
     Add-Type -Language CSharp -TypeDefinition @'
-namespace FakeWindows
+namespace QbdFix
 {
-    // What Get-Item returns for a registry key (Microsoft.Win32.RegistryKey): its value names,
-    // and each value's data and kind. Every GetValue call is written to the read log as
-    // 'key|value', so a test can tell which data a script read.
-    public class RegistryKey
+    public static class ProcessToken
     {
-        private readonly string keyName;
-        private readonly System.Collections.IDictionary values;
-        private readonly System.Collections.IList reads;
+        public static System.Collections.Generic.HashSet<int> Elevated = new System.Collections.Generic.HashSet<int>();
+        public static System.Collections.Generic.HashSet<int> Unreadable = new System.Collections.Generic.HashSet<int>();
 
-        public RegistryKey(string name, System.Collections.IDictionary values, System.Collections.IList reads)
+        public static bool IsElevated(int processId)
         {
-            this.keyName = name;
-            this.values = values;
-            this.reads = reads;
+            if (Unreadable.Contains(processId)) { throw new System.UnauthorizedAccessException("Access is denied."); }
+            return Elevated.Contains(processId);
         }
-
-        public string Name { get { return keyName; } }
-
-        public string[] GetValueNames()
-        {
-            string[] names = new string[values.Count];
-            int index = 0;
-            foreach (object key in values.Keys) { names[index++] = (string)key; }
-            return names;
-        }
-
-        public object GetValue(string name)
-        {
-            reads.Add(keyName + "|" + name);
-            return values.Contains(name) ? values[name] : null;
-        }
-
-        public string GetValueKind(string name)
-        {
-            object data = values.Contains(name) ? values[name] : null;
-            if (data is int || data is uint) { return "DWord"; }
-            if (data is long || data is ulong) { return "QWord"; }
-            if (data is byte[]) { return "Binary"; }
-            if (data is string[]) { return "MultiString"; }
-            return "String";
-        }
-
-        public void Close() { }
-        public void Dispose() { }
     }
 }
 '@
 }
 
-function Get-FakeRegistryKeyObject {
-    # Get-Item on a registry path: a FakeWindows.RegistryKey over the fake key's values, or the
-    # real command's error for a key that does not exist.
-    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [AllowNull()] [string] $Path)
-    if (-not $Machine.ContainsKey('RegistryReads')) { $Machine['RegistryReads'] = New-Object -TypeName System.Collections.ArrayList }
-    $lookup = (ConvertTo-FakeRegistryKey -Path $Path).ToLowerInvariant()
-    if (-not $Machine.Registry.ContainsKey($lookup)) { throw ('Cannot find path ''{0}'' because it does not exist.' -f $Path) }
-    $key = $Machine.Registry[$lookup]
-    return New-Object -TypeName FakeWindows.RegistryKey -ArgumentList $key.Name, $key.Values, $Machine['RegistryReads']
+if ($null -eq ('FakeWindows.FolderSecurity' -as [type])) {
+    Add-Type -Language CSharp -TypeDefinition @'
+namespace FakeWindows
+{
+    // What Get-Acl returns for a folder (DirectorySecurity): its access rules, and the two
+    // methods the scripts call. Rules are the real FileSystemAccessRule on Windows and a
+    // FileSystemRule elsewhere.
+    public class FolderSecurity
+    {
+        private readonly System.Collections.ArrayList rules = new System.Collections.ArrayList();
+
+        public object[] GetAccessRules(bool includeExplicit, bool includeInherited, System.Type targetType)
+        {
+            return rules.ToArray();
+        }
+
+        public void AddAccessRule(object rule)
+        {
+            rules.Add(rule);
+        }
+
+        public int Count { get { return rules.Count; } }
+    }
+
+    // A FileSystemAccessRule, where .NET's access-control types do not work (Linux, macOS).
+    public class FileSystemRule
+    {
+        public object IdentityReference { get; set; }
+        public object FileSystemRights { get; set; }
+        public object InheritanceFlags { get; set; }
+        public object PropagationFlags { get; set; }
+        public object AccessControlType { get; set; }
+        public bool IsInherited { get; set; }
+    }
+}
+'@
 }
 
-function Get-FakeRegistryRead {
-    # The 'key|value' reads recorded so far (none: an empty list).
-    param([Parameter(Mandatory = $true)] [hashtable] $Machine)
-    if (-not $Machine.ContainsKey('RegistryReads')) { return @() }
-    return @($Machine['RegistryReads'])
+function New-WebConnectorRule {
+    # One access rule of a folder, for a SID, with the real enum values.
+    param(
+        [Parameter(Mandatory = $true)] [string] $Sid,
+        [Parameter(Mandatory = $true)] [System.Security.AccessControl.FileSystemRights] $Rights,
+        [System.Security.AccessControl.InheritanceFlags] $Inheritance = 'ContainerInherit, ObjectInherit',
+        [System.Security.AccessControl.AccessControlType] $Type = 'Allow',
+        [switch] $Inherited
+    )
+    $rule = New-Object -TypeName FakeWindows.FileSystemRule
+    $rule.IdentityReference = New-Object -TypeName FakeWindows.SecurityIdentifier -ArgumentList $Sid
+    $rule.FileSystemRights = $Rights
+    $rule.InheritanceFlags = $Inheritance
+    $rule.PropagationFlags = [System.Security.AccessControl.PropagationFlags]::None
+    $rule.AccessControlType = $Type
+    $rule.IsInherited = [bool]$Inherited
+    return $rule
 }
 
-function Set-WebConnectorFakeMock {
-    Mock -CommandName Get-Item -ParameterFilter { Test-FakeRegistryPathText -Path ([string]$PesterBoundParameters['LiteralPath']) } -MockWith {
-        Get-FakeRegistryKeyObject -Machine $global:FakeMachine -Path ([string]$PesterBoundParameters['LiteralPath'])
+function Get-WebConnectorFolderSecurity {
+    # The access rules of a folder on the fake PC: ProgramData's defaults (Administrators and
+    # SYSTEM full control, Users read) until a Set-Acl replaces them.
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [Parameter(Mandatory = $true)] [string] $Path)
+    if (-not $Machine.ContainsKey('FolderSecurity')) { $Machine['FolderSecurity'] = @{} }
+    $key = $Path.TrimEnd('\', '/').ToLowerInvariant()
+    if (-not $Machine['FolderSecurity'].ContainsKey($key)) {
+        $security = New-Object -TypeName FakeWindows.FolderSecurity
+        $security.AddAccessRule((New-WebConnectorRule -Sid 'S-1-5-18' -Rights FullControl -Inherited))
+        $security.AddAccessRule((New-WebConnectorRule -Sid 'S-1-5-32-544' -Rights FullControl -Inherited))
+        $security.AddAccessRule((New-WebConnectorRule -Sid 'S-1-5-32-545' -Rights ReadAndExecute -Inherited))
+        $Machine['FolderSecurity'][$key] = $security
+    }
+    return $Machine['FolderSecurity'][$key]
+}
+
+function Get-WebConnectorUsersRule {
+    # The rules a folder's security holds for BUILTIN\Users (S-1-5-32-545).
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [Parameter(Mandatory = $true)] [string] $Path)
+    $security = Get-WebConnectorFolderSecurity -Machine $Machine -Path $Path
+    return @($security.GetAccessRules($true, $true, [string]) | Where-Object { [string]$_.IdentityReference.Value -eq 'S-1-5-32-545' })
+}
+
+function Add-WebConnectorProcess {
+    # QBWebConnector.exe from the Web Connector's folder, run by a fake user; -Elevated as from
+    # an elevated task or "Run as administrator".
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [Parameter(Mandatory = $true)] [string] $User, [switch] $Elevated)
+    $folder = Join-Path -Path $Machine.ProgramFiles86 -ChildPath 'Common Files\Intuit\QuickBooks\QBWebConnector'
+    $process = Add-FakeProcess -Machine $Machine -Name 'QBWebConnector.exe' -ExecutablePath (Join-Path -Path $folder -ChildPath 'QBWebConnector.exe') -User $User
+    if ($Elevated) { $null = [QbdFix.ProcessToken]::Elevated.Add([int]$process.ProcessId) }
+    return $process
+}
+
+function Add-QuickBooksProcess {
+    # QuickBooks (QBW32.exe, or -Name QBW.exe) run by a fake user, elevated or not.
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [Parameter(Mandatory = $true)] [string] $User, [string] $Name = 'QBW32.exe', [switch] $Elevated)
+    $process = Add-FakeProcess -Machine $Machine -Name $Name -ExecutablePath ('C:\Program Files\Intuit\QuickBooks 2024\{0}' -f $Name) -User $User
+    if ($Elevated) { $null = [QbdFix.ProcessToken]::Elevated.Add([int]$process.ProcessId) }
+    return $process
+}
+
+function Test-WebConnectorAdministrator {
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [AllowEmptyString()] [string] $Sid)
+    return @($Machine.Administrators | Where-Object { [string]$_.SID.Value -eq $Sid }).Count -gt 0
+}
+
+function Start-WebConnectorTask {
+    # Start-ScheduledTask on the fake PC, and then what a started task does to the Web
+    # Connector: a task whose program is QBWebConnector.exe and that ran brings it up in its
+    # user's session, elevated when the task's run level is Highest and its user an
+    # administrator. Every such start is recorded in WebConnectorStarts.
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [AllowNull()] [object] $InputObject, [AllowNull()] [object] $TaskName, [AllowNull()] [object] $TaskPath)
+    Start-FakeTask -Machine $Machine -InputObject $InputObject -TaskName $TaskName -TaskPath $TaskPath
+    $tasks = @($InputObject | Where-Object { $null -ne $_ })
+    foreach ($name in @($TaskName | Where-Object { $null -ne $_ })) {
+        $tasks += @(Get-FakeScheduledTask -Machine $Machine -TaskName ([string]$name) -TaskPath $TaskPath)
+    }
+    foreach ($task in $tasks) {
+        $actions = @($task.Actions | Where-Object { $null -ne $_ -and $_.Execute })
+        if ($actions.Count -eq 0 -or [System.IO.Path]::GetFileName(([string]$actions[0].Execute).Replace('\', '/')) -ne 'QBWebConnector.exe') { continue }
+        $runLevel = [string]$task.Principal.RunLevel
+        $userSid = [string]$task.Principal.UserId
+        $null = $Machine['WebConnectorStarts'].Add([pscustomobject]@{ TaskName = [string]$task.TaskName; UserId = $userSid; RunLevel = $runLevel; Execute = [string]$actions[0].Execute })
+        $ran = ($task.LastTaskResult -eq (Get-FakeTaskResult -Name 'Running')) -or ($task.LastTaskResult -eq (Get-FakeTaskResult -Name 'Success'))
+        $runAs = Get-FakeTaskRunAs -Machine $Machine -Task $task
+        if (-not $ran -or $null -eq $runAs -or $Machine['WebConnectorStaysAway']) { continue }
+        $process = Add-FakeProcess -Machine $Machine -Name 'QBWebConnector.exe' -ExecutablePath ([string]$actions[0].Execute) -Domain $runAs.OwnerDomain -User $runAs.OwnerUser -Sid $runAs.OwnerSid
+        if ($runLevel -eq 'Highest' -and (Test-WebConnectorAdministrator -Machine $Machine -Sid $runAs.OwnerSid)) {
+            $null = [QbdFix.ProcessToken]::Elevated.Add([int]$process.ProcessId)
+        }
     }
 }
 
-function Add-FakeWebConnectorSettings {
-    # A user's loaded hive with the Web Connector's keys: QB web connector\<AppName> with the
-    # values given, and QBWebConnector with Level and UpdateLock. Returns the application key.
-    param(
-        [Parameter(Mandatory = $true)] [hashtable] $Machine,
-        [Parameter(Mandatory = $true)] [object] $User,
-        [string] $AppName = 'Codat QuickBooks Desktop',
-        [hashtable] $Values = @{}
-    )
-    $hive = 'Registry::HKEY_USERS\' + $User.Sid
-    $null = Add-FakeRegistryKey -Machine $Machine -Path ($hive + '\Software\Intuit\QBWebConnector') -Values @{ Level = 'Normal'; UpdateLock = 'False' }
-    return Add-FakeRegistryKey -Machine $Machine -Path ($hive + '\Software\Intuit\QB web connector\' + $AppName) -Values $Values
+function Set-WebConnectorFakeMock {
+    # After Set-FakeMachineMock: tasks that start the Web Connector, the log folder's access
+    # rules (recorded on the fake PC, never applied to a real folder), and a clean slate of
+    # elevated processes.
+    Register-InstallerCommandStub
+    [QbdFix.ProcessToken]::Elevated.Clear()
+    [QbdFix.ProcessToken]::Unreadable.Clear()
+    Mock -CommandName Start-ScheduledTask -RemoveParameterType 'InputObject' -MockWith {
+        if (-not $global:FakeMachine.ContainsKey('WebConnectorStarts')) { $global:FakeMachine['WebConnectorStarts'] = New-Object -TypeName System.Collections.ArrayList }
+        Start-WebConnectorTask -Machine $global:FakeMachine -InputObject $PesterBoundParameters['InputObject'] -TaskName $PesterBoundParameters['TaskName'] -TaskPath $PesterBoundParameters['TaskPath']
+    }
+    Mock -CommandName Get-Acl -MockWith {
+        Get-WebConnectorFolderSecurity -Machine $global:FakeMachine -Path ([string]$PesterBoundParameters['LiteralPath'])
+    }
+    Mock -CommandName Set-Acl -MockWith {
+        $key = ([string]$PesterBoundParameters['LiteralPath']).TrimEnd('\', '/').ToLowerInvariant()
+        $global:FakeMachine['FolderSecurity'][$key] = $PesterBoundParameters['AclObject']
+        $global:FakeMachine['AclWrites'] = 1 + [int]$global:FakeMachine['AclWrites']
+    }
+    if (-not (Test-FakeHostIsWindows)) {
+        Mock -CommandName New-Object -ParameterFilter { ([string]$PesterBoundParameters['TypeName']).StartsWith('System.Security.', [System.StringComparison]::OrdinalIgnoreCase) } -MockWith {
+            $arguments = @($PesterBoundParameters['ArgumentList'])
+            if (([string]$PesterBoundParameters['TypeName']).EndsWith('.SecurityIdentifier')) {
+                return New-Object -TypeName FakeWindows.SecurityIdentifier -ArgumentList ([string]$arguments[0])
+            }
+            $rule = New-Object -TypeName FakeWindows.FileSystemRule
+            $rule.IdentityReference = $arguments[0]
+            $rule.FileSystemRights = [System.Security.AccessControl.FileSystemRights]$arguments[1]
+            $rule.InheritanceFlags = [System.Security.AccessControl.InheritanceFlags]$arguments[2]
+            $rule.PropagationFlags = [System.Security.AccessControl.PropagationFlags]$arguments[3]
+            $rule.AccessControlType = [System.Security.AccessControl.AccessControlType]$arguments[4]
+            return $rule
+        }
+    }
 }
 
-function Get-FakeQwcText {
-    # A Web Connector file as Codat's link page might give it (the values are made up).
-    param(
-        [string] $AppName = 'Codat QuickBooks Desktop',
-        [string] $AppUrl = 'https://quickbooksdesktop.codat.io/qbwc',
-        [string] $OwnerId = '{57F3B9B1-86F1-4fcc-B1EE-566DE1813D20}',
-        [string] $FileId = '{90A44FB5-33D9-4815-AC85-BC87A7E7D1EB}',
-        [string] $UserName = 'codat-6f1c2a3b'
-    )
-    return @(
-        '<?xml version="1.0"?>',
-        '<QBWCXML>',
-        ('  <AppName>{0}</AppName>' -f $AppName),
-        '  <AppID></AppID>',
-        ('  <AppURL>{0}</AppURL>' -f $AppUrl),
-        '  <AppDescription>Codat connection</AppDescription>',
-        '  <AppSupport>https://www.codat.io/support</AppSupport>',
-        ('  <UserName>{0}</UserName>' -f $UserName),
-        ('  <OwnerID>{0}</OwnerID>' -f $OwnerId),
-        ('  <FileID>{0}</FileID>' -f $FileId),
-        '  <QBType>QBFS</QBType>',
-        '  <Scheduler>',
-        '    <RunEveryNMinutes>30</RunEveryNMinutes>',
-        '  </Scheduler>',
-        '</QBWCXML>'
-    ) -join "`r`n"
+function Initialize-WebConnectorMachine {
+    # Per test, after New-FakeMachine: the records the mocks above fill in.
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine)
+    $Machine['WebConnectorStarts'] = New-Object -TypeName System.Collections.ArrayList
+    $Machine['FolderSecurity'] = @{}
+    $Machine['AclWrites'] = 0
+    $Machine['WebConnectorStaysAway'] = $false
+    [QbdFix.ProcessToken]::Elevated.Clear()
+    [QbdFix.ProcessToken]::Unreadable.Clear()
 }
 
-function Write-FakeQwcFile {
-    # A .qwc file in a user's Downloads, -MinutesOld minutes old (newest first matters).
-    param(
-        [Parameter(Mandatory = $true)] [object] $User,
-        [Parameter(Mandatory = $true)] [string] $Name,
-        [Parameter(Mandatory = $true)] [string] $Text,
-        [int] $MinutesOld = 10
-    )
-    $path = Write-FakeFile -Path (Join-Path -Path (Join-Path -Path $User.Profile -ChildPath 'Downloads') -ChildPath $Name) -Text $Text
-    [System.IO.File]::SetLastWriteTimeUtc($path, [DateTime]::UtcNow.AddMinutes(-$MinutesOld))
+function Add-StartupShortcut {
+    # A shortcut in a Startup folder that names its target inside the file, as a .lnk does.
+    param([Parameter(Mandatory = $true)] [string] $Folder, [Parameter(Mandatory = $true)] [string] $Name, [Parameter(Mandatory = $true)] [string] $Target)
+    $path = Join-Path -Path $Folder -ChildPath $Name
+    $null = [System.IO.Directory]::CreateDirectory($Folder)
+    $bytes = [byte[]](76, 0, 0, 0) + [System.Text.Encoding]::Unicode.GetBytes($Target)
+    [System.IO.File]::WriteAllBytes($path, $bytes)
     return $path
-}
-
-function Write-FakeShortcut {
-    # Not a real .lnk: a header of binary bytes, then the target's path as UTF-16 and as ANSI
-    # text, as a shortcut keeps it.
-    param([Parameter(Mandatory = $true)] [string] $Path, [Parameter(Mandatory = $true)] [string] $Target)
-    $null = [System.IO.Directory]::CreateDirectory((Split-Path -Path $Path -Parent))
-    $bytes = New-Object -TypeName System.Collections.Generic.List[byte]
-    $bytes.AddRange([byte[]](76, 0, 0, 0, 1, 20, 2, 0, 0, 0, 0, 0, 192, 0, 0, 0, 0, 0, 0, 70))
-    $bytes.AddRange([System.Text.Encoding]::ASCII.GetBytes($Target))
-    $bytes.AddRange([byte[]](0, 0, 16, 0))
-    $bytes.AddRange([System.Text.Encoding]::Unicode.GetBytes($Target))
-    $bytes.AddRange([byte[]](0, 0))
-    [System.IO.File]::WriteAllBytes($Path, $bytes.ToArray())
-    return $Path
-}
-
-function Add-FakeAutoRunTool {
-    # A made-up Codat auto-run program (its real name is not documented) under Program Files
-    # (x86)\Codat, or in -Folder.
-    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [string] $Folder = '', [string] $Name = 'CodatAutoRun.exe')
-    if (-not $Folder) { $Folder = Join-Path -Path $Machine.ProgramFiles86 -ChildPath 'Codat\QuickBooks AutoRun' }
-    return Write-FakeProgram -Path (Join-Path -Path $Folder -ChildPath $Name)
 }

@@ -24,6 +24,7 @@ OUT = Path(__file__).resolve().parent / "out"
 #: Typical values per script; anything not named keeps its catalogue default.
 VALUES: dict[str, dict[str, ParamValue]] = {
     "restart-tasks": {"ClientName": "Acme Books", "TaskTimeoutSeconds": 60},
+    "restart-web-connector": {"StartTimeoutSeconds": 60},
     "reset-certificate": {"ClientName": "Acme Books", "SdkLogTailKiB": 256},
     "webroot-whitelist": {},
     "reinstall-connector": {"ClientName": "Acme Books", "InstallTimeoutSeconds": 600},

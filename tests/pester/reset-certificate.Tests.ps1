@@ -4,7 +4,7 @@ BeforeAll {
     . (Join-Path -Path $PSScriptRoot -ChildPath 'Helpers.ps1')
     $script:Path = Join-Path -Path $PSScriptRoot -ChildPath 'out/reset-certificate.ps1'
     . (Join-Path -Path $PSScriptRoot -ChildPath 'InstallerFakes.ps1')
-    . (Join-Path -Path $PSScriptRoot -ChildPath 'WebConnectorFakes.ps1')
+    . (Join-Path -Path $PSScriptRoot -ChildPath 'WebConnectorFilesFakes.ps1')
     Set-FakeMachineMock
     Set-InstallerFakeMock
 }

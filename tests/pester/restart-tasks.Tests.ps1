@@ -2,6 +2,7 @@
 
 BeforeAll {
     . (Join-Path -Path $PSScriptRoot -ChildPath 'Helpers.ps1')
+    . (Join-Path -Path $PSScriptRoot -ChildPath 'WebConnectorFakes.ps1')
     $script:Path = Join-Path -Path $PSScriptRoot -ChildPath 'out/restart-tasks.ps1'
     $script:QuotedPath = Join-Path -Path $PSScriptRoot -ChildPath 'out/restart-tasks-quoted.ps1'
     Set-FakeMachineMock
@@ -68,21 +69,6 @@ Describe 'restart-tasks' {
         @($machine.Started) | Should -HaveCount 0
     }
 
-    It 'asks for a person when there are no tasks because the Web Connector is installed' {
-        $null = Add-FakeWebConnector -Machine $machine
-        # Only the Web Connector: remove the legacy folder made in BeforeEach.
-        Remove-Item -LiteralPath (Join-Path -Path $machine.ProgramFiles86 -ChildPath 'Acme Books') -Recurse -Force
-
-        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
-
-        $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
-        $run.ExitCode | Should -Be 3
-        (Get-ResultCheck -Result $run.Result -Name 'tasks-found')[0].passed | Should -BeFalse
-        (Get-ResultMessage -Result $run.Result -Text 'Intuit Web Connector') | Should -HaveCount 1
-        (@($run.Result.data.generations | ForEach-Object { $_.generation }) -join '|') | Should -Be 'web-connector'
-        Should -Invoke -CommandName Start-ScheduledTask -Times 0 -Exactly
-    }
-
     It 'fails without -ClientName when two clients have tasks, naming both' {
         $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books'
         $null = Add-FakeTaskPair -Machine $machine -ClientName 'Beta Ltd' -TaskPath '\Codat\'
@@ -141,6 +127,98 @@ Describe 'restart-tasks' {
         $run.ExitCode | Should -Be 1
         (Get-ResultMessage -Result $run.Result -Text 'Tasks exist for: ''Beta Ltd''') | Should -HaveCount 1
         Should -Invoke -CommandName Start-ScheduledTask -Times 0 -Exactly
+    }
+}
+
+Describe 'restart-tasks on a PC with only the Web Connector' {
+    # No legacy tasks to run: the Web Connector is brought back as restart-web-connector does.
+    BeforeAll {
+        Set-WebConnectorFakeMock
+    }
+
+    BeforeEach {
+        $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
+        Initialize-WebConnectorMachine -Machine $machine
+        Add-FakeSystemProfile -Machine $machine
+        $alice = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn -Administrator
+        $null = Add-FakeWebConnector -Machine $machine
+    }
+
+    AfterEach {
+        Restore-FakeMachine
+    }
+
+    It 'starts the Web Connector in the user''s session at their QuickBooks'' elevation, and says so' {
+        $null = Add-QuickBooksProcess -Machine $machine -User 'alice' -Elevated
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = ''; TaskTimeoutSeconds = 5 }
+
+        $run.Result.data.PSObject.Properties['error'] | Should -BeNullOrEmpty -Because $run.Json
+        $run.Result.status | Should -Be 'changed' -Because $run.Json
+        $run.ExitCode | Should -Be 0
+        (@($run.Result.data.generations | ForEach-Object { $_.generation }) -join '|') | Should -Be 'web-connector'
+        (Get-ResultCheck -Result $run.Result -Name 'tasks-found')[0].passed | Should -BeFalse
+        (Get-ResultMessage -Result $run.Result -Text 'No legacy connector tasks: this PC runs the current connector (Intuit Web Connector)') | Should -HaveCount 1
+        $started = @($machine['WebConnectorStarts'])
+        $started | Should -HaveCount 1
+        $started[0].UserId | Should -Be $alice.Sid
+        $started[0].RunLevel | Should -Be 'Highest'
+        @($machine.Processes | Where-Object { $_.Name -eq 'QBWebConnector.exe' -and $_.OwnerSid -eq $alice.Sid }) | Should -HaveCount 1
+        (Get-ResultCheck -Result $run.Result -Name 'web-connector-running')[0].passed | Should -BeTrue
+        $user = @($run.Result.data.web_connector.users)[0]
+        $user.before.running | Should -BeFalse
+        $user.after.running | Should -BeTrue
+        Should -Invoke -CommandName Stop-Process -Times 0 -Exactly
+    }
+
+    It 'leaves a running Web Connector alone and names restart-web-connector -ForceClose' {
+        $web = Add-WebConnectorProcess -Machine $machine -User 'alice'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
+
+        $run.Result.status | Should -Be 'ok' -Because $run.Json
+        @($run.Result.actions) | Should -HaveCount 0
+        (Get-ResultMessage -Result $run.Result -Text 'restart-web-connector --force-close') | Should -HaveCount 1
+        @($machine.Processes | Where-Object { $_.ProcessId -eq $web.ProcessId }) | Should -HaveCount 1
+        Should -Invoke -CommandName Stop-Process -Times 0 -Exactly
+        Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+    }
+
+    It 'asks for a person with nobody signed in, naming the start-up entry' {
+        $machine.Processes.Clear()
+        $program = Join-Path -Path $machine.ProgramFiles86 -ChildPath 'Common Files\Intuit\QuickBooks\QBWebConnector\QBWebConnector.exe'
+        $null = Add-FakeRegistryKey -Machine $machine -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Run' -Values @{ 'QBWebConnector' = $program }
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = ''; TaskTimeoutSeconds = 5 }
+
+        $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+        $run.ExitCode | Should -Be 3
+        @($run.Result.data.web_connector.startup_kinds) | Should -Be @('run_key')
+        (Get-ResultMessage -Result $run.Result -Text 'it starts when the user signs in, from its start-up entries (Run key HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Run QBWebConnector)') | Should -HaveCount 1
+        Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+    }
+
+    It 'keeps the legacy fix where the legacy tasks exist beside the Web Connector' {
+        $null = Add-FakeLegacyConnector -Machine $machine -ClientName 'Acme Books' -LinkJson '{"companyId":"6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b"}'
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
+
+        $run.Result.status | Should -Be 'changed' -Because $run.Json
+        (@($machine.Started) -join '|') | Should -Be 'QuickbooksDesktop_Acme Books|QuickbooksDesktopUi_Acme Books'
+        $run.Result.data.PSObject.Properties['web_connector'] | Should -BeNullOrEmpty
+        @($machine['WebConnectorStarts']) | Should -HaveCount 0
+    }
+
+    It 'still asks for a person on a PC with only the per-user connector' {
+        Remove-Item -LiteralPath (Join-Path -Path $machine.ProgramFiles86 -ChildPath 'Common Files') -Recurse -Force
+        $null = Add-FakePerUserConnector -Machine $machine -User $alice
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = ''; TaskTimeoutSeconds = 5 }
+
+        $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+        (Get-ResultMessage -Result $run.Result -Text 'older per-user connector') | Should -HaveCount 1
+        $run.Result.data.PSObject.Properties['web_connector'] | Should -BeNullOrEmpty
     }
 }
 

@@ -1,15 +1,18 @@
 # The one-shot task that starts a program on a user's desktop or as SYSTEM (_session), on a fake PC.
 #
-# These functions run inside reset-certificate and reinstall-connector; here each is taken as
+# These functions run inside reset-certificate, reinstall-connector and restart-web-connector; here each is taken as
 # rendered from the first script in out/ that carries it (parsed, not copied), so each Task
 # Scheduler result can be played back without the rest of those scripts.
 
 BeforeAll {
     . (Join-Path -Path $PSScriptRoot -ChildPath 'Helpers.ps1')
+    . (Join-Path -Path $PSScriptRoot -ChildPath 'WebConnectorFakes.ps1')
     Set-FakeMachineMock
+    Set-WebConnectorFakeMock
 
     $wanted = @('Invoke-QbdOneShotTask', 'Start-QbdInUserSession', 'Get-QbdTaskRun', 'Get-QbdTaskResultMeaning', 'Test-QbdProgramRan', 'ConvertTo-QbdTaskResult',
-        'Wait-QbdCondition', 'Get-QbdRemainingSeconds', 'Write-QbdBudgetNote', 'Set-QbdData', 'Add-QbdMessage')
+        'Wait-QbdCondition', 'Get-QbdRemainingSeconds', 'Write-QbdBudgetNote', 'Set-QbdData', 'Add-QbdMessage',
+        'Get-QbdOwnedProcess', 'Get-QbdProcessOwner', 'Get-QbdProperty', 'Get-QbdProcessElevation', 'Test-QbdProcessTokenReader')
     $script:SessionSource = @{}
     foreach ($candidate in @(Get-ChildItem -LiteralPath (Join-Path -Path $PSScriptRoot -ChildPath 'out') -Filter '*.ps1' | Sort-Object -Property Name)) {
         $tokens = $null
@@ -93,5 +96,50 @@ Describe 'one-shot tasks (Invoke-QbdOneShotTask)' {
         $outcome.started | Should -BeFalse
         $outcome.task_result | Should -Be 2147946720
         $outcome.meaning | Should -BeLike '*0x800710E0*'
+    }
+}
+
+Describe 'processes with their owners and elevation (Get-QbdOwnedProcess, Get-QbdProcessElevation)' {
+    BeforeEach {
+        $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
+        Initialize-WebConnectorMachine -Machine $machine
+        $alice = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn
+    }
+
+    AfterEach {
+        Restore-FakeMachine
+    }
+
+    It 'lists one object per process with its owner, none for no match, and an empty owner for one that ended' {
+        Set-StrictMode -Version 3.0
+        $first = Add-WebConnectorProcess -Machine $machine -User 'alice'
+        $gone = Add-WebConnectorProcess -Machine $machine -User 'alice'
+        $null = $machine.EndAfterListing.Add([int]$gone.ProcessId)
+
+        $found = @(Get-QbdOwnedProcess -Filter "Name = 'QBWebConnector.exe'")
+        $none = @(Get-QbdOwnedProcess -Filter "Name = 'QBW32.exe'")
+
+        $found | Should -HaveCount 2
+        $found[0].process_id | Should -Be $first.ProcessId
+        $found[0].name | Should -Be 'QBWebConnector.exe'
+        $found[0].account | Should -Be 'PC\alice'
+        $found[0].sid | Should -Be $alice.Sid
+        $found[0].session_id | Should -Be 1
+        $found[1].sid | Should -Be ''
+        $found[1].account | Should -Be ''
+        $none | Should -HaveCount 0
+    }
+
+    It 'tells elevated, not elevated and unreadable apart' {
+        Set-StrictMode -Version 3.0
+        $elevated = Add-WebConnectorProcess -Machine $machine -User 'alice' -Elevated
+        $plain = Add-WebConnectorProcess -Machine $machine -User 'alice'
+        $denied = Add-WebConnectorProcess -Machine $machine -User 'alice'
+        $null = [QbdFix.ProcessToken]::Unreadable.Add([int]$denied.ProcessId)
+
+        Test-QbdProcessTokenReader | Should -BeTrue
+        Get-QbdProcessElevation -ProcessId $elevated.ProcessId | Should -BeTrue
+        Get-QbdProcessElevation -ProcessId $plain.ProcessId | Should -BeFalse
+        Get-QbdProcessElevation -ProcessId $denied.ProcessId | Should -BeNullOrEmpty
     }
 }

@@ -2,10 +2,10 @@
 
 BeforeAll {
     . (Join-Path -Path $PSScriptRoot -ChildPath 'Helpers.ps1')
-    . (Join-Path -Path $PSScriptRoot -ChildPath 'WebConnectorFakes.ps1')
+    . (Join-Path -Path $PSScriptRoot -ChildPath 'WebConnectorFilesFakes.ps1')
     $script:Path = Join-Path -Path $PSScriptRoot -ChildPath 'out/webroot-whitelist.ps1'
     Set-FakeMachineMock
-    Set-WebConnectorFakeMock
+    Set-WebConnectorFilesFakeMock
 }
 
 Describe 'webroot-whitelist' {

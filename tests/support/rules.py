@@ -26,6 +26,9 @@ How far the rules look (all of it read from the tree-sitter-pwsh syntax tree):
   script is seen inside every function (PowerShell's dynamic scoping). Not followed: ``$_``
   in pipelines, positional arguments, values stored in and read back from properties of
   other objects. ``[WildcardPattern]::Escape(...)`` turns a user value back into a safe one.
+* **A function's "none"** (``null-collected``): ``return $null`` emits one ``$null``, which
+  ``@(...)`` keeps as an item, where a bare ``return`` emits nothing; the rule looks at the
+  ``.Count`` of such a list, directly or through the variable last assigned from it.
 
 A rule can be silenced where it is wrong, in the script itself, with a reason:
 ``# qbd-check: allow <rule-id> <reason>`` at the end of the flagged line or alone on the line
@@ -213,6 +216,16 @@ class Script:
             ):
                 continue
             if scope is not None:
+                found.add(scope)
+        return found
+
+    @cached_property
+    def null_emitters(self) -> set[str]:
+        """Functions that emit ``$null`` with ``return $null``: an item like any other."""
+        found: set[str] = set()
+        for node, scope in self.of_type("flow_control_statement"):
+            words = _lower(node).split()
+            if words == ["return", "$null"] and scope is not None:
                 found.add(scope)
         return found
 
@@ -407,6 +420,46 @@ def _comma_list_wrapped(script: Script) -> Iterator[Node]:
             command = output_command(inner[0])
             if command is not None and command_name(command) in emitters:
                 yield node
+
+
+def _collects_null(script: Script, node: Node) -> bool:
+    """``node`` is ``@(Fn ...)`` (through parentheses and the like) of a function that says
+    "none" with ``return $null``."""
+    while node.type != "array_expression":
+        named = _named(node)
+        if len(named) != 1:
+            return False
+        node = named[0]
+    inner = _named(node)
+    if len(inner) != 1:
+        return False
+    command = output_command(inner[0])
+    return command is not None and command_name(command) in script.null_emitters
+
+
+def _null_collected(script: Script) -> Iterator[Node]:
+    """``.Count`` of ``@(Fn)``, directly or through the variable last assigned from it, where
+    ``Fn`` says "none" with ``return $null``: the list holds that $null, so it counts 1. Going
+    through such a list with ``foreach`` and skipping ``$null`` is fine, and not flagged."""
+    by_scope: dict[tuple[str | None, str], list[tuple[int, bool]]] = {}
+    for scope, name, _typed, value, node in script.assignments:
+        by_scope.setdefault((scope, name), []).append(
+            (node.start_byte, _collects_null(script, value))
+        )
+    for node, in_scope in script.of_type("member_access"):
+        member = _lower(next((c for c in node.children if c.type == "member_name"), None))
+        if member != "count" or not node.named_children:
+            continue
+        target = node.named_children[0]
+        key = _variable_key(target) if target.type == "variable" else None
+        if key is None:
+            if _collects_null(script, target):
+                yield node
+            continue
+        scope = None if key[1] else in_scope
+        earlier = [u for start, u in by_scope.get((scope, key[0]), []) if start < node.start_byte]
+        if earlier and earlier[-1]:
+            yield node
 
 
 _HAS_NOT_RUN = frozenset({0x41303})
@@ -748,6 +801,21 @@ RULES: tuple[Rule, ...] = (
         "function Get-List {\n    $list = New-Object System.Collections.ArrayList\n"
         "    $list\n}\n$items = @(Get-List)\n",
         _comma_list_wrapped,
+    ),
+    Rule(
+        "null-collected",
+        "this function says 'none' with return $null, and @(...) keeps that $null as an item: "
+        "the .Count is 1, not 0; end with a bare return (emits nothing), or test for $null "
+        "without @()",
+        "function Get-Owner {\n    param($Id)\n    if (-not $Id) { return $null }\n    'alice'\n}\n"
+        "$owners = @(Get-Owner -Id $id)\nif ($owners.Count -gt 0) { 'someone' }\n"
+        "$n = @(Get-Owner -Id $other).Count\n",
+        "function Get-Owner {\n    param($Id)\n    if (-not $Id) { return }\n    'alice'\n}\n"
+        "$owners = @(Get-Owner -Id $id)\nif ($owners.Count -gt 0) { 'someone' }\n"
+        "function Find-One {\n    return $null\n}\n$one = Find-One\nif ($null -eq $one) { 'none' }\n"
+        "foreach ($item in @(Find-One)) { if ($null -ne $item) { $item } }\n"
+        "$ones = @(Find-One)\n$ones = @('a')\n$ones.Count\n",
+        _null_collected,
     ),
     Rule(
         "task-result-not-run",
