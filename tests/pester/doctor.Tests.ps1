@@ -41,7 +41,7 @@ Describe 'doctor facts' {
         @($run.Result.actions) | Should -HaveCount 0
         $facts = $run.Result.data.facts
         $facts | Should -Not -BeNullOrEmpty
-        $facts.schema | Should -Be 2
+        $facts.schema | Should -Be 3
         (@($facts.generations | ForEach-Object { $_.generation }) -join '|') | Should -Be 'legacy'
         @($facts.generations)[0].link_json.company_ids[0] | Should -Be '6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b'
         @($facts.tasks) | Should -HaveCount 2
