@@ -262,10 +262,14 @@ def test_web_connector_generation_notes() -> None:
     assert rep.finding("tray-icon").status is FindingStatus.OK
 
 
-def test_web_connector_not_running_is_a_warning() -> None:
+def test_web_connector_not_running_is_judged_as_the_red_tray_icon() -> None:
     doc = load("web_connector")
     doc["processes"] = doc["processes"][1:2]
-    assert report(doc).finding("generation").status is FindingStatus.WARN
+    rep = report(doc)
+    assert "QBWebConnector.exe running: no" in rep.finding("generation").evidence
+    assert rep.finding("generation").status is FindingStatus.OK
+    assert rep.finding("tray-icon").status is FindingStatus.FAIL
+    assert rep.finding("tray-icon").fix == "qbd-fix restart-web-connector"
 
 
 def test_per_user_generation_is_described() -> None:
