@@ -46,6 +46,22 @@ DOCTOR_OPTIONS: list[inspect.Parameter] = [
         None,
     ),
     option(
+        "facts",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--facts",
+                metavar="FILE",
+                help=(
+                    "Judge a facts document saved earlier (the output of the --dry-run script "
+                    "run by hand, by an RMM tool or by Intune) instead of running the script: "
+                    "no PC is contacted."
+                ),
+            ),
+        ],
+        None,
+    ),
+    option(
         "shell",
         Annotated[
             str | None,
@@ -68,11 +84,14 @@ def doctor(**kwargs: Any) -> int:
     from qbd_fix import validation
 
     name = kwargs.pop("client_name")
+    facts = kwargs.pop("facts")
     shell = _shell(kwargs.pop("shell"))
     run = RunOptions(**{p.name: kwargs.pop(p.name) for p in DOCTOR_RUN_OPTIONS})
     connection = pop_connection_options(kwargs)
     fleet = pop_fleet_options(kwargs)
     client_name = None if name is None else validation.client_name(name)
+    if facts is not None:
+        return judge_saved(facts, run, connection, fleet, client_name=client_name, shell=shell)
     return run_doctor(run, connection, client_name=client_name, shell=shell, fleet=fleet)
 
 
@@ -91,6 +110,36 @@ def _shell(value: str | None) -> Shell:
         if value.lower() == shell:
             return shell
     raise UsageError(f"--shell {value!r}: one of {', '.join(SHELLS)}")
+
+
+def judge_saved(
+    path: str,
+    run: RunOptions,
+    connection: ConnectionOptions | None,
+    fleet: FleetOptions | None,
+    *,
+    client_name: str | None,
+    shell: Shell,
+) -> int:
+    """``qbd-fix doctor --facts FILE``: judge a saved facts document; nothing runs anywhere."""
+    from pathlib import Path
+
+    from qbd_fix.cli import output
+    from qbd_fix.doctor.saved import report_from_file
+    from qbd_fix.errors import UsageError
+
+    given = [flag for flag, used in (("--dry-run", run.dry_run), ("--output", run.output)) if used]
+    if connection is not None and (connection.host or connection.hosts):
+        given.append("--host")
+    given += fleet.fleet_only_flags() if fleet is not None else []
+    if given:
+        raise UsageError(f"--facts judges a saved document: it does not go with {', '.join(given)}")
+    report = report_from_file(Path(path), client_name=client_name, shell=shell)
+    if run.json:
+        output.json_document(report_document(report))
+    else:
+        render_report(report, output.stdout_console())
+    return report.exit_code
 
 
 def run_doctor(
