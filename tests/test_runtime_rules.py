@@ -266,3 +266,29 @@ def test_a_suppression_with_a_reason_silences_its_line_only() -> None:
 def test_a_bad_suppression_is_a_finding(comment: str, problem: str) -> None:
     findings = check_rules(f"{comment}\nexit 2\n")
     assert any(f.rule == "suppression" and problem in f.message for f in findings)
+
+
+# -- array-type-of-output ----------------------------------------------------------------------
+
+
+def test_array_type_of_output_follows_the_last_assignment_and_casts() -> None:
+    script = """
+function Get-Data {
+    Get-ItemPropertyValue -LiteralPath 'HKLM:\\\\x' -Name 'Blob'
+}
+function Test-One {
+    $data = Get-Data
+    $data = @(Get-Data)
+    $data -is [byte[]]
+}
+function Test-Two {
+    [byte[]] $data = Get-Data
+    $data -is [byte[]]
+}
+function Test-Three {
+    $data = Get-Data
+    $data -is [string]
+    $data -is [string[]]
+}
+"""
+    assert found("array-type-of-output", script) == [17]
