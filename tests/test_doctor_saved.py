@@ -98,7 +98,13 @@ def test_the_facts_alone_compact_or_indented(tmp_path: Path) -> None:
 
 
 def test_fixes_name_no_host_and_the_client_name_applies(tmp_path: Path) -> None:
+    from qbd_fix.doctor import report_from_file as library_call
+
     path = saved(tmp_path, result_line(fixture("red_tray")))
+    assert (
+        library_call(path, shell="posix").to_dict()
+        == report_from_file(path, shell="posix").to_dict()
+    )
     report = report_from_file(path, client_name="Someone Else", shell="posix")
     assert report.target == "PC01"
     assert report.finding("tray-icon").status.value == "warn"

@@ -451,3 +451,17 @@ def test_a_pc_without_the_web_connector_gets_none_of_this() -> None:
     web(changed)["log"]["lines"] = [log_line("20240514.09:05:00", "QBWC1039: leftover")]
     web(changed)["log"]["present"] = True
     assert report(changed).to_dict() == before
+
+
+def test_webroot_names_the_web_connector_folder_too() -> None:
+    doc = healthy()
+    doc["webroot"] = {
+        "present": True,
+        "services": [{"name": "WRSVC", "status": "Running"}],
+        "executable": "C:\\Program Files (x86)\\Webroot\\WRSA.exe",
+        "version": "9.0.35.12",
+        "registry": True,
+    }
+    found = finding(doc, "webroot")
+    assert found.status is WARN and found.fix == "qbd-fix webroot-whitelist"
+    assert "Common Files\\Intuit\\QuickBooks\\QBWebConnector" in text(found)

@@ -508,7 +508,12 @@ def rule_webroot(ctx: Context) -> Finding:
         evidence.append(f"Webroot SecureAnywhere at {webroot.executable}")
     if webroot.services:
         evidence.append("Services: " + ", ".join(f"{n} ({s})" for n, s in webroot.services))
-    folders = [i.path for i in ctx.facts.installs if i.generation in ("per-user", "legacy")]
+    # The folders webroot-whitelist lists overrides for: Codat's, and the Web Connector's.
+    folders = [
+        i.path
+        for i in ctx.facts.installs
+        if i.generation in ("per-user", "legacy", "web-connector")
+    ]
     evidence.append(
         "Webroot may block the connector after an update: allow-list "
         + (
