@@ -201,6 +201,7 @@ def test_diagnose_library_call() -> None:
     assert runner.scripts[0].parameters == {
         "LogTailKiB": 256,
         "EventDays": 7,
+        "QwcLogLines": 200,
         "ConnectTimeoutMs": 3000,
         "TimeBudgetSeconds": 300,
     }

@@ -41,6 +41,14 @@ EXPECTED: dict[str, dict[str, str]] = {
     "defender_detection": {"antivirus-policy": "fail", "tray-icon": "fail"},
     "no_route": {"network": "fail"},
     "web_connector": {},
+    "web_connector_closed": {"tray-icon": "fail", "queued-syncs": "fail"},
+    "web_connector_no_startup": {"tray-icon": "warn"},
+    "web_connector_elevation_mismatch": {"queued-syncs": "fail"},
+    "web_connector_log_not_writable": {"logs": "fail"},
+    "web_connector_qbwc1039": {"one-time-sync": "fail"},
+    "web_connector_qbwc1048": {"network": "fail"},
+    "web_connector_two_quickbooks": {"queued-syncs": "fail"},
+    "web_connector_nobody_logged_on": {"tray-icon": "warn", "queued-syncs": "warn"},
     "nothing_installed": {"generation": "fail", "queued-syncs": "warn", "reboot-pending": "warn"},
 }
 
@@ -262,10 +270,14 @@ def test_web_connector_generation_notes() -> None:
     assert rep.finding("tray-icon").status is FindingStatus.OK
 
 
-def test_web_connector_not_running_is_a_warning() -> None:
+def test_web_connector_not_running_is_judged_as_the_red_tray_icon() -> None:
     doc = load("web_connector")
     doc["processes"] = doc["processes"][1:2]
-    assert report(doc).finding("generation").status is FindingStatus.WARN
+    rep = report(doc)
+    assert "QBWebConnector.exe running: no" in rep.finding("generation").evidence
+    assert rep.finding("generation").status is FindingStatus.OK
+    assert rep.finding("tray-icon").status is FindingStatus.FAIL
+    assert rep.finding("tray-icon").fix == "qbd-fix restart-web-connector"
 
 
 def test_per_user_generation_is_described() -> None:
@@ -293,11 +305,34 @@ def test_nothing_installed_gives_guidance() -> None:
     assert any("Install the connector" in e for e in finding.evidence)
 
 
-def test_logs_always_ok_with_collect_logs() -> None:
+def test_logs_always_name_collect_logs() -> None:
     for name in FIXTURES:
         finding = report(name).finding("logs")
-        assert finding.status is FindingStatus.OK
-        assert finding.fix == "qbd-fix collect-logs"
+        assert (finding.fix or "").split("\n")[-1] == "qbd-fix collect-logs", name
+        if finding.status is not FindingStatus.OK:
+            assert finding.fix == "qbd-fix restart-web-connector --reset-log\nqbd-fix collect-logs"
+
+
+# -- the Web Connector fixtures: the fix each names -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "topic", "fix", "says"),
+    [
+        ("web_connector_closed", "tray-icon", "qbd-fix restart-web-connector", "is not running"),
+        ("web_connector_no_startup", "tray-icon", None, "shell:startup"),
+        ("web_connector_elevation_mismatch", "queued-syncs", None, "second, hidden QuickBooks"),
+        ("web_connector_log_not_writable", "logs", "qbd-fix restart-web-connector --reset-log\nqbd-fix collect-logs", "cannot write QWCLog.txt"),
+        ("web_connector_qbwc1039", "one-time-sync", None, "CP3 tool"),
+        ("web_connector_qbwc1048", "network", None, "HTTPS inspection"),
+        ("web_connector_two_quickbooks", "queued-syncs", None, "2 QuickBooks instances run"),
+        ("web_connector_nobody_logged_on", "tray-icon", None, "nobody is signed in"),
+    ],
+)  # fmt: skip
+def test_web_connector_fixture_fix(name: str, topic: str, fix: str | None, says: str) -> None:
+    finding = report(name).finding(topic)
+    assert finding.fix == fix
+    assert says in " ".join(finding.evidence)
 
 
 def test_client_name_selects_one_connector() -> None:

@@ -72,9 +72,11 @@ def test_no_file_redirection_or_call_operator_in_own_code() -> None:
 
 def test_parameters_are_typed_and_bounded() -> None:
     names = [p.name for p in DOCTOR.parameters]
-    assert names == ["LogTailKiB", "EventDays", "ConnectTimeoutMs"]
-    text = DOCTOR.render({"LogTailKiB": 64, "EventDays": 1, "ConnectTimeoutMs": 500}).text
-    assert "[int] $LogTailKiB = 64" in text
+    assert names == ["LogTailKiB", "EventDays", "QwcLogLines", "ConnectTimeoutMs"]
+    text = DOCTOR.render(
+        {"LogTailKiB": 64, "EventDays": 1, "QwcLogLines": 50, "ConnectTimeoutMs": 500}
+    ).text
+    assert "[int] $LogTailKiB = 64" in text and "[int] $QwcLogLines = 50" in text
     with pytest.raises(TypeError):
         DOCTOR.render({"LogTailKiB": "64"})
 
@@ -107,10 +109,30 @@ def test_parameters_are_typed_and_bounded() -> None:
         "PendingFileRenameOperations",
         "Get-QbdInteractiveUser",
         "Set-QbdData -Name 'facts'",
+        # the current generation: the Web Connector
+        "Common Files\\Intuit\\QuickBooks\\QBWebConnector",
+        "Software\\Intuit\\QB web connector",
+        "CurrentVersion\\Run",
+        "WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Run",
+        "Start Menu\\Programs\\Startup",
+        "StartupApproved",
+        "Intuit\\QBWebConnector\\log",
+        "Get-Acl -LiteralPath",
+        "TokenElevationClass = 20",
+        "Write-QbdStep -Step",
     ],
 )
 def test_script_gathers(fragment: str) -> None:
     assert fragment in script_text()
+
+
+def test_secret_values_are_never_read() -> None:
+    """A registry value whose name suggests a secret is redacted before GetValue is called."""
+    text = script_text()
+    body = text[text.index("function Get-QbdRegistryValueFact") :]
+    body = body[: body.index("\n}\n")]
+    assert body.index("$script:QbdSecretName") < body.index(".GetValue($Name)")
+    assert "$script:QbdSecretName = '(?i)(password|pwd|secret|token|key|cred)'" in text
 
 
 def _facts_block() -> str:

@@ -49,7 +49,8 @@ def pc(winrm_host: Any, *facts: str, fix: str = "changed") -> FakeWinRMHost:
         return Answer(output=[facts_line(line)])
 
     host.answer("remediation = 'heal'", next_facts)
-    host.answer("remediation = 'restart-tasks'", Answer(output=[fix_line("restart-tasks", fix)]))
+    for name in ("restart-tasks", "restart-web-connector"):
+        host.answer(f"remediation = '{name}'", Answer(output=[fix_line(name, fix)]))
     return host
 
 
@@ -84,6 +85,28 @@ def test_a_red_tray_icon_is_healed_on_one_connection(winrm_host: Any) -> None:
     assert fix.parameters["ClientName"] == "Codat Engineering - Integration"
     assert fix.parameters["RestartIfUnhealthy"] is False, "heal never restarts a PC"
     assert host.requests_by_action["Create"] == 1, "one PowerShell session for the whole sequence"
+
+
+def test_a_closed_web_connector_is_started_again_once(winrm_host: Any) -> None:
+    host = pc(winrm_host, "web_connector_closed", "web_connector")
+    ran = cli("heal", *remote(host), "--yes", "--json")
+    assert ran.exit_code == 0, ran.output
+    doc = json.loads(ran.stdout)
+    assert doc["messages"][0] == "healed with restart-web-connector"
+    assert set(doc["data"]["heal"]["healed"]) == {"tray-icon", "queued-syncs"}
+    # two findings share one remedy: it runs once, never with -ForceClose
+    assert scripts_run(host) == ["heal", "restart-web-connector", "heal"]
+    (fix,) = [i for i in host.invocations if "remediation = 'restart-web-connector'" in i.script]
+    assert fix.parameters["ForceClose"] is False
+
+
+def test_an_unwritable_web_connector_log_is_reset(winrm_host: Any) -> None:
+    host = pc(winrm_host, "web_connector_log_not_writable", "web_connector")
+    ran = cli("heal", *remote(host), "--yes", "--json")
+    assert ran.exit_code == 0, ran.output
+    (fix,) = [i for i in host.invocations if "remediation = 'restart-web-connector'" in i.script]
+    assert fix.parameters["ResetLog"] is True and fix.parameters["ForceClose"] is False
+    assert "collect-logs" not in scripts_run(host), "logs only with --collect-logs"
 
 
 def test_a_pc_that_needs_a_person_gets_the_steps_and_no_fix(winrm_host: Any) -> None:

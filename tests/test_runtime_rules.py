@@ -330,3 +330,29 @@ $owners = @(Get-Owner -Id 2)
 $owners.Count
 """
     assert found("null-collected", script) == []
+
+
+# -- array-type-of-output ----------------------------------------------------------------------
+
+
+def test_array_type_of_output_follows_the_last_assignment_and_casts() -> None:
+    script = """
+function Get-Data {
+    Get-ItemPropertyValue -LiteralPath 'HKLM:\\\\x' -Name 'Blob'
+}
+function Test-One {
+    $data = Get-Data
+    $data = @(Get-Data)
+    $data -is [byte[]]
+}
+function Test-Two {
+    [byte[]] $data = Get-Data
+    $data -is [byte[]]
+}
+function Test-Three {
+    $data = Get-Data
+    $data -is [string]
+    $data -is [string[]]
+}
+"""
+    assert found("array-type-of-output", script) == [17]

@@ -42,6 +42,15 @@ DOCTOR_OPTIONS: list[inspect.Parameter] = [
         help="Judge only this client's connector. Default: every connector found.",
     ),
     flag(
+        "facts",
+        str | None,
+        None,
+        "--facts",
+        metavar="FILE",
+        help="Judge a facts document saved earlier (the output of the --dry-run script run by "
+        "hand, by an RMM tool or by Intune) instead of running the script: no PC is contacted.",
+    ),
+    flag(
         "shell",
         str | None,
         None,
@@ -60,11 +69,14 @@ def doctor(**kwargs: Any) -> int:
     from qbd_fix import validation
 
     name = kwargs.pop("client_name")
+    facts = kwargs.pop("facts")
     shell = parse_shell(kwargs.pop("shell"))
     run = RunOptions(**{p.name: kwargs.pop(p.name) for p in DOCTOR_RUN_OPTIONS})
     settings, hosts = pop_connection_options(kwargs)
     fleet = pop_fleet_options(kwargs)
     client_name = None if name is None else validation.client_name(name)
+    if facts is not None:
+        return judge_saved(facts, run, hosts, fleet, client_name=client_name, shell=shell)
     return run_doctor(run, settings, hosts, fleet, client_name=client_name, shell=shell)
 
 
@@ -84,6 +96,36 @@ def parse_shell(value: str | None) -> Shell:
         if value.lower() == shell:
             return shell
     raise UsageError(f"--shell {value!r}: one of {', '.join(SHELLS)}")
+
+
+def judge_saved(
+    path: str,
+    run: RunOptions,
+    hosts: tuple[str, ...],
+    fleet: FleetOptions,
+    *,
+    client_name: str | None,
+    shell: Shell,
+) -> int:
+    """``qbd-fix doctor --facts FILE``: judge a saved facts document; nothing runs anywhere."""
+    from pathlib import Path
+
+    from qbd_fix.cli import output
+    from qbd_fix.doctor.saved import report_from_file
+    from qbd_fix.errors import UsageError
+
+    given = [flag for flag, used in (("--dry-run", run.dry_run), ("--output", run.output)) if used]
+    if hosts:
+        given.append("--host")
+    given += fleet.fleet_only_flags()
+    if given:
+        raise UsageError(f"--facts judges a saved document: it does not go with {', '.join(given)}")
+    report = report_from_file(Path(path), client_name=client_name, shell=shell)
+    if run.json:
+        output.json_document(report_document(report))
+    else:
+        render_report(report, output.stdout_console())
+    return report.exit_code
 
 
 def run_doctor(

@@ -21,6 +21,8 @@ from qbd_fix.errors import ResultError
 from qbd_fix.result import Result, Status
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from qbd_fix.runners.base import Runner
     from qbd_fix.script.params import ParamValue
 
@@ -94,6 +96,18 @@ def diagnose(
     )
 
 
+def report_from_file(
+    path: Path,
+    *,
+    client_name: str | None = None,
+    shell: Shell | None = None,
+) -> DoctorReport:
+    """Judge a facts document saved earlier (see :mod:`qbd_fix.doctor.saved`): no PC is asked."""
+    from qbd_fix.doctor.saved import report_from_file as judge
+
+    return judge(path, client_name=client_name, shell=shell)
+
+
 __all__ = [
     "DOCTOR",
     "DoctorReport",
@@ -103,5 +117,6 @@ __all__ = [
     "diagnose",
     "evaluate",
     "report_from_facts",
+    "report_from_file",
     "report_from_result",
 ]

@@ -11,6 +11,7 @@ contract, readers still turn ``null`` into empty lists, ``None`` or ``False``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -19,7 +20,7 @@ from typing import Any
 
 from qbd_fix.errors import ResultError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 @lru_cache(maxsize=1)
@@ -172,6 +173,9 @@ class Process:
     user: str = ""
     user_sid: str | None = None
     company_file: str | None = None
+    session: int | None = None
+    #: From the process's own token; None when it could not be read (never guessed).
+    elevated: bool | None = None
 
     @classmethod
     def parse(cls, doc: Mapping[str, Any]) -> Process:
@@ -182,6 +186,8 @@ class Process:
             user=_str(doc.get("user")),
             user_sid=_opt_str(doc.get("user_sid")),
             company_file=_opt_str(doc.get("company_file")),
+            session=_opt_int(doc.get("session")),
+            elevated=_opt_bool(doc.get("elevated")),
         )
 
     def is_named(self, *names: str) -> bool:
@@ -431,6 +437,201 @@ class OsInfo:
         )
 
 
+#: Registry value names that may hold a secret (the Web Connector's password is stored
+#: encrypted): their values are shown as ``***`` whatever the document says.
+SECRET_NAME = re.compile(r"password|pwd|secret|token|key|cred", re.IGNORECASE)
+REDACTED = "***"
+
+
+@dataclass(frozen=True)
+class WriteAccess:
+    """SIDs whose access rules allow or deny writing to a file or folder (the item itself)."""
+
+    allowed: list[str] = field(default_factory=list)
+    denied: list[str] = field(default_factory=list)
+
+    @classmethod
+    def parse(cls, doc: Any) -> WriteAccess | None:
+        if not isinstance(doc, Mapping):
+            return None
+        return cls(
+            allowed=[_str(s) for s in as_list(doc.get("write_allowed")) if s],
+            denied=[_str(s) for s in as_list(doc.get("write_denied")) if s],
+        )
+
+
+@dataclass(frozen=True)
+class QwcLog:
+    """QWCLog.txt: presence, who may write it, and its last lines as carried in the facts."""
+
+    path: str
+    present: bool = False
+    folder_present: bool = False
+    size: int | None = None
+    last_write: str | None = None
+    read_only: bool | None = None
+    file_access: WriteAccess | None = None
+    folder_access: WriteAccess | None = None
+    lines: list[str] = field(default_factory=list)
+    lines_omitted: bool = False
+    error: str | None = None
+
+    @classmethod
+    def parse(cls, doc: Any) -> QwcLog | None:
+        if not isinstance(doc, Mapping):
+            return None
+        return cls(
+            path=_str(doc.get("path")),
+            present=bool(doc.get("present")),
+            folder_present=bool(doc.get("folder_present")),
+            size=_opt_int(doc.get("size")),
+            last_write=_opt_str(doc.get("last_write")),
+            read_only=_opt_bool(doc.get("read_only")),
+            file_access=WriteAccess.parse(doc.get("file_access")),
+            folder_access=WriteAccess.parse(doc.get("folder_access")),
+            lines=[_str(line) for line in as_list(doc.get("lines")) if line is not None],
+            lines_omitted=bool(doc.get("lines_omitted")),
+            error=_opt_str(doc.get("error")),
+        )
+
+
+@dataclass(frozen=True)
+class RegistryValue:
+    """One value of a Web Connector application's key, as bounded text or redacted."""
+
+    name: str
+    kind: str = ""
+    value: str | None = None
+    redacted: str | None = None  # name | binary | encoded
+
+    @property
+    def shown(self) -> str:
+        if self.redacted or SECRET_NAME.search(self.name):
+            return REDACTED
+        return "" if self.value is None else self.value
+
+    @classmethod
+    def parse(cls, doc: Mapping[str, Any]) -> RegistryValue:
+        name = _str(doc.get("name"))
+        redacted = _opt_str(doc.get("redacted"))
+        if SECRET_NAME.search(name):  # whatever wrote the document, never keep such a value
+            redacted = redacted or "name"
+        return cls(
+            name=name,
+            kind=_str(doc.get("kind")),
+            value=REDACTED if redacted else _opt_str(doc.get("value")),
+            redacted=redacted,
+        )
+
+
+@dataclass(frozen=True)
+class WebConnectorApp:
+    """An application registered with the Web Connector in one user's hive."""
+
+    sid: str
+    name: str
+    values: list[RegistryValue] = field(default_factory=list)
+    values_dropped: int = 0
+
+    @classmethod
+    def parse(cls, doc: Mapping[str, Any]) -> WebConnectorApp:
+        return cls(
+            sid=_str(doc.get("sid")),
+            name=_str(doc.get("name")),
+            values=[RegistryValue.parse(v) for v in _dicts(doc.get("values"))],
+            values_dropped=_opt_int(doc.get("values_dropped")) or 0,
+        )
+
+
+@dataclass(frozen=True)
+class StartupEntry:
+    """A Run value, Startup-folder shortcut or scheduled task naming the Web Connector or Codat."""
+
+    kind: str  # run-key | startup-folder | task
+    scope: str = ""
+    sid: str | None = None
+    user: str = ""
+    location: str = ""
+    name: str = ""
+    command: str = ""
+    state: str | None = None
+    approved: int | None = None
+
+    @property
+    def target(self) -> str:
+        """``web-connector`` when it names the Web Connector, ``codat`` for Codat's tool."""
+        text = f"{self.name} {self.command}".lower()
+        if any(m in text for m in ("qbwebconnector", "web connector", "qbwc")):
+            return "web-connector"
+        return "codat" if any(m in text for m in ("codat", "quickbooksdesktop")) else "other"
+
+    @property
+    def disabled(self) -> bool:
+        """A disabled task, or Task Manager's switch off (an odd first StartupApproved byte,
+        a reported decoding): Windows will not run it at sign-in."""
+        if self.kind == "task":
+            return (self.state or "").lower() == "disabled"
+        return self.approved is not None and self.approved % 2 == 1
+
+    @property
+    def label(self) -> str:
+        if self.kind == "run-key":
+            return f"Run value '{self.name}' in {self.location}"
+        if self.kind == "startup-folder":
+            return f"shortcut '{self.name}' in {self.location}"
+        return f"task {self.location}{self.name}"
+
+    @classmethod
+    def parse(cls, doc: Mapping[str, Any]) -> StartupEntry:
+        return cls(
+            kind=_str(doc.get("kind")),
+            scope=_str(doc.get("scope")),
+            sid=_opt_str(doc.get("sid")),
+            user=_str(doc.get("user")),
+            location=_str(doc.get("location")),
+            name=_str(doc.get("name")),
+            command=_str(doc.get("command")),
+            state=_opt_str(doc.get("state")),
+            approved=_opt_int(doc.get("approved")),
+        )
+
+
+@dataclass(frozen=True)
+class WebConnector:
+    """The current generation's facts; a None list means its probe failed (unknown, not none)."""
+
+    installed: bool = False
+    path: str = ""
+    executable: str | None = None
+    version: str | None = None
+    hives: list[str] | None = None
+    apps: list[WebConnectorApp] | None = None
+    startup: list[StartupEntry] | None = None
+    log: QwcLog | None = None
+
+    @property
+    def has_program(self) -> bool:
+        return self.executable is not None
+
+    @classmethod
+    def parse(cls, doc: Any) -> WebConnector | None:
+        if not isinstance(doc, Mapping):
+            return None
+        hives = doc.get("hives")
+        apps = doc.get("apps")
+        startup = doc.get("startup")
+        return cls(
+            installed=bool(doc.get("installed")),
+            path=_str(doc.get("path")),
+            executable=_opt_str(doc.get("executable")),
+            version=_opt_str(doc.get("version")),
+            hives=None if hives is None else [_str(h) for h in as_list(hives) if h],
+            apps=None if apps is None else [WebConnectorApp.parse(a) for a in _dicts(apps)],
+            startup=None if startup is None else [StartupEntry.parse(e) for e in _dicts(startup)],
+            log=QwcLog.parse(doc.get("log")),
+        )
+
+
 @dataclass(frozen=True)
 class Facts:
     """Everything the doctor script saw on one PC."""
@@ -452,8 +653,10 @@ class Facts:
     users: list[User] = field(default_factory=list)
     reboot_pending: bool = False
     reboot_reasons: list[str] = field(default_factory=list)
+    web_connector: WebConnector | None = None  # None: the probe failed
     log_tail_kib: int = 256
     event_days: int = 7
+    qwc_log_lines: int = 200
     errors: list[str] = field(default_factory=list)
 
     @classmethod
@@ -490,8 +693,10 @@ class Facts:
             users=[User.parse(u) for u in _dicts(doc.get("users"))],
             reboot_pending=bool(reboot.get("pending")),
             reboot_reasons=[_str(r) for r in as_list(reboot.get("reasons")) if r],
+            web_connector=WebConnector.parse(doc.get("web_connector")),
             log_tail_kib=_opt_int(doc.get("log_tail_kib")) or 256,
             event_days=_opt_int(doc.get("event_days")) or 7,
+            qwc_log_lines=_opt_int(doc.get("qwc_log_lines")) or 0,
             errors=[_str(e) for e in as_list(doc.get("errors")) if e],
         )
 

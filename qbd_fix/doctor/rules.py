@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from qbd_fix.doctor import webconnector
 from qbd_fix.doctor.command import Arg, Placeholder, Shell, default_shell, fix_command
 from qbd_fix.doctor.facts import Facts, Install, LogFacts, Task, same_name
 from qbd_fix.doctor.report import Finding, FindingStatus, Remedy
@@ -195,9 +196,8 @@ def rule_generation(ctx: Context) -> Finding:
         evidence.append("Connector folders remain but no connector program was found in them.")
     web = facts.processes_named("QBWebConnector.exe")
     if facts.installs_of("web-connector"):
+        # Whether it runs, and what that means, is the tray-icon topic's judgement.
         evidence.append(f"QBWebConnector.exe running: {'yes' if web else 'no'}")
-        if not web and _program_present(facts.installs_of("web-connector")[0]):
-            status = _worst([status, WARN])
     if ctx.client_name and facts.installs_of("legacy") and not ctx.clients():
         status = _worst([status, WARN])
         known = ", ".join(f"'{n}'" for n in facts.legacy_clients())
@@ -376,9 +376,10 @@ def rule_queued_syncs(ctx: Context) -> Finding:
             )
             owner = f" ({process.user})" if process.user else ""
             evidence.append(f"QuickBooks running: {process.name} pid {process.pid}{owner}{company}")
-        evidence.append(
-            "While QuickBooks is open with the connector's company file, queued syncs go through."
-        )
+        if not webconnector.applies(facts):  # there, the Web Connector's part says what else counts
+            evidence.append(
+                "While QuickBooks is open with the connector's company file, queued syncs go through."
+            )
         return _finding("queued-syncs", OK, evidence)
     code_evidence, seen = _code_evidence(ctx, NEEDS_QUICKBOOKS_OPEN)
     if seen:
@@ -533,7 +534,12 @@ def rule_webroot(ctx: Context) -> Finding:
         evidence.append(f"Webroot SecureAnywhere at {webroot.executable}")
     if webroot.services:
         evidence.append("Services: " + ", ".join(f"{n} ({s})" for n, s in webroot.services))
-    folders = [i.path for i in ctx.facts.installs if i.generation in ("per-user", "legacy")]
+    # The folders webroot-whitelist lists overrides for: Codat's, and the Web Connector's.
+    folders = [
+        i.path
+        for i in ctx.facts.installs
+        if i.generation in ("per-user", "legacy", "web-connector")
+    ]
     evidence.append(
         "Webroot may block the connector after an update: allow-list "
         + (
@@ -623,6 +629,22 @@ RULES: tuple[Callable[[Context], Finding], ...] = (
 )
 
 
+def _merge(finding: Finding, part: webconnector.Part | None) -> Finding:
+    """A topic's finding with what the Web Connector adds: worst status, both evidences (or the
+    Web Connector's alone where the legacy connector's does not apply), the failing part's fixes
+    first."""
+    if part is None:
+        return finding
+    base = [] if part.replaces else [line for line in (finding.fix or "").split("\n") if line]
+    fixes = [*part.fixes, *base] if part.status is FAIL else [*base, *part.fixes]
+    return dataclasses.replace(
+        finding,
+        status=part.status if part.replaces else _worst([finding.status, part.status]),
+        evidence=part.evidence if part.replaces else [*finding.evidence, *part.evidence],
+        fix=_join_fixes(fixes),
+    )
+
+
 def evaluate(
     facts: Facts,
     *,
@@ -632,11 +654,13 @@ def evaluate(
 ) -> list[Finding]:
     """Every finding, in the order the report shows them."""
     ctx = Context(facts, client_name=client_name, host=host, shell=shell or default_shell())
+    view = webconnector.View.of(facts)
     findings = []
     for rule in RULES:
         ctx.notes.clear()
         ctx.remedies.clear()
         finding = rule(ctx)
+        finding = _merge(finding, webconnector.part(view, finding.id, ctx.fix))
         if ctx.notes:
             finding = dataclasses.replace(finding, fix_notes=list(dict.fromkeys(ctx.notes)))
         shown = (finding.fix or "").split("\n")

@@ -15,8 +15,9 @@ DOCTOR = Remediation(
     title="Diagnose every troubleshooting topic (read-only)",
     seed_section="Troubleshooting",
     summary=(
-        "Gathers connector, task, process, log, antivirus, policy, network and restart facts; "
-        "qbd-fix turns them into one finding per troubleshooting topic, with the fixing command."
+        "Gathers connector, task, process, Web Connector, log, antivirus, policy, network and "
+        "restart facts; qbd-fix turns them into one finding per troubleshooting topic, with the "
+        "fixing command."
     ),
     may_change=(),
     template="doctor_facts.ps1.j2",
@@ -37,6 +38,14 @@ DOCTOR = Remediation(
             minimum=0,
             maximum=90,
             sample=90,
+        ),
+        ScriptParameter(
+            "QwcLogLines",
+            "int",
+            200,
+            "How many of QWCLog.txt's last lines to carry in the facts (each cut at 500 characters)",
+            minimum=0,
+            maximum=2000,
         ),
         ScriptParameter(
             "ConnectTimeoutMs",

@@ -149,7 +149,7 @@ function New-FakeMachineFromFacts {
         $owner = Split-FakeAccount -Account ([string]$fact.user)
         $commandLine = ''
         if ($fact.company_file) { $commandLine = '"{0}" "{1}"' -f $fact.path, $fact.company_file }
-        $null = Add-FakeProcess -Machine $machine -Name ([string]$fact.name) -ExecutablePath ([string]$fact.path) -Domain $owner.Domain -User $owner.User -CommandLine $commandLine -Sid ([string]$fact.user_sid)
+        $null = Add-FakeProcess -Machine $machine -Name ([string]$fact.name) -ExecutablePath ([string]$fact.path) -Domain $owner.Domain -User $owner.User -CommandLine $commandLine -Sid ([string]$fact.user_sid) -SessionId ([uint32]$fact.session) -Elevated $fact.elevated
     }
 
     $index = 0
@@ -173,6 +173,8 @@ function New-FakeMachineFromFacts {
             'qwclog' { $null = Write-FakeFile -Path (Join-Path -Path $machine.ProgramData -ChildPath 'Intuit\QBWebConnector\log\QWCLog.txt') -Text $text }
         }
     }
+
+    if ($null -ne $Facts.web_connector) { Add-FakeWebConnectorFromFacts -Machine $machine -Facts $Facts }
 
     if ($null -eq $Facts.antivirus) {
         $machine.SecurityCenter = $false
@@ -223,6 +225,93 @@ function New-FakeMachineFromFacts {
         }
     }
     return $machine
+}
+
+function Add-FakeWebConnectorFromFacts {
+    # The Web Connector part of a facts document on the fake PC: loaded user hives, registered
+    # applications (a redacted value gets a value of the same kind the script must not show),
+    # start-up entries of the three kinds, and QWCLog.txt with its lines and access rules.
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [Parameter(Mandatory = $true)] [object] $Facts)
+    $web = $Facts.web_connector
+    if ($web.installed -and @(Get-JsonList -Value $Facts.generations | Where-Object { $_.generation -eq 'web-connector' }).Count -eq 0) {
+        $null = Add-FakeWebConnector -Machine $Machine
+    }
+    foreach ($sid in @(Get-JsonList -Value $web.hives)) {
+        $null = Add-FakeRegistryKey -Machine $Machine -Path ('Registry::HKEY_USERS\{0}' -f $sid)
+    }
+    foreach ($app in @(Get-JsonList -Value $web.apps)) {
+        $values = @{}
+        foreach ($value in @(Get-JsonList -Value $app.values)) {
+            $data = [string]$value.value
+            switch ([string]$value.redacted) {
+                'name' { $data = 'not-to-be-read' }
+                'binary' { $data = [byte[]](1, 2, 3, 4) }
+                'encoded' { $data = 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVowMTIz' }
+                default { if ([string]$value.kind -eq 'DWord') { $data = [int]$value.value } }
+            }
+            $values[[string]$value.name] = $data
+        }
+        $null = Add-FakeRegistryKey -Machine $Machine -Path ('Registry::HKEY_USERS\{0}\Software\Intuit\QB web connector\{1}' -f $app.sid, $app.name) -Values $values
+    }
+    foreach ($entry in @(Get-JsonList -Value $web.startup)) {
+        $approved = @{}
+        if ($null -ne $entry.approved) { $approved[[string]$entry.name] = [byte[]]@([byte]$entry.approved, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) }
+        switch ([string]$entry.kind) {
+            'run-key' {
+                $base = 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion'
+                $run = $base + '\Run'
+                $approvedKey = $base + '\Explorer\StartupApproved\Run'
+                if ($entry.scope -eq 'machine-32') {
+                    $run = 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Run'
+                    $approvedKey = $base + '\Explorer\StartupApproved\Run32'
+                } elseif ($entry.scope -eq 'user') {
+                    $base = 'Registry::HKEY_USERS\{0}\Software\Microsoft\Windows\CurrentVersion' -f $entry.sid
+                    $run = $base + '\Run'
+                    $approvedKey = $base + '\Explorer\StartupApproved\Run'
+                }
+                $null = Add-FakeRegistryKey -Machine $Machine -Path $run -Values @{ ([string]$entry.name) = [string]$entry.command }
+                if ($approved.Count -gt 0) { $null = Add-FakeRegistryKey -Machine $Machine -Path $approvedKey -Values $approved }
+            }
+            'startup-folder' {
+                $folder = Join-Path -Path $Machine.ProgramData -ChildPath 'Microsoft\Windows\Start Menu\Programs\Startup'
+                $approvedKey = 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\StartupFolder'
+                if ($entry.scope -eq 'user') {
+                    $owner = @($Machine.Profiles | Where-Object { $_.SID -eq [string]$entry.sid })
+                    $folder = Join-Path -Path $owner[0].LocalPath -ChildPath 'AppData\Roaming\Microsoft\Windows\Start Menu\Programs\Startup'
+                    $approvedKey = 'Registry::HKEY_USERS\{0}\Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\StartupFolder' -f $entry.sid
+                }
+                $null = Write-FakeFile -Path (Join-Path -Path $folder -ChildPath ([string]$entry.name)) -Text 'not a real shortcut'
+                if ($approved.Count -gt 0) { $null = Add-FakeRegistryKey -Machine $Machine -Path $approvedKey -Values $approved }
+            }
+            'task' {
+                $null = Add-FakeTask -Machine $Machine -Name ([string]$entry.name) -TaskPath ([string]$entry.location) -State ([string]$entry.state) -Execute ([string]$entry.command) -UserId ([string]$entry.user)
+            }
+        }
+    }
+    $log = $web.log
+    if ($null -ne $log) {
+        $folder = Join-Path -Path $Machine.ProgramData -ChildPath 'Intuit\QBWebConnector\log'
+        $path = Join-Path -Path $folder -ChildPath 'QWCLog.txt'
+        if ($log.folder_present) { $null = [System.IO.Directory]::CreateDirectory($folder) }
+        if ($log.present) {
+            # The SDK codes the logs list carries for QWCLog.txt are in its lines too.
+            $codeLines = @(Get-JsonList -Value $Facts.logs | Where-Object { $_.kind -eq 'qwclog' } | ForEach-Object { @(Get-JsonList -Value $_.codes) } | ForEach-Object { [string]$_.last_line })
+            $null = Write-FakeFile -Path $path -Text (((@($codeLines) + @(Get-JsonList -Value $log.lines)) -join "`r`n") + "`r`n")
+        } elseif (Test-Path -LiteralPath $path) {
+            Remove-Item -LiteralPath $path
+        }
+        foreach ($pair in @(@{ Access = $log.folder_access; Path = $folder; Present = $log.folder_present }, @{ Access = $log.file_access; Path = $path; Present = $log.present })) {
+            if (-not $pair.Present) { continue }
+            if ($null -eq $pair.Access) {
+                $Machine.AclErrors[(ConvertTo-FakeFilePathKey -Path $pair.Path)] = 'Attempted to perform an unauthorized operation.'
+                continue
+            }
+            $rules = @(@(Get-JsonList -Value $pair.Access.write_allowed) | ForEach-Object { New-FakeAccessRule -Sid ([string]$_) -Rights 0x1301BF })
+            $rules += @(@(Get-JsonList -Value $pair.Access.write_denied) | ForEach-Object { New-FakeAccessRule -Sid ([string]$_) -Rights 0x116 -Type Deny })
+            $rules += @(New-FakeAccessRule -Sid 'S-1-1-0' -Rights 0x1200A9)
+            Set-FakeAcl -Machine $Machine -Path $pair.Path -Rule $rules
+        }
+    }
 }
 
 function Get-FactsSchemaValidator {

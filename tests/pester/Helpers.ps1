@@ -118,6 +118,88 @@ namespace FakeWindows
         public string ObjectClass { get; set; }
         public string PrincipalSource { get; set; }
     }
+
+    // A registry key as Get-Item returns it (Microsoft.Win32.RegistryKey): value names, kinds and
+    // values. Every GetValue is recorded in Reads ('<key>\<name>'), so a test can show that a
+    // value was never read.
+    public class RegistryKey
+    {
+        public RegistryKey()
+        {
+            Data = new System.Collections.Generic.Dictionary<string, object>(System.StringComparer.OrdinalIgnoreCase);
+            Reads = new System.Collections.Generic.List<string>();
+        }
+        public string Name { get; set; }
+        public string PSPath { get; set; }
+        public string PSChildName { get; set; }
+        public System.Collections.Generic.Dictionary<string, object> Data { get; private set; }
+        public System.Collections.Generic.List<string> Reads { get; set; }
+        public string[] GetValueNames()
+        {
+            string[] names = new string[Data.Count];
+            Data.Keys.CopyTo(names, 0);
+            return names;
+        }
+        public object GetValue(string name)
+        {
+            Reads.Add(Name + "\\" + name);
+            object value;
+            return Data.TryGetValue(name, out value) ? value : null;
+        }
+        public string GetValueKind(string name)
+        {
+            object value;
+            if (!Data.TryGetValue(name, out value)) { throw new System.IO.IOException("The system cannot find the file specified."); }
+            if (value is byte[]) { return "Binary"; }
+            if (value is string[]) { return "MultiString"; }
+            if (value is int || value is uint) { return "DWord"; }
+            if (value is long || value is ulong) { return "QWord"; }
+            return "String";
+        }
+    }
+
+    // One access rule of a file or folder (System.Security.AccessControl.FileSystemAccessRule):
+    // rights and propagation flags as their numbers, the type as its name.
+    public class FileSystemAccessRule
+    {
+        public SecurityIdentifier IdentityReference { get; set; }
+        public int FileSystemRights { get; set; }
+        public string AccessControlType { get; set; }
+        public int PropagationFlags { get; set; }
+        public bool IsInherited { get; set; }
+    }
+
+    // What Get-Acl returns for a file or folder (FileSecurity/DirectorySecurity).
+    public class FileSecurity
+    {
+        public FileSecurity() { Rules = new System.Collections.Generic.List<FileSystemAccessRule>(); }
+        public System.Collections.Generic.List<FileSystemAccessRule> Rules { get; private set; }
+        public FileSystemAccessRule[] GetAccessRules(bool includeExplicit, bool includeInherited, System.Type targetType)
+        {
+            return Rules.ToArray();
+        }
+    }
+}
+'@
+}
+
+if ($null -eq ('QbdFixNative.ProcessToken' -as [type])) {
+    # The doctor reads a process's elevation from its token through a small class it compiles
+    # (QbdFixNative.ProcessToken) unless one of that name exists: this stand-in answers from
+    # Elevated (process ID -> elevated), and like the real one throws for a token it cannot read.
+    Add-Type -Language CSharp -TypeDefinition @'
+namespace QbdFixNative
+{
+    public static class ProcessToken
+    {
+        public static readonly System.Collections.Generic.Dictionary<int, bool> Elevated = new System.Collections.Generic.Dictionary<int, bool>();
+        public static bool IsElevated(int processId)
+        {
+            bool elevated;
+            if (Elevated.TryGetValue(processId, out elevated)) { return elevated; }
+            throw new System.UnauthorizedAccessException("Access is denied.");
+        }
+    }
 }
 '@
 }
@@ -161,6 +243,7 @@ function Get-FakeCommandParameter {
     'Add-MpPreference'             = @('AsJob', 'CimSession', 'ExclusionExtension', 'ExclusionPath', 'ExclusionProcess', 'Force', 'ThreatIDDefaultAction', 'ThrottleLimit')
     'New-ScheduledTaskTrigger'     = @('AsJob', 'At', 'AtLogOn', 'AtStartup', 'CimSession', 'Daily', 'DaysInterval', 'DaysOfWeek', 'Once', 'RandomDelay', 'RepetitionDuration', 'RepetitionInterval', 'ThrottleLimit', 'User', 'Weekly', 'WeeksInterval')
     'Get-LocalGroupMember'         = @('Group', 'Member', 'Name', 'SID')
+    'Get-Acl'                      = @('AllCentralAccessPolicies', 'Audit', 'Exclude', 'Filter', 'Include', 'InputObject', 'LiteralPath', 'Path', 'UseTransaction')
     }
 }
 
@@ -255,7 +338,15 @@ function New-FakeMachine {
         # Process IDs that end right after Get-CimInstance lists them: asking for their owner then
         # fails, as it does on a PC when a process exits between the two calls.
         EndAfterListing = New-Object -TypeName System.Collections.ArrayList
+        # Access rules by path (Set-FakeAcl); paths not listed get Get-FakeDefaultAcl's rules.
+        # Paths in AclErrors make Get-Acl fail with that message.
+        Acls           = @{}
+        AclErrors      = @{}
+        # Every registry value a script read with RegistryKey.GetValue ('<key>\<name>').
+        RegistryReads  = New-Object -TypeName 'System.Collections.Generic.List[string]'
     }
+    # Elevation by process ID (Add-FakeProcess -Elevated): what the doctor's token reader answers.
+    [QbdFixNative.ProcessToken]::Elevated.Clear()
     $windows = Join-Path -Path $Root -ChildPath 'Windows'
     foreach ($folder in @($machine.ProgramFiles86, $machine.ProgramFiles, $machine.ProgramData, $machine.Users, $windows)) {
         $null = [System.IO.Directory]::CreateDirectory($folder)
@@ -525,7 +616,10 @@ function Add-FakeProcess {
         [string] $Domain = 'PC',
         [string] $User = '',
         [string] $CommandLine = '',
-        [string] $Sid = ''
+        [string] $Sid = '',
+        [uint32] $SessionId = 1,
+        # $true or $false: what the process's token says; $null: its token cannot be read.
+        [AllowNull()] [object] $Elevated = $null
     )
     # The owner's SID: given, or the SID of the fake account of that name (GetOwnerSid).
     if (-not $Sid) { $Sid = Get-FakeAccountSid -Machine $Machine -User $User }
@@ -533,7 +627,7 @@ function Add-FakeProcess {
     $process = New-Object -TypeName FakeWindows.CimProcess
     $process.Name = $Name
     $process.ProcessId = [uint32]$Machine.NextProcessId
-    $process.SessionId = [uint32]1
+    $process.SessionId = $SessionId
     $process.ExecutablePath = $ExecutablePath
     $process.CommandLine = $CommandLine
     $process.CreationDate = (Get-Date).AddMinutes(-30)
@@ -542,6 +636,7 @@ function Add-FakeProcess {
     $process.OwnerUser = $User
     $process.OwnerSid = $Sid
     $null = $Machine.Processes.Add($process)
+    if ($null -ne $Elevated) { [QbdFixNative.ProcessToken]::Elevated[[int]$process.ProcessId] = [bool]$Elevated }
     return $process
 }
 
@@ -858,6 +953,64 @@ function Get-FakeRegistryValue {
     return [pscustomobject]$values
 }
 
+function Get-FakeRegistryKeyItem {
+    # Shaped like Get-Item on a registry key: a RegistryKey whose GetValue calls are recorded in
+    # the machine's RegistryReads. Nothing for a key that does not exist (the real one fails).
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [AllowNull()] [string] $Path)
+    $lookup = (ConvertTo-FakeRegistryKey -Path $Path).ToLowerInvariant()
+    if (-not $Machine.Registry.ContainsKey($lookup)) { throw ('Cannot find path ''{0}'' because it does not exist.' -f $Path) }
+    $entry = $Machine.Registry[$lookup]
+    $key = New-Object -TypeName FakeWindows.RegistryKey
+    $key.Name = $entry.Name
+    $key.PSPath = 'Microsoft.PowerShell.Core\Registry::' + $entry.Name
+    $key.PSChildName = $entry.Name.Substring($entry.Name.LastIndexOf('\') + 1)
+    $key.Reads = $Machine.RegistryReads
+    foreach ($name in $entry.Values.Keys) { $key.Data[[string]$name] = $entry.Values[$name] }
+    return $key
+}
+
+function ConvertTo-FakeFilePathKey {
+    # One spelling of a file path for lookups: '/' for '\', lower case, no trailing separator.
+    param([Parameter(Mandatory = $true)] [string] $Path)
+    return $Path.Replace('\', '/').TrimEnd('/').ToLowerInvariant()
+}
+
+function New-FakeAccessRule {
+    # One access rule: Allow or Deny, rights as a number (0x1301BF Modify, 0x1F01FF FullControl,
+    # 0x1200A9 ReadAndExecute), propagation 2 for an inherit-only rule.
+    param([Parameter(Mandatory = $true)] [string] $Sid, [int] $Rights = 0x1301BF, [ValidateSet('Allow', 'Deny')] [string] $Type = 'Allow', [int] $Propagation = 0)
+    $rule = New-Object -TypeName FakeWindows.FileSystemAccessRule
+    $rule.IdentityReference = New-Object -TypeName FakeWindows.SecurityIdentifier -ArgumentList $Sid
+    $rule.FileSystemRights = $Rights
+    $rule.AccessControlType = $Type
+    $rule.PropagationFlags = $Propagation
+    $rule.IsInherited = $true
+    return $rule
+}
+
+function Set-FakeAcl {
+    # The access rules Get-Acl reports for a file or folder of the fake PC (New-FakeAccessRule).
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [Parameter(Mandatory = $true)] [string] $Path, [object[]] $Rule = @())
+    $security = New-Object -TypeName FakeWindows.FileSecurity
+    foreach ($item in $Rule) { $security.Rules.Add($item) }
+    $Machine.Acls[(ConvertTo-FakeFilePathKey -Path $Path)] = $security
+}
+
+function Get-FakeAcl {
+    # Get-Acl -LiteralPath: the rules Set-FakeAcl gave the path, else Windows' usual ones for
+    # ProgramData (SYSTEM and Administrators full control, Users modify).
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [AllowNull()] [string] $Path)
+    $key = ConvertTo-FakeFilePathKey -Path ([string]$Path)
+    if ($Machine.AclErrors.ContainsKey($key)) { throw $Machine.AclErrors[$key] }
+    if (-not (Test-Path -LiteralPath $Path)) { throw ('Cannot find path ''{0}'' because it does not exist.' -f $Path) }
+    if ($Machine.Acls.ContainsKey($key)) { return $Machine.Acls[$key] }
+    $security = New-Object -TypeName FakeWindows.FileSecurity
+    $security.Rules.Add((New-FakeAccessRule -Sid 'S-1-5-18' -Rights 0x1F01FF))
+    $security.Rules.Add((New-FakeAccessRule -Sid 'S-1-5-32-544' -Rights 0x1F01FF))
+    $security.Rules.Add((New-FakeAccessRule -Sid 'S-1-5-32-545' -Rights 0x1301BF))
+    return $security
+}
+
 function Add-FakeUninstallEntry {
     param(
         [Parameter(Mandatory = $true)] [hashtable] $Machine,
@@ -1080,6 +1233,12 @@ function Set-FakeMachineMock {
     Mock -CommandName Test-Path -ParameterFilter { Test-FakeRegistryPathText -Path ([string]$PesterBoundParameters['LiteralPath']) } -MockWith {
         Test-FakeRegistryKey -Machine $global:FakeMachine -Path ([string]$PesterBoundParameters['LiteralPath'])
     }
+    Mock -CommandName Get-Item -ParameterFilter { Test-FakeRegistryPathText -Path ([string]$PesterBoundParameters['LiteralPath']) } -MockWith {
+        Get-FakeRegistryKeyItem -Machine $global:FakeMachine -Path ([string]$PesterBoundParameters['LiteralPath'])
+    }
+    Mock -CommandName Get-Acl -MockWith {
+        Get-FakeAcl -Machine $global:FakeMachine -Path ([string]$PesterBoundParameters['LiteralPath'])
+    }
 }
 
 function Invoke-RenderedScript {
@@ -1087,8 +1246,11 @@ function Invoke-RenderedScript {
     # the last line it writes.
     param([Parameter(Mandatory = $true)] [string] $ScriptPath, [hashtable] $ScriptParameters = @{})
     $global:LASTEXITCODE = 0
-    $scriptOutput = @(& $ScriptPath @ScriptParameters)
+    # Progress lines (Write-QbdStep's information records) are kept apart from the output.
+    $everything = @(& $ScriptPath @ScriptParameters 6>&1)
     $scriptExitCode = $global:LASTEXITCODE
+    $steps = @($everything | Where-Object { $_ -is [System.Management.Automation.InformationRecord] } | ForEach-Object { [string]$_.MessageData })
+    $scriptOutput = @($everything | Where-Object { $_ -isnot [System.Management.Automation.InformationRecord] })
     $resultLine = $null
     for ($index = $scriptOutput.Count - 1; $index -ge 0; $index--) {
         $candidate = [string]$scriptOutput[$index]
@@ -1105,6 +1267,7 @@ function Invoke-RenderedScript {
         Json     = $resultLine
         ExitCode = $scriptExitCode
         Output   = $scriptOutput
+        Steps    = $steps
     }
 }
 

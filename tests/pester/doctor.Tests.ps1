@@ -41,7 +41,7 @@ Describe 'doctor facts' {
         @($run.Result.actions) | Should -HaveCount 0
         $facts = $run.Result.data.facts
         $facts | Should -Not -BeNullOrEmpty
-        $facts.schema | Should -Be 2
+        $facts.schema | Should -Be 3
         (@($facts.generations | ForEach-Object { $_.generation }) -join '|') | Should -Be 'legacy'
         @($facts.generations)[0].link_json.company_ids[0] | Should -Be '6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b'
         @($facts.tasks) | Should -HaveCount 2
@@ -263,7 +263,15 @@ Describe 'doctor facts: the shape of tests/doctor/fixtures' {
         @{ Name = 'certificate_missing' },
         @{ Name = 'quickbooks_closed' },
         @{ Name = 'one_time_sync' },
-        @{ Name = 'no_route' }
+        @{ Name = 'no_route' },
+        @{ Name = 'web_connector_closed' },
+        @{ Name = 'web_connector_no_startup' },
+        @{ Name = 'web_connector_elevation_mismatch' },
+        @{ Name = 'web_connector_log_not_writable' },
+        @{ Name = 'web_connector_qbwc1039' },
+        @{ Name = 'web_connector_qbwc1048' },
+        @{ Name = 'web_connector_two_quickbooks' },
+        @{ Name = 'web_connector_nobody_logged_on' }
     ) {
         $fixturePath = Join-Path -Path $PSScriptRoot -ChildPath ('../doctor/fixtures/{0}.json' -f $Name)
         $fixture = ConvertFrom-Json -InputObject ([System.IO.File]::ReadAllText($fixturePath))
@@ -279,5 +287,175 @@ Describe 'doctor facts: the shape of tests/doctor/fixtures' {
         $schemaProblems = @(Test-FactsSchema -Facts $run.Result.data.facts)
         if ($null -eq (Get-FactsSchemaValidator)) { Set-ItResult -Skipped -Because 'Test-Json validates JSON Schema 2020-12 only in PowerShell 7.4 and later; the shape comparison above ran' }
         $schemaProblems | Should -BeNullOrEmpty -Because ($schemaProblems -join '; ')
+    }
+}
+
+Describe 'doctor facts: the Web Connector' {
+    # The current generation's facts: processes with session and elevation, loaded hives,
+    # registered applications, start-up entries of three kinds and QWCLog.txt, each list flat and
+    # the whole document valid against facts.schema.json with none, one or several of each.
+    BeforeEach {
+        $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
+        Add-FakeSystemProfile -Machine $machine
+        $null = Add-FakeWebConnector -Machine $machine
+        $webExe = 'C:\Program Files (x86)\Common Files\Intuit\QuickBooks\QBWebConnector\QBWebConnector.exe'
+    }
+
+    AfterEach {
+        Restore-FakeMachine
+    }
+
+    It 'with <Count> of each thing' -ForEach @(
+        @{ Count = 0 },
+        @{ Count = 1 },
+        @{ Count = 3 }
+    ) {
+        $elevations = @($true, $false, $null)
+        for ($index = 1; $index -le $Count; $index++) {
+            $user = Add-FakeUser -Machine $machine -UserName ('user{0}' -f $index) -LoggedOn
+            $hive = 'Registry::HKEY_USERS\{0}' -f $user.Sid
+            $null = Add-FakeRegistryKey -Machine $machine -Path ($hive + ('\Software\Intuit\QB web connector\Codat App {0}' -f $index)) -Values @{
+                AppURL   = 'https://quickbooksdesktop.codat.io/qbwc'
+                Password = 'not-to-be-read'
+                Flags    = [int]1
+            }
+            $null = Add-FakeRegistryKey -Machine $machine -Path ($hive + '\Software\Microsoft\Windows\CurrentVersion\Run') -Values @{ 'QuickBooks Web Connector' = ('"{0}" -startup' -f $webExe); OneDrive = 'C:\OneDrive.exe /background' }
+            $startup = Join-Path -Path $user.Profile -ChildPath 'AppData\Roaming\Microsoft\Windows\Start Menu\Programs\Startup'
+            $null = Write-FakeFile -Path (Join-Path -Path $startup -ChildPath 'Codat Auto Run.lnk') -Text 'shortcut'
+            $null = Write-FakeFile -Path (Join-Path -Path $startup -ChildPath 'Notes.lnk') -Text 'shortcut'
+            $null = Add-FakeTask -Machine $machine -Name ('Web Connector {0}' -f $index) -TaskPath '\Codat\' -Execute $webExe -UserId $user.Sid
+            $null = Add-FakeTask -Machine $machine -Name ('Backup {0}' -f $index) -Execute 'C:\backup.exe' -UserId $user.Sid
+            $null = Add-FakeProcess -Machine $machine -Name 'QBWebConnector.exe' -ExecutablePath $webExe -User $user.UserName -SessionId ([uint32]$index) -Elevated $elevations[$index - 1]
+            $null = Add-FakeProcess -Machine $machine -Name 'QBW32.exe' -ExecutablePath 'C:\Program Files\Intuit\QuickBooks 2024\QBW32.exe' -User $user.UserName -SessionId ([uint32]$index) -Elevated $false
+        }
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ConnectTimeoutMs = 200 }
+
+        $run.Result.status | Should -Be 'ok' -Because $run.Json
+        $facts = $run.Result.data.facts
+        $web = $facts.web_connector
+        $problems = New-Object -TypeName System.Collections.ArrayList
+        foreach ($name in @('hives', 'apps', 'startup')) {
+            $kind = Get-JsonKind -Value $web.$name
+            if ($kind -ne 'array') { $null = $problems.Add(('web_connector.{0} is a JSON {1}, not a list' -f $name, $kind)) }
+        }
+        foreach ($path in @(Find-NestedJsonArray -Value $facts -Path 'facts')) { $null = $problems.Add(('{0} is a list inside a list' -f $path)) }
+        @($problems) | Should -BeNullOrEmpty -Because (@($problems) -join '; ')
+        $web.installed | Should -BeTrue
+        @($web.hives) | Should -HaveCount $Count
+        @($web.apps) | Should -HaveCount $Count
+        @($web.startup) | Should -HaveCount (3 * $Count)
+        (@($web.startup | ForEach-Object { $_.kind } | Sort-Object -Unique) -join '|') | Should -Be $(if ($Count -gt 0) { 'run-key|startup-folder|task' } else { '' })
+        @($web.startup | Where-Object { $_.name -eq 'OneDrive' -or $_.name -eq 'Notes.lnk' -or $_.name -like 'Backup*' }) | Should -HaveCount 0
+        $programs = @($facts.processes | Where-Object { $_.name -eq 'QBWebConnector.exe' })
+        $programs | Should -HaveCount $Count
+        for ($index = 1; $index -le $Count; $index++) {
+            $program = @($programs | Where-Object { $_.session -eq $index })
+            $program | Should -HaveCount 1
+            $program[0].user | Should -Be ('PC\user{0}' -f $index)
+            $program[0].elevated | Should -Be $elevations[$index - 1]
+        }
+        @($facts.processes | Where-Object { $_.name -eq 'QBW32.exe' -and $_.elevated -eq $false }) | Should -HaveCount $Count
+        foreach ($app in @($web.apps)) {
+            $password = @($app.values | Where-Object { $_.name -eq 'Password' })
+            $password[0].value | Should -Be '***'
+            $password[0].redacted | Should -Be 'name'
+            @($app.values | Where-Object { $_.name -eq 'Flags' })[0].value | Should -Be '1'
+            @($app.values | Where-Object { $_.name -eq 'Flags' })[0].kind | Should -Be 'DWord'
+        }
+        # A secret-named value is never read, not even to be redacted.
+        @($machine.RegistryReads | Where-Object { $_ -like '*\Password' }) | Should -HaveCount 0
+        @($machine.RegistryReads | Where-Object { $_ -like '*\AppURL' }) | Should -HaveCount $Count
+        $run.Steps | Should -Contain 'qbd-step: web connector'
+        $schemaProblems = @(Test-FactsSchema -Facts $facts)
+        if ($null -eq (Get-FactsSchemaValidator)) { Set-ItResult -Skipped -Because 'Test-Json validates JSON Schema 2020-12 only in PowerShell 7.4 and later; the shape checks above ran' }
+        $schemaProblems | Should -BeNullOrEmpty -Because ($schemaProblems -join '; ')
+    }
+
+    It 'shows neither binary data nor encoded-looking text, and keeps the start-up switch' {
+        $user = Add-FakeUser -Machine $machine -UserName 'amy' -LoggedOn
+        $hive = 'Registry::HKEY_USERS\{0}' -f $user.Sid
+        $null = Add-FakeRegistryKey -Machine $machine -Path ($hive + '\Software\Intuit\QB web connector\Codat') -Values @{
+            Blob    = [byte[]](1, 2, 3)
+            Opaque  = 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVowMTIz'
+            Servers = [string[]]@('a', 'b')
+        }
+        $null = Add-FakeRegistryKey -Machine $machine -Path 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Run' -Values @{ QBWC = $webExe }
+        $null = Add-FakeRegistryKey -Machine $machine -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\Run32' -Values @{ QBWC = [byte[]](3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) }
+        $null = Add-FakeTask -Machine $machine -Name 'Codat' -State 'Disabled' -Execute 'C:\Program Files (x86)\Codat\AutoRun.exe'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ConnectTimeoutMs = 200 }
+
+        $web = $run.Result.data.facts.web_connector
+        $values = @{}
+        foreach ($value in @(@($web.apps)[0].values)) { $values[$value.name] = $value }
+        $values['Blob'].redacted | Should -Be 'binary'
+        $values['Blob'].value | Should -Be '***'
+        $values['Opaque'].redacted | Should -Be 'encoded'
+        $values['Servers'].value | Should -Be 'a; b'
+        $values['Servers'].kind | Should -Be 'MultiString'
+        $run32 = @($web.startup | Where-Object { $_.scope -eq 'machine-32' })
+        $run32 | Should -HaveCount 1
+        $run32[0].approved | Should -Be 3
+        $task = @($web.startup | Where-Object { $_.kind -eq 'task' })
+        $task[0].state | Should -Be 'Disabled'
+        $task[0].command | Should -Be 'C:\Program Files (x86)\Codat\AutoRun.exe'
+    }
+
+    It 'carries the log''s last lines, bounded, and who may write it' {
+        $logPath = Join-Path -Path $machine.ProgramData -ChildPath 'Intuit\QBWebConnector\log\QWCLog.txt'
+        $lines = for ($index = 1; $index -le 40; $index++) { '20240514.09:{0:00}:00 UTC : QBWebConnector.Main() : line {0}' -f $index }
+        $long = '20240514.10:00:00 UTC : QBWebConnector.Main() : ' + ('x' * 900)
+        $null = Write-FakeFile -Path $logPath -Text ((@($lines) + $long) -join "`r`n")
+        $folder = Split-Path -Path $logPath -Parent
+        Set-FakeAcl -Machine $machine -Path $logPath -Rule @(
+            (New-FakeAccessRule -Sid 'S-1-5-32-544' -Rights 0x1F01FF),
+            (New-FakeAccessRule -Sid 'S-1-5-32-545' -Rights 0x1200A9),
+            (New-FakeAccessRule -Sid 'S-1-1-0' -Rights 0x116 -Type Deny),
+            (New-FakeAccessRule -Sid 'S-1-5-11' -Rights 0x1301BF -Propagation 2)
+        )
+        $machine.AclErrors[(ConvertTo-FakeFilePathKey -Path $folder)] = 'Attempted to perform an unauthorized operation.'
+
+        # 2 KiB from the end of a 3 KiB log: the read starts inside a line, which is dropped.
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ConnectTimeoutMs = 200; QwcLogLines = 5; LogTailKiB = 2 }
+
+        $log = $run.Result.data.facts.web_connector.log
+        $log.present | Should -BeTrue
+        $log.read_only | Should -BeFalse
+        @($log.lines) | Should -HaveCount 5
+        @($log.lines)[0] | Should -BeLike '20240514.09:37:00 UTC *'
+        @($log.lines)[4].Length | Should -Be 506
+        @($log.lines)[4].EndsWith('x [...]') | Should -BeTrue
+        $log.lines_omitted | Should -BeTrue
+        (@($log.file_access.write_allowed) -join '|') | Should -Be 'S-1-5-32-544'
+        (@($log.file_access.write_denied) -join '|') | Should -Be 'S-1-1-0'
+        $log.folder_access | Should -BeNullOrEmpty
+        $log.error | Should -BeLike 'access rules of the folder: *unauthorized*'
+        $schemaProblems = @(Test-FactsSchema -Facts $run.Result.data.facts)
+        if ($null -eq (Get-FactsSchemaValidator)) { Set-ItResult -Skipped -Because 'Test-Json validates JSON Schema 2020-12 only in PowerShell 7.4 and later' }
+        $schemaProblems | Should -BeNullOrEmpty -Because ($schemaProblems -join '; ')
+    }
+
+    It 'records a start-up probe that fails in part and keeps the rest' {
+        $null = Add-FakeRegistryKey -Machine $machine -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Run' -Values @{ 'Web Connector' = $webExe }
+        Mock -CommandName Get-ScheduledTask -MockWith { throw 'The Task Scheduler service is not running.' }
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ConnectTimeoutMs = 200 }
+
+        $facts = $run.Result.data.facts
+        $run.Result.status | Should -Be 'ok' -Because $run.Json
+        @($facts.web_connector.startup) | Should -HaveCount 1
+        @($facts.errors | Where-Object { $_ -like 'web_connector.startup.tasks: *' }) | Should -HaveCount 1
+        @($facts.errors | Where-Object { $_ -like 'tasks: *' }) | Should -HaveCount 1
+    }
+
+    It 'compiles the token reader it uses where none is loaded' {
+        # The fake reader stands in for the real one in these tests; the real C# must still compile.
+        $text = [System.IO.File]::ReadAllText($script:Path)
+        $start = $text.IndexOf('using System;')
+        $end = $text.IndexOf("'@", $start)
+        $source = $text.Substring($start, $end - $start).Replace('namespace QbdFixNative', 'namespace QbdFixNativeCompileCheck')
+        $null = Add-Type -Language CSharp -TypeDefinition $source
+        ('QbdFixNativeCompileCheck.ProcessToken' -as [type]) | Should -Not -BeNullOrEmpty
     }
 }

@@ -412,6 +412,38 @@ def _count_of_output(script: Script) -> Iterator[Node]:
             yield node
 
 
+_ARRAY_TYPE = re.compile(r"^\[\s*(?:system\.)?(?:array|[\w.]+\s*\[\s*\])\s*\]$", re.IGNORECASE)
+
+
+def _array_type_of_output(script: Script) -> Iterator[Node]:
+    """``-is [byte[]]`` (or any array type) on output, directly or through a variable assigned
+    from it: the array arrives unrolled, as its items, so the test is false for any array."""
+    by_scope: dict[tuple[str | None, str], list[tuple[int, bool]]] = {}
+    for scope, name, typed, value, node in script.assignments:
+        unsafe = not typed and _unsafe_output(script, value, "count")
+        by_scope.setdefault((scope, name), []).append((node.start_byte, unsafe))
+    for node, in_scope in script.of_type("comparison_expression"):
+        sides = _named(node)
+        if len(sides) != 3 or _lower(sides[1]) not in ("-is", "-isnot"):
+            continue
+        if not _ARRAY_TYPE.match(_text(sides[2]).strip()):
+            continue
+        tested = sides[0]
+        inner = _named(tested)
+        if tested.type == "unary_expression" and len(inner) == 1 and inner[0].type == "variable":
+            key = _variable_key(inner[0])
+            if key is None:
+                continue
+            scope = None if key[1] else in_scope
+            earlier = [
+                u for start, u in by_scope.get((scope, key[0]), []) if start < node.start_byte
+            ]
+            if earlier and earlier[-1]:
+                yield node
+        elif _unsafe_output(script, tested, "count"):
+            yield node
+
+
 def _comma_list_wrapped(script: Script) -> Iterator[Node]:
     emitters = script.comma_emitters
     for node, _ in script.of_type("array_expression"):
@@ -791,6 +823,18 @@ RULES: tuple[Rule, ...] = (
         "$n = @(Get-Process -Name 'x' -ErrorAction SilentlyContinue).Count\n"
         "$m = (Get-ChildItem -LiteralPath 'C:\\x' | Measure-Object).Count\n",
         _count_of_output,
+    ),
+    Rule(
+        "array-type-of-output",
+        "output is unrolled: an array a function or command returns arrives as its items (or one "
+        "bare item), so -is [T[]] is false; collect it with @(...) and test the items",
+        "function Get-Data {\n    Get-ItemPropertyValue -LiteralPath 'HKLM:\\x' -Name 'Blob'\n}\n"
+        "$data = Get-Data\nif ($data -is [byte[]]) { 'binary' }\n"
+        "if ((Get-Data) -isnot [System.Array]) { 'one' }\n",
+        "function Get-Data {\n    Get-ItemPropertyValue -LiteralPath 'HKLM:\\x' -Name 'Blob'\n}\n"
+        "$data = @(Get-Data)\nif ($data.Count -gt 0 -and $data[0] -is [byte]) { 'binary' }\n"
+        "$raw = $key.GetValue('Blob')\nif ($raw -is [byte[]]) { 'binary' }\n",
+        _array_type_of_output,
     ),
     Rule(
         "comma-list-wrapped",
