@@ -321,7 +321,7 @@ def test_logs_always_name_collect_logs() -> None:
     [
         ("web_connector_closed", "tray-icon", "qbd-fix restart-web-connector", "is not running"),
         ("web_connector_no_startup", "tray-icon", None, "shell:startup"),
-        ("web_connector_elevation_mismatch", "queued-syncs", None, "second, hidden QuickBooks"),
+        ("web_connector_elevation_mismatch", "queued-syncs", "qbd-fix restart-web-connector --force-close", "second, hidden QuickBooks"),
         ("web_connector_log_not_writable", "logs", "qbd-fix restart-web-connector --reset-log\nqbd-fix collect-logs", "cannot write QWCLog.txt"),
         ("web_connector_qbwc1039", "one-time-sync", None, "CP3 tool"),
         ("web_connector_qbwc1048", "network", None, "HTTPS inspection"),

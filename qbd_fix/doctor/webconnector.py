@@ -393,7 +393,7 @@ def _queued(view: View, fix: Fixer) -> Part:
             + ". The connector supports one QuickBooks, with its company file open.",
             _steps(SEVERAL_QUICKBOOKS_STEPS),
         )
-    _elevation(view, result)
+    _elevation(view, result, fix)
     files = _company_files(quickbooks)
     if len(files) > 1:
         result.add(
@@ -427,7 +427,7 @@ def _queued(view: View, fix: Fixer) -> Part:
     return result
 
 
-def _elevation(view: View, result: Part) -> None:
+def _elevation(view: View, result: Part, fix: Fixer) -> None:
     unknown = False
     for program in view.programs:
         for quickbooks in view.quickbooks:
@@ -441,8 +441,10 @@ def _elevation(view: View, result: Part) -> None:
                     FAIL,
                     f"Elevation differs: {view.describe(program)}, {view.describe(quickbooks)}. "
                     "The Web Connector then starts a second, hidden QuickBooks and the company "
-                    "file locks.",
+                    "file locks. restart-web-connector --force-close ends it (a sync in progress "
+                    "stops) and starts it again at the elevation of that user's QuickBooks.",
                     _steps(ELEVATION_STEPS),
+                    fix=fix("restart-web-connector", ("--force-close", None)),
                 )
     if unknown:
         result.add(
