@@ -290,6 +290,16 @@ function Get-QbdFileVersion {
     return $null
 }
 
+function Get-QbdGuidPattern {
+    # A GUID, 8-4-4-4-12 hex digits (a Codat Company ID, an MSI product code), from -CompanyId's
+    # pattern (GUID_PATTERN in qbd_fix/script/params.py), the one place it is written. A whole
+    # text, braces optional; with -InText, a GUID in braces anywhere in a text.
+    param([switch] $InText)
+    $guid = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'
+    if ($InText) { return ('\{' + $guid + '\}') }
+    return ('^\{?' + $guid + '\}?$')
+}
+
 function Get-QbdLinkInfo {
     # link.json is undocumented: keep only GUID-shaped values (the Company ID is one) and the
     # names of the keys holding them. Every other value may be a secret and is never returned.
@@ -303,7 +313,7 @@ function Get-QbdLinkInfo {
         return $info
     }
     $info.readable = $true
-    $guidPattern = '^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$'
+    $guidPattern = Get-QbdGuidPattern
     $ids = New-Object -TypeName System.Collections.ArrayList
     $keys = New-Object -TypeName System.Collections.ArrayList
     $pending = New-Object -TypeName System.Collections.Queue
@@ -621,6 +631,63 @@ function Open-QbdSharedFile {
     param([string] $Path)
     $share = [System.IO.FileShare]::ReadWrite -bor [System.IO.FileShare]::Delete
     return [System.IO.File]::Open($Path, [System.IO.FileMode]::Open, [System.IO.FileAccess]::Read, $share)
+}
+
+function Get-QbdHashText {
+    # A hash as lower-case hex, the form Get-FileHash's Hash takes after ToLowerInvariant().
+    param([byte[]] $Hash)
+    return ([System.BitConverter]::ToString($Hash) -replace '-', '').ToLowerInvariant()
+}
+
+function Copy-QbdFileHashed {
+    # Copies a file its writer may hold open (read through Open-QbdSharedFile) and hashes the
+    # bytes as they are read, so the SHA-256 is that of what was copied. -MaxBytes keeps only the
+    # newest part (the end) of a larger file; -Verify also hashes the copy on disk and throws
+    # when it differs from what was read. .NET, not New-Item: file names may hold [ ] characters.
+    param(
+        [Parameter(Mandatory = $true)] [string] $Source,
+        [Parameter(Mandatory = $true)] [string] $Destination,
+        [int64] $MaxBytes = 0,
+        [switch] $Verify
+    )
+    $hasher = [System.Security.Cryptography.SHA256]::Create()
+    try {
+        $buffer = New-Object -TypeName byte[] -ArgumentList 1048576
+        $size = [int64]0
+        $reader = Open-QbdSharedFile -Path $Source
+        try {
+            $sourceSize = [int64]$reader.Length
+            $truncated = ($MaxBytes -gt 0 -and $sourceSize -gt $MaxBytes)
+            if ($truncated) { $null = $reader.Seek($sourceSize - $MaxBytes, [System.IO.SeekOrigin]::Begin) }
+            $writer = [System.IO.File]::Create($Destination)
+            try {
+                while ($MaxBytes -le 0 -or $size -lt $MaxBytes) {
+                    $wanted = $buffer.Length
+                    if ($MaxBytes -gt 0) { $wanted = [int][Math]::Min([int64]$buffer.Length, $MaxBytes - $size) }
+                    $count = $reader.Read($buffer, 0, $wanted)
+                    if ($count -le 0) { break }
+                    $writer.Write($buffer, 0, $count)
+                    $null = $hasher.TransformBlock($buffer, 0, $count, $null, 0)
+                    $size += $count
+                }
+                $null = $hasher.TransformFinalBlock($buffer, 0, 0)
+            } finally {
+                $writer.Dispose()
+            }
+        } finally {
+            $reader.Dispose()
+        }
+        $readHash = Get-QbdHashText -Hash $hasher.Hash
+    } finally {
+        $hasher.Dispose()
+    }
+    if ($Verify) {
+        $copyHash = (Get-FileHash -LiteralPath $Destination -Algorithm SHA256).Hash.ToLowerInvariant()
+        if ($copyHash -ne $readHash) {
+            throw ('The copy of {0} does not match what was read (SHA-256 {1} vs {2}).' -f $Source, $copyHash, $readHash)
+        }
+    }
+    [pscustomobject]@{ source_size = $sourceSize; size = $size; sha256 = $readHash; truncated = $truncated }
 }
 
 function Get-QbdUninstallKey {
@@ -1034,7 +1101,7 @@ function Get-QbdUninstallEntry {
 function Get-QbdUninstallCommand {
     # MSI products: msiexec /x {code} /qn /norestart. Otherwise the quiet command when there is one.
     param([object] $Entry)
-    $guidPattern = '\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}'
+    $guidPattern = Get-QbdGuidPattern -InText
     $productCode = ''
     if ($Entry.windows_installer -and $Entry.key_name -match ('^' + $guidPattern + '$')) {
         $productCode = $Entry.key_name
@@ -1070,39 +1137,6 @@ function Get-QbdTrayOwner {
     @($owners | Select-Object -Unique)
 }
 
-function Copy-QbdFileVerified {
-    # Logs may be open for writing: read with FileShare ReadWrite (and Delete, so log rotation
-    # still works), hash what was read, then hash the copy on disk and compare.
-    param([string] $Source, [string] $Destination)
-    $share = [System.IO.FileShare]::ReadWrite -bor [System.IO.FileShare]::Delete
-    $hasher = [System.Security.Cryptography.SHA256]::Create()
-    $buffer = New-Object -TypeName byte[] -ArgumentList 1048576
-    $size = [long]0
-    $reader = [System.IO.File]::Open($Source, [System.IO.FileMode]::Open, [System.IO.FileAccess]::Read, $share)
-    try {
-        $writer = [System.IO.File]::Create($Destination)
-        try {
-            while (($count = $reader.Read($buffer, 0, $buffer.Length)) -gt 0) {
-                $writer.Write($buffer, 0, $count)
-                $null = $hasher.TransformBlock($buffer, 0, $count, $null, 0)
-                $size += $count
-            }
-            $null = $hasher.TransformFinalBlock($buffer, 0, 0)
-        } finally {
-            $writer.Dispose()
-        }
-    } finally {
-        $reader.Dispose()
-    }
-    $readHash = ([System.BitConverter]::ToString($hasher.Hash) -replace '-', '').ToLowerInvariant()
-    $hasher.Dispose()
-    $copyHash = (Get-FileHash -LiteralPath $Destination -Algorithm SHA256).Hash.ToLowerInvariant()
-    if ($copyHash -ne $readHash) {
-        throw ('Backup copy of {0} does not match what was read (SHA-256 {1} vs {2}).' -f $Source, $copyHash, $readHash)
-    }
-    [ordered]@{ source = $Source; backup = $Destination; size = $size; sha256 = $copyHash }
-}
-
 function Protect-QbdFolder {
     # link.json may hold secrets: the backup is for administrators and SYSTEM only.
     param([string] $Path)
@@ -1132,7 +1166,9 @@ function Backup-QbdConnector {
     foreach ($item in $File) {
         $destination = Join-Path -Path $Folder -ChildPath $item.relative
         $null = [System.IO.Directory]::CreateDirectory((Split-Path -Path $destination -Parent))
-        $null = $copies.Add((Copy-QbdFileVerified -Source $item.source -Destination $destination))
+        # A backup copy must be whole: the copy on disk is hashed again and compared.
+        $copy = Copy-QbdFileHashed -Source $item.source -Destination $destination -Verify
+        $null = $copies.Add([ordered]@{ source = $item.source; backup = $destination; size = $copy.size; sha256 = $copy.sha256 })
     }
     $utf8 = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false
     $idText = $SavedId
@@ -1290,7 +1326,7 @@ function Resolve-QbdCompanyId {
     # The Company ID to keep, from -CompanyId and link.json; refuses when they disagree, when
     # link.json is ambiguous, or (without -Force) when there is none. Read-only.
     param([hashtable] $Plan)
-    $guidPattern = '^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$'
+    $guidPattern = Get-QbdGuidPattern
     $expectedId = ''
     if ($CompanyId) {
         if ($CompanyId.Trim() -notmatch $guidPattern) {

@@ -281,6 +281,16 @@ function Get-QbdFileVersion {
     return $null
 }
 
+function Get-QbdGuidPattern {
+    # A GUID, 8-4-4-4-12 hex digits (a Codat Company ID, an MSI product code), from -CompanyId's
+    # pattern (GUID_PATTERN in qbd_fix/script/params.py), the one place it is written. A whole
+    # text, braces optional; with -InText, a GUID in braces anywhere in a text.
+    param([switch] $InText)
+    $guid = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'
+    if ($InText) { return ('\{' + $guid + '\}') }
+    return ('^\{?' + $guid + '\}?$')
+}
+
 function Get-QbdLinkInfo {
     # link.json is undocumented: keep only GUID-shaped values (the Company ID is one) and the
     # names of the keys holding them. Every other value may be a secret and is never returned.
@@ -294,7 +304,7 @@ function Get-QbdLinkInfo {
         return $info
     }
     $info.readable = $true
-    $guidPattern = '^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$'
+    $guidPattern = Get-QbdGuidPattern
     $ids = New-Object -TypeName System.Collections.ArrayList
     $keys = New-Object -TypeName System.Collections.ArrayList
     $pending = New-Object -TypeName System.Collections.Queue
@@ -416,6 +426,12 @@ function Get-QbdProcessOwner {
     $account = $user
     if ($domain) { $account = '{0}\{1}' -f $domain, $user }
     [pscustomobject]@{ account = $account; sid = $sid }
+}
+
+function Get-QbdQuickBooksProcess {
+    # QuickBooks itself: QBW32.exe, or QBW.exe on newer 64-bit builds. Win32_Process instances,
+    # none, one or several: callers wrap the call in @().
+    Get-CimInstance -ClassName Win32_Process -Filter "Name = 'QBW32.exe' OR Name = 'QBW.exe'" -ErrorAction SilentlyContinue
 }
 
 function Get-QbdAdministratorMember {
@@ -933,9 +949,9 @@ function Start-QbdInstallerRun {
     }
 }
 
-function Get-QbdQuickBooksProcess {
-    # QBW32.exe, or QBW.exe on newer 64-bit builds; the owner says whose QuickBooks is open.
-    $processes = @(Get-CimInstance -ClassName Win32_Process -Filter "Name = 'QBW32.exe' OR Name = 'QBW.exe'" -ErrorAction SilentlyContinue)
+function Get-QbdRunningQuickBooks {
+    # Each running QuickBooks; the owner says whose QuickBooks is open.
+    $processes = @(Get-QbdQuickBooksProcess)
     foreach ($process in $processes) {
         $user = $null
         $owner = Get-QbdProcessOwner -Process $process
@@ -1204,7 +1220,7 @@ function Invoke-QbdRemediation {
 
     $products = @(Get-QbdQuickBooksInstall)
     $releases = @(Get-QbdQuickBooksRegistryKey)
-    $running = @(Get-QbdQuickBooksProcess)
+    $running = @(Get-QbdRunningQuickBooks)
     Set-QbdData -Name 'quickbooks' -Value ([ordered]@{ installed = @($products); registry_keys = @($releases); running = @($running) })
     $quickBooks = @($products | Where-Object { -not $_.is_connector })
     $installedEvidence = 'No QuickBooks entry in the Uninstall keys or under HKLM:\SOFTWARE\Intuit\QuickBooks.'

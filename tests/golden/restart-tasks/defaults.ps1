@@ -268,6 +268,16 @@ function Get-QbdFileVersion {
     return $null
 }
 
+function Get-QbdGuidPattern {
+    # A GUID, 8-4-4-4-12 hex digits (a Codat Company ID, an MSI product code), from -CompanyId's
+    # pattern (GUID_PATTERN in qbd_fix/script/params.py), the one place it is written. A whole
+    # text, braces optional; with -InText, a GUID in braces anywhere in a text.
+    param([switch] $InText)
+    $guid = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'
+    if ($InText) { return ('\{' + $guid + '\}') }
+    return ('^\{?' + $guid + '\}?$')
+}
+
 function Get-QbdLinkInfo {
     # link.json is undocumented: keep only GUID-shaped values (the Company ID is one) and the
     # names of the keys holding them. Every other value may be a secret and is never returned.
@@ -281,7 +291,7 @@ function Get-QbdLinkInfo {
         return $info
     }
     $info.readable = $true
-    $guidPattern = '^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$'
+    $guidPattern = Get-QbdGuidPattern
     $ids = New-Object -TypeName System.Collections.ArrayList
     $keys = New-Object -TypeName System.Collections.ArrayList
     $pending = New-Object -TypeName System.Collections.Queue
@@ -365,6 +375,21 @@ function Find-QbdConnector {
     }
 }
 
+function Get-QbdTaskRole {
+    # A legacy connector's task, by its name: QuickbooksDesktop_<client> runs the connector
+    # ('service'), QuickbooksDesktopUi_<client> its tray app ('ui'). Its role and client, or
+    # $null for any other task. Compared as text, never as a wildcard: client names may hold
+    # [ ] * ? characters.
+    param([AllowEmptyString()] [string] $Name)
+    foreach ($prefix in @('QuickbooksDesktopUi_', 'QuickbooksDesktop_')) {
+        if (-not $Name.StartsWith($prefix, [System.StringComparison]::OrdinalIgnoreCase)) { continue }
+        $role = 'service'
+        if ($prefix -eq 'QuickbooksDesktopUi_') { $role = 'ui' }
+        return [pscustomobject]@{ role = $role; client = $Name.Substring($prefix.Length) }
+    }
+    return $null
+}
+
 function Write-QbdGeneration {
     # Every script says which connector generations it found, in data and as a check.
     param([object[]] $Install)
@@ -403,6 +428,12 @@ function Get-QbdProcessOwner {
     $account = $user
     if ($domain) { $account = '{0}\{1}' -f $domain, $user }
     [pscustomobject]@{ account = $account; sid = $sid }
+}
+
+function Get-QbdQuickBooksProcess {
+    # QuickBooks itself: QBW32.exe, or QBW.exe on newer 64-bit builds. Win32_Process instances,
+    # none, one or several: callers wrap the call in @().
+    Get-CimInstance -ClassName Win32_Process -Filter "Name = 'QBW32.exe' OR Name = 'QBW.exe'" -ErrorAction SilentlyContinue
 }
 
 function Get-QbdAdministratorMember {
@@ -456,6 +487,21 @@ function ConvertTo-QbdTaskResult {
     return $number
 }
 
+function Get-QbdUtcText {
+    # A time as ISO 8601 text in UTC; $null for none, for what is not a time, and for the
+    # 1999-11-30 Task Scheduler writes for "never ran".
+    param([AllowNull()] [object] $Time)
+    if ($null -eq $Time) { return $null }
+    try {
+        $moment = [datetime]$Time
+        if ($moment.Year -lt 2000) { return $null }
+        return $moment.ToUniversalTime().ToString('o')
+    } catch {
+        Write-Verbose -Message ('Not a time: {0}' -f $_.Exception.Message)
+        return $null
+    }
+}
+
 function Get-QbdTaskResultMeaning {
     # LastTaskResult of a scheduled task, in words.
     param([Parameter(Mandatory = $true)] [int64] $Code)
@@ -484,20 +530,13 @@ function Get-QbdTaskResultMeaning {
 }
 
 function Find-QbdTaskPair {
-    # Tasks may sit in any task folder. Names are compared as text, never as wildcards, because
-    # client names may hold [ ] * ? characters.
+    # Tasks may sit in any task folder; Get-QbdTaskRole reads their names as text.
     $pairs = [ordered]@{}
     foreach ($task in @(Get-ScheduledTask -ErrorAction SilentlyContinue)) {
-        $name = [string]$task.TaskName
-        if ($name.StartsWith('QuickbooksDesktopUi_', [System.StringComparison]::OrdinalIgnoreCase)) {
-            $client = $name.Substring('QuickbooksDesktopUi_'.Length)
-            $role = 'ui'
-        } elseif ($name.StartsWith('QuickbooksDesktop_', [System.StringComparison]::OrdinalIgnoreCase)) {
-            $client = $name.Substring('QuickbooksDesktop_'.Length)
-            $role = 'service'
-        } else {
-            continue
-        }
+        $taskRole = Get-QbdTaskRole -Name ([string]$task.TaskName)
+        if ($null -eq $taskRole) { continue }
+        $client = $taskRole.client
+        $role = $taskRole.role
         $key = $client.ToLowerInvariant()
         if (-not $pairs.Contains($key)) {
             $pairs[$key] = [pscustomobject]@{ client = $client; service = $null; ui = $null; duplicates = (New-Object -TypeName System.Collections.ArrayList) }
@@ -528,10 +567,8 @@ function Get-QbdTaskState {
     $lastResult = $null
     try {
         $info = Get-ScheduledTaskInfo -InputObject $Task
-        # Task Scheduler writes 1999-11-30 for "never ran".
-        if ($info.LastRunTime -and ([datetime]$info.LastRunTime).Year -ge 2000) {
-            $lastRun = ([datetime]$info.LastRunTime).ToUniversalTime().ToString('o')
-        }
+        # $null when it never ran (Task Scheduler writes 1999-11-30).
+        $lastRun = Get-QbdUtcText -Time $info.LastRunTime
         $lastResult = ConvertTo-QbdTaskResult -Code $info.LastTaskResult
     } catch {
         Write-Verbose -Message ('No run information for {0}: {1}' -f (Get-QbdTaskLabel -Task $Task), $_.Exception.Message)
@@ -590,11 +627,6 @@ function Get-QbdTrayProcess {
         $path = [string](Get-QbdProperty -InputObject $process -Name 'ExecutablePath')
         if ($path -and [string]::Equals([System.IO.Path]::GetDirectoryName($path), $wanted, [System.StringComparison]::OrdinalIgnoreCase)) { $process }
     }
-}
-
-function Get-QbdQuickBooksProcess {
-    # QuickBooks itself: a restart would close an open company file without saving.
-    Get-CimInstance -ClassName Win32_Process -Filter "Name = 'QBW32.exe' OR Name = 'QBW.exe'" -ErrorAction SilentlyContinue
 }
 
 function Get-QbdPrincipalSid {
