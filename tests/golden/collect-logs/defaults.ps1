@@ -144,6 +144,14 @@ function Set-QbdData {
     $script:QbdResult.data[$Name] = $Value
 }
 
+function Write-QbdStep {
+    # Says which step the script has reached, while it runs, so a long run shows it is alive:
+    # a tagged information record, which qbd-fix reads live over PowerShell Remoting and which
+    # powershell.exe -File prints on stdout as one 'qbd-step: ...' line before the JSON result.
+    param([Parameter(Mandatory = $true)] [string] $Step)
+    Write-Information -MessageData ('qbd-step: {0}' -f $Step) -Tags 'qbd-step' -InformationAction Continue
+}
+
 function Get-QbdExitCode {
     # RMM tools read the exit code: 0 ok or changed, 1 failed, 3 needs a person.
     switch ([string]$script:QbdResult.status) {
@@ -842,6 +850,7 @@ function Invoke-QbdRemediation {
     $null = [System.IO.Directory]::CreateDirectory($staging)
     $zipped = $false
     try {
+        Write-QbdStep -Step 'Copying the connector logs and link.json'
         $installs = @(Find-QbdConnector)
         Write-QbdGeneration -Install $installs
         $prefixes = New-Object -TypeName 'System.Collections.Generic.HashSet[string]' -ArgumentList ([System.StringComparer]::OrdinalIgnoreCase)
@@ -859,9 +868,11 @@ function Invoke-QbdRemediation {
             Add-QbdConnectorFiles -Install $install -Prefix $candidate
         }
 
+        Write-QbdStep -Step 'Copying the QuickBooks SDK logs'
         $sdkFolder = Join-Path -Path $env:ProgramData -ChildPath 'Intuit\QuickBooks'
         Add-QbdLogFolder -Folder $sdkFolder -Filter 'qbsdklog*.txt' -Prefix 'quickbooks' -Kind 'qbsdk-log'
 
+        Write-QbdStep -Step 'Exporting the connector tasks'
         $tasks = @(Get-ScheduledTask -ErrorAction SilentlyContinue | Where-Object { $null -ne (Get-QbdTaskRole -Name ([string]$_.TaskName)) })
         $taskNumber = 0
         foreach ($task in $tasks) {
@@ -878,8 +889,10 @@ function Invoke-QbdRemediation {
             }
         }
 
+        Write-QbdStep -Step 'Gathering facts about the PC'
         $facts = Get-QbdFacts -Install $installs -Task $tasks
         Add-QbdTextFile -Name 'facts.json' -Text (ConvertTo-Json -InputObject $facts -Depth 8) -Kind 'facts' -Source 'generated'
+        Write-QbdStep -Step ('Reading the Application log (last {0} days)' -f [int]$EventDays)
         $events = Get-QbdEvent
         Add-QbdTextFile -Name 'events.json' -Text (ConvertTo-Json -InputObject @($events) -Depth 4) -Kind 'events' -Source 'Application event log'
 
@@ -896,6 +909,7 @@ function Invoke-QbdRemediation {
 
         # ZipFile, not Compress-Archive: that is slow in 5.1, stops at 2 GB and cannot read open
         # files. Entries are named here, with '/', so the zip opens the same everywhere.
+        Write-QbdStep -Step 'Writing the zip'
         $archive = [System.IO.Compression.ZipFile]::Open($zipPath, [System.IO.Compression.ZipArchiveMode]::Create)
         try {
             $names = @($script:QbdBundle.files | ForEach-Object { $_.name }) + @('manifest.json')

@@ -201,6 +201,14 @@ function Invoke-QbdChange {
     return $true
 }
 
+function Write-QbdStep {
+    # Says which step the script has reached, while it runs, so a long run shows it is alive:
+    # a tagged information record, which qbd-fix reads live over PowerShell Remoting and which
+    # powershell.exe -File prints on stdout as one 'qbd-step: ...' line before the JSON result.
+    param([Parameter(Mandatory = $true)] [string] $Step)
+    Write-Information -MessageData ('qbd-step: {0}' -f $Step) -Tags 'qbd-step' -InformationAction Continue
+}
+
 function Get-QbdExitCode {
     # RMM tools read the exit code: 0 ok or changed, 1 failed, 3 needs a person.
     switch ([string]$script:QbdResult.status) {
@@ -1659,6 +1667,7 @@ function Test-QbdDataFolder {
 function Get-QbdReinstallPlan {
     # Every check, and nothing else: this function changes nothing on the PC. The change steps
     # run only when it returns a plan with ready = $true.
+    Write-QbdStep -Step 'Planning: reading the connector, its Company ID, the installer and who can run it'
     $plan = @{
         ready           = $true
         stamp           = [DateTime]::UtcNow.ToString('yyyyMMddTHHmmssZ', [System.Globalization.CultureInfo]::InvariantCulture)
@@ -1713,12 +1722,14 @@ function Invoke-QbdDownloadStep {
     $timeout = Get-QbdTimeout
     try {
         if ($Plan.installer.downloaded) {
+            Write-QbdStep -Step ('Downloading the installer (up to {0} s)' -f [int]$timeout)
             $fetched = Invoke-QbdChange -Target $path -Action ('Download the connector installer from {0}' -f $Plan.installer.host) -Change {
                 [Net.ServicePointManager]::SecurityProtocol = [Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12
                 $null = New-Item -Path $folder -ItemType Directory -Force
                 Invoke-WebRequest -Uri $source -UseBasicParsing -OutFile $path -TimeoutSec ([Math]::Max(1, $timeout))
             }
         } else {
+            Write-QbdStep -Step 'Copying the installer into qbd-fix''s own folder'
             $fetched = Invoke-QbdChange -Target $path -Action 'Copy the installer into qbd-fix''s own folder, where it is checked again and run from' -Change {
                 $null = New-Item -Path $folder -ItemType Directory -Force
                 Copy-Item -LiteralPath $source -Destination $path -Force
@@ -1737,6 +1748,7 @@ function Invoke-QbdDownloadStep {
         Add-QbdMessage -Message 'The download was declined: nothing was uninstalled.'
         return $false
     }
+    Write-QbdStep -Step 'Checking the installer''s signature'
     $Plan.installer.trust = Test-QbdInstallerTrust -Path $path -ExpectedSha256 $InstallerSha256
     Write-QbdTrustCheck -Plan $Plan
     return [bool]$Plan.ready
@@ -1745,6 +1757,7 @@ function Invoke-QbdDownloadStep {
 function Invoke-QbdBackupStep {
     # link.json and the logs, copied and hash-checked before the first change to the connector.
     param([hashtable] $Plan)
+    Write-QbdStep -Step 'Backing up link.json and the logs'
     $folder = $Plan.backup_folder
     $files = @($Plan.backup_files)
     $savedId = $Plan.saved_id
@@ -1774,6 +1787,7 @@ function Invoke-QbdBackupStep {
 function Invoke-QbdStopStep {
     # The connector's tasks, then any process running from its folder.
     param([hashtable] $Plan)
+    Write-QbdStep -Step 'Stopping the connector'
     if ($Plan.generation -eq 'legacy' -and $Plan.client_label) {
         $taskNames = @(('QuickbooksDesktop_' + $Plan.client_label), ('QuickbooksDesktopUi_' + $Plan.client_label))
         foreach ($task in @(Get-ScheduledTask -ErrorAction SilentlyContinue | Where-Object { $taskNames -contains $_.TaskName })) {
@@ -1803,7 +1817,11 @@ function Invoke-QbdUninstallStep {
     # Each planned entry in turn, bounded by -InstallTimeoutSeconds and the script's budget; the
     # entry's disappearance says it is done. A failure stops before the install.
     param([hashtable] $Plan)
-    foreach ($step in @($Plan.uninstall)) {
+    $entries = @($Plan.uninstall)
+    if ($entries.Count -gt 0) {
+        Write-QbdStep -Step ('Uninstalling the connector ({0} Apps & features entry(ies), up to {1} s each)' -f [int]$entries.Count, [int](Get-QbdTimeout))
+    }
+    foreach ($step in $entries) {
         $name = $step.entry.display_name
         if (-not $WhatIfPreference -and -not (Test-Path -LiteralPath $step.entry.key)) {
             Add-QbdMessage -Message ('"{0}" was already removed (by an earlier uninstaller).' -f $name)
@@ -1861,6 +1879,11 @@ function Invoke-QbdInstallStep {
     $outcome = @{ result = $null }
     $runWhere = 'as SYSTEM (silent)'
     if ($run.mode -eq 'user') { $runWhere = 'on {0}''s desktop (run level {1})' -f $run.account, $run.run_level }
+    if ($run.mode -eq 'system') {
+        Write-QbdStep -Step ('Running the installer as SYSTEM (up to {0} s)' -f [int]$timeout)
+    } else {
+        Write-QbdStep -Step 'Starting the installer on the user''s desktop'
+    }
     try {
         $installed = Invoke-QbdChange -Target $runWhere -Action ('Run the connector installer {0}' -f $path) -Change {
             Start-QbdInstallerRun -Run $run -TimeoutSeconds $timeout -Outcome $outcome
@@ -1909,6 +1932,7 @@ function Invoke-QbdInstallStep {
 function Test-QbdCompanyIdStep {
     # Waits for the connector and its link.json, then compares the Company ID. Read-only.
     param([hashtable] $Plan, [datetime] $InstallStart)
+    Write-QbdStep -Step ('Waiting for the installer (up to {0} s)' -f [int](Get-QbdTimeout))
     $seen = @{ after = $null; link = $null }
     $generation = $Plan.generation
     $connectorPath = $Plan.connector_path

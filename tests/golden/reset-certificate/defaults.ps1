@@ -192,6 +192,14 @@ function Invoke-QbdChange {
     return $true
 }
 
+function Write-QbdStep {
+    # Says which step the script has reached, while it runs, so a long run shows it is alive:
+    # a tagged information record, which qbd-fix reads live over PowerShell Remoting and which
+    # powershell.exe -File prints on stdout as one 'qbd-step: ...' line before the JSON result.
+    param([Parameter(Mandatory = $true)] [string] $Step)
+    Write-Information -MessageData ('qbd-step: {0}' -f $Step) -Tags 'qbd-step' -InformationAction Continue
+}
+
 function Get-QbdExitCode {
     # RMM tools read the exit code: 0 ok or changed, 1 failed, 3 needs a person.
     switch ([string]$script:QbdResult.status) {
@@ -1094,6 +1102,7 @@ function Invoke-QbdLaunchInstaller {
     # Every check first (a logged-on user, an installer, the old grant removed, a trusted file,
     # rights to run it), then one change: the start, which throws when it fails.
     param([object[]] $User, [object[]] $Installer)
+    Write-QbdStep -Step 'Starting the connector installer on the user''s desktop'
     $User = @($User | Where-Object { $null -ne $_ })
     if ($User.Count -eq 0) {
         Add-QbdMessage -Message 'Installer not started: nobody is logged on. Ask the user to sign in, then run again with -LaunchInstaller (or follow step 4 themselves).'
@@ -1162,6 +1171,7 @@ function Invoke-QbdNotifyUser {
     # A note in ProgramData (readable by every user) opened in Notepad on the user's desktop:
     # msg.exe is missing on Home editions, and session 0 is invisible.
     param([object[]] $User, [string[]] $Step)
+    Write-QbdStep -Step 'Showing the steps to the user'
     $User = @($User | Where-Object { $null -ne $_ })
     if ($User.Count -eq 0) {
         Add-QbdMessage -Message 'Steps not shown: nobody is logged on. Send the steps above to the user, or run again with -NotifyUser once they are signed in.'
@@ -1215,6 +1225,7 @@ function Invoke-QbdNotifyUser {
 }
 
 function Invoke-QbdRemediation {
+    Write-QbdStep -Step 'Looking for the connector and QuickBooks'
     $installs = @(Find-QbdConnector)
     Write-QbdGeneration -Install $installs
 
@@ -1240,6 +1251,7 @@ function Invoke-QbdRemediation {
     }
     Add-QbdCheck -Name 'quickbooks-running' -Passed ($running.Count -gt 0) -Evidence $runningEvidence
 
+    Write-QbdStep -Step 'Looking for connector installers in each user''s Downloads'
     $installers = @(Find-QbdInstaller)
     Set-QbdData -Name 'installers' -Value @($installers)
     $installerEvidence = 'No *-quickbooksdesktop-connector*.exe or QuickBooksDesktopConnector*.exe in any user''s Downloads folder.'
@@ -1251,6 +1263,7 @@ function Invoke-QbdRemediation {
     $tailKiB = $SdkLogTailKiB
     if ($tailKiB -lt 1) { $tailKiB = 1 }
     if ($tailKiB -gt 65536) { $tailKiB = 65536 }
+    Write-QbdStep -Step 'Reading the QuickBooks SDK log'
     $sdkLog = Get-QbdSdkLog -TailKiB $tailKiB
     Set-QbdData -Name 'sdk_log' -Value $sdkLog
     $grantCodes = @('0x8004041D', '0x8004041A', '0x80040420', '0x80040418')

@@ -179,6 +179,14 @@ function Invoke-QbdChange {
     return $true
 }
 
+function Write-QbdStep {
+    # Says which step the script has reached, while it runs, so a long run shows it is alive:
+    # a tagged information record, which qbd-fix reads live over PowerShell Remoting and which
+    # powershell.exe -File prints on stdout as one 'qbd-step: ...' line before the JSON result.
+    param([Parameter(Mandatory = $true)] [string] $Step)
+    Write-Information -MessageData ('qbd-step: {0}' -f $Step) -Tags 'qbd-step' -InformationAction Continue
+}
+
 function Get-QbdExitCode {
     # RMM tools read the exit code: 0 ok or changed, 1 failed, 3 needs a person.
     switch ([string]$script:QbdResult.status) {
@@ -770,6 +778,7 @@ function Request-QbdRestart {
 }
 
 function Invoke-QbdRemediation {
+    Write-QbdStep -Step 'Reading the connector tasks'
     $installs = @(Find-QbdConnector)
     Write-QbdGeneration -Install $installs
 
@@ -811,6 +820,7 @@ function Invoke-QbdRemediation {
     Add-QbdCheck -Name 'tray-user-logged-on' -Passed $principalLoggedOn -Evidence ('tray task user SID: {0}; signed in: {1}' -f $principalSid, (($users | ForEach-Object { $_.account }) -join ', '))
 
     if ($principalLoggedOn) {
+        Write-QbdStep -Step 'Ending the tray app'
         foreach ($process in @(Get-QbdTrayProcess -Folder $folder)) {
             $stopId = [int]$process.ProcessId
             # On a PC several people use, only the task user's tray app is ended: the task
@@ -830,6 +840,7 @@ function Invoke-QbdRemediation {
     if ($before.service_task.state -eq 'Running') {
         Add-QbdMessage -Message ('{0} was already running; left as it is.' -f (Get-QbdTaskLabel -Task $serviceTask))
     } else {
+        Write-QbdStep -Step ('Running the connector task (waiting up to {0} s)' -f [int]$TaskTimeoutSeconds)
         $ran = Invoke-QbdChange -Target (Get-QbdTaskLabel -Task $serviceTask) -Action 'Run scheduled task' -Change {
             Start-ScheduledTask -InputObject $serviceTask
         }
@@ -859,6 +870,7 @@ function Invoke-QbdRemediation {
         Set-QbdStatus -Status 'needs_user_action'
         Add-QbdMessage -Message 'The tray app''s task runs as a user who is not signed in, so it starts at that user''s next logon; its tray app was left as it was. Ask the user to sign in, then check the tray icon.'
     } else {
+        Write-QbdStep -Step ('Running the tray app task (waiting up to {0} s)' -f [int]$TaskTimeoutSeconds)
         $ranUi = Invoke-QbdChange -Target (Get-QbdTaskLabel -Task $uiTask) -Action 'Run scheduled task' -Change {
             Start-ScheduledTask -InputObject $uiTask
         }
@@ -867,6 +879,7 @@ function Invoke-QbdRemediation {
         }
     }
 
+    Write-QbdStep -Step 'Checking that the tray app is back'
     $after = Get-QbdHealth -Pair $pair -Folder $folder
     Set-QbdData -Name 'after' -Value $after
     if ($WhatIfPreference) {
@@ -889,6 +902,7 @@ function Invoke-QbdRemediation {
     }
     Set-QbdStatus -Status 'needs_user_action'
     if ($RestartIfUnhealthy) {
+        Write-QbdStep -Step 'Scheduling a restart of the PC'
         Request-QbdRestart -Users $users -PrincipalSid $principalSid
         return
     }

@@ -176,6 +176,14 @@ function Invoke-QbdChange {
     return $true
 }
 
+function Write-QbdStep {
+    # Says which step the script has reached, while it runs, so a long run shows it is alive:
+    # a tagged information record, which qbd-fix reads live over PowerShell Remoting and which
+    # powershell.exe -File prints on stdout as one 'qbd-step: ...' line before the JSON result.
+    param([Parameter(Mandatory = $true)] [string] $Step)
+    Write-Information -MessageData ('qbd-step: {0}' -f $Step) -Tags 'qbd-step' -InformationAction Continue
+}
+
 function Get-QbdExitCode {
     # RMM tools read the exit code: 0 ok or changed, 1 failed, 3 needs a person.
     switch ([string]$script:QbdResult.status) {
@@ -595,6 +603,7 @@ function Invoke-QbdDefenderExclusion {
 }
 
 function Invoke-QbdRemediation {
+    Write-QbdStep -Step 'Looking for the connector folders'
     $installs = @(Find-QbdConnector)
     Write-QbdGeneration -Install $installs
     $folders = @(Get-QbdAllowFolder -Install $installs)
@@ -602,6 +611,7 @@ function Invoke-QbdRemediation {
         [ordered]@{ path = $_.path; user = $_.user; kind = $_.kind; generation = $_.generation }
     })
 
+    Write-QbdStep -Step 'Looking for Webroot'
     $webroot = Get-QbdWebroot
     Set-QbdData -Name 'webroot' -Value $webroot
     $webrootEvidence = 'No WRSVC/WRCoreService/WRSkyClient service, no WRSA process, no Webroot\WRSA.exe under Program Files, no WRData registry key.'
@@ -615,6 +625,7 @@ function Invoke-QbdRemediation {
     }
     Add-QbdCheck -Name 'webroot-detected' -Passed ([bool]$webroot.present) -Evidence $webrootEvidence
 
+    Write-QbdStep -Step 'Reading the antivirus products and Defender''s state'
     $antivirus = Get-QbdAntivirusStatus
     Set-QbdData -Name 'antivirus' -Value $antivirus
     $defender = Get-QbdDefenderState
@@ -653,6 +664,7 @@ function Invoke-QbdRemediation {
     }
 
     if ($DefenderExclusion) {
+        Write-QbdStep -Step 'Adding Defender exclusions'
         Invoke-QbdDefenderExclusion -Folder $folders -Defender $defender -Antivirus $antivirus -Webroot $webroot
     }
 }
