@@ -78,11 +78,15 @@ def test_reads_logs_shared_and_keeps_the_newest_part() -> None:
     opener = function_body(text, "Open-QbdSharedFile")
     assert "[System.IO.FileShare]::ReadWrite -bor [System.IO.FileShare]::Delete" in opener
     assert "[System.IO.FileAccess]::Read" in opener
-    copy = function_body(text, "Add-QbdLogFile")
-    assert "$cap = [long]$MaxFileMiB * 1MB" in copy
-    assert "$reader.Seek($sourceSize - $cap, [System.IO.SeekOrigin]::Begin)" in copy
+    add = function_body(text, "Add-QbdLogFile")
+    assert "$cap = [long]$MaxFileMiB * 1MB" in add
+    assert "Copy-QbdFileHashed -Source $Source -Destination $destination -MaxBytes $cap" in add
     for field in ("source", "size", "sha256", "truncated", "redacted"):
-        assert re.search(rf"\b{field}\s+=", copy), field
+        assert re.search(rf"\b{field}\s+=", add), field
+    # The shared copy (_files.ps1.j2) reads shared and keeps the newest part of a larger log.
+    copy = function_body(text, "Copy-QbdFileHashed")
+    assert "Open-QbdSharedFile -Path $Source" in copy
+    assert "$reader.Seek($sourceSize - $MaxBytes, [System.IO.SeekOrigin]::Begin)" in copy
     assert "Copy-Item" not in text
 
 
@@ -90,7 +94,7 @@ def test_redacts_link_json() -> None:
     text = rendered("defaults")
     redact = function_body(text, "ConvertTo-QbdRedacted")
     assert "return 'REDACTED'" in redact
-    assert "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}" in redact
+    assert "$Node -match (Get-QbdGuidPattern)" in redact
     assert "return ,$items" in redact
     link = function_body(text, "Add-QbdLinkJson")
     assert link.index("if ($NoRedact)") < link.index("ConvertFrom-Json")
@@ -104,7 +108,8 @@ def test_collects_what_the_seed_lists() -> None:
     assert "'qbsdklog*.txt'" in text and "'Intuit\\QuickBooks'" in text
     assert "'*.log*'" in text and "'QWCLog*.txt'" in text
     assert "Export-ScheduledTask -InputObject $task" in text
-    assert "StartsWith('QuickbooksDesktop_'" in text and "StartsWith('QuickbooksDesktopUi_'" in text
+    assert "Get-QbdTaskRole -Name ([string]$_.TaskName)" in text
+    assert "'QuickbooksDesktop_'" in text and "'QuickbooksDesktopUi_'" in text
     for name in ("'facts.json'", "'events.json'", "'manifest.json'"):
         assert name in text
     events = function_body(text, "Get-QbdEvent")

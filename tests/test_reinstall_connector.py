@@ -227,8 +227,12 @@ def test_backup_is_verified_and_a_failed_backup_is_not_recorded_as_done() -> Non
     text = rendered("defaults")
     assert "Join-Path -Path $env:ProgramData -ChildPath 'qbd-fix\\backups'" in text
     assert "company-id.txt" in text and "backup-manifest.json" in text
-    copy = function_body(text, "Copy-QbdFileVerified")
-    assert "[System.IO.FileShare]::ReadWrite" in copy and "throw" in copy
+    backup = function_body(text, "Backup-QbdConnector")
+    assert "Copy-QbdFileHashed -Source $item.source -Destination $destination -Verify" in backup
+    copy = function_body(text, "Copy-QbdFileHashed")
+    assert "Open-QbdSharedFile -Path $Source" in copy and "if ($Verify)" in copy
+    assert "throw" in copy[copy.index("if ($Verify)") :]
+    assert "[System.IO.FileShare]::ReadWrite" in function_body(text, "Open-QbdSharedFile")
     step = function_body(text, "Invoke-QbdBackupStep")
     change = step[step.index("-Change {") : step.index("} catch {")]
     assert "if (-not $backup.verified) { throw" in change

@@ -66,12 +66,14 @@ GUARD_EXCEPTIONS: dict[str, dict[str, tuple[str, ...]]] = {
             "Add-QbdLinkJson",
             "Add-QbdConnectorFiles",
             "Add-QbdWebConnectorFiles",
+            # the shared hashed copy (_files.ps1.j2), here only into the staging folder
+            "Copy-QbdFileHashed",
         ),
         "allowed_calls": (
             "[System.IO.Directory]::CreateDirectory($outputRoot)",
             "[System.IO.Directory]::CreateDirectory($staging)",
             "[System.IO.Directory]::CreateDirectory((Split-Path -Path $path -Parent))",
-            "[System.IO.File]::Create($destination)",
+            "[System.IO.File]::Create($Destination)",
             "[System.IO.File]::WriteAllText($path, $Text, $encoding)",
             "[System.IO.File]::WriteAllText((Get-QbdStagingPath -Name 'manifest.json'),"
             " (ConvertTo-Json -InputObject $manifest -Depth 6),"

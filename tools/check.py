@@ -97,7 +97,12 @@ def run_pester(env: Mapping[str, str]) -> str:
         )
         return "not run"
     render = [sys.executable, str(ROOT / "tests" / "pester" / "render.py")]
-    if subprocess.run(render, check=False, stdout=subprocess.DEVNULL).returncode != 0:
+    # This checkout's templates, even where the installed qbd_fix is another worktree's.
+    path = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    rendered = subprocess.run(
+        render, check=False, stdout=subprocess.DEVNULL, env={**env, "PYTHONPATH": path}
+    )
+    if rendered.returncode != 0:
         return "failed"
     suite = [str(tools.pwsh), "-NoLogo", "-NoProfile", "-NonInteractive", "-File"]
     suite += [str(PESTER_SUITE), "-PesterPath", str(tools.pester)]

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from qbd_fix.script.params import (
     BUDGET_PARAMETER,
+    GUID_PATTERN,
     RUNNER_MARGIN_SECONDS,
     ParamValue,
     ScriptParameter,
@@ -96,6 +97,8 @@ def environment() -> Environment:
     env.globals["expected_signer_list"] = PsCode(
         "@(" + ", ".join(ps_string(name) for name in EXPECTED_SIGNERS) + ")"
     )
+    # The GUID shape of -CompanyId's pattern, unanchored: scripts anchor it as each use needs.
+    env.globals["guid_regex"] = PsCode(ps_string(GUID_PATTERN.removeprefix("^").removesuffix("$")))
     return env
 
 

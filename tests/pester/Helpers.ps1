@@ -1243,14 +1243,29 @@ function Set-FakeMachineMock {
 
 function Invoke-RenderedScript {
     # Run a rendered script as a file (so it reports an exit code) and read its JSON result,
-    # the last line it writes.
+    # the last line it writes. Information records (Write-QbdStep's progress) are taken from the
+    # output in the order they came: Steps holds the texts of those tagged qbd-step, and Stdout
+    # what powershell.exe -File prints, each record's text and each output line in turn.
     param([Parameter(Mandatory = $true)] [string] $ScriptPath, [hashtable] $ScriptParameters = @{})
     $global:LASTEXITCODE = 0
-    # Progress lines (Write-QbdStep's information records) are kept apart from the output.
-    $everything = @(& $ScriptPath @ScriptParameters 6>&1)
+    $written = @(& $ScriptPath @ScriptParameters 6>&1)
     $scriptExitCode = $global:LASTEXITCODE
-    $steps = @($everything | Where-Object { $_ -is [System.Management.Automation.InformationRecord] } | ForEach-Object { [string]$_.MessageData })
-    $scriptOutput = @($everything | Where-Object { $_ -isnot [System.Management.Automation.InformationRecord] })
+    $scriptOutput = New-Object -TypeName System.Collections.ArrayList
+    $stdout = New-Object -TypeName System.Collections.ArrayList
+    $steps = New-Object -TypeName System.Collections.ArrayList
+    foreach ($item in $written) {
+        if ($item -is [System.Management.Automation.InformationRecord]) {
+            $text = [string]$item.MessageData
+            $null = $stdout.Add($text)
+            if (@($item.Tags) -contains 'qbd-step' -and $text.StartsWith('qbd-step: ')) {
+                $null = $steps.Add($text.Substring('qbd-step: '.Length))
+            }
+            continue
+        }
+        $null = $scriptOutput.Add($item)
+        $null = $stdout.Add([string]$item)
+    }
+    $scriptOutput = @($scriptOutput)
     $resultLine = $null
     for ($index = $scriptOutput.Count - 1; $index -ge 0; $index--) {
         $candidate = [string]$scriptOutput[$index]
@@ -1267,7 +1282,8 @@ function Invoke-RenderedScript {
         Json     = $resultLine
         ExitCode = $scriptExitCode
         Output   = $scriptOutput
-        Steps    = $steps
+        Stdout   = @($stdout)
+        Steps    = @($steps)
     }
 }
 

@@ -337,6 +337,45 @@ Describe 'reinstall-connector' {
             Should -Invoke -CommandName Invoke-WebRequest -Times 0 -Exactly
             Test-Path -LiteralPath $backups | Should -BeFalse
             (Get-FakeTree -Root $machine.Root) -join [Environment]::NewLine | Should -Be ($before -join [Environment]::NewLine)
+            # The steps it would take are reported too; the result is still the last line.
+            $run.Steps | Should -Be @(
+                'Planning: reading the connector, its Company ID, the installer and who can run it',
+                'Copying the installer into qbd-fix''s own folder',
+                'Backing up link.json and the logs',
+                'Stopping the connector',
+                'Uninstalling the connector (1 Apps & features entry(ies), up to 600 s each)',
+                'Starting the installer on the user''s desktop'
+            )
+            $run.Stdout[-1] | Should -BeExactly $run.Json
+            @($run.Stdout | Where-Object { $_.StartsWith('{') }) | Should -HaveCount 1
+            @($run.Stdout | Select-Object -SkipLast 1 | Where-Object { -not $_.StartsWith('qbd-step: ') }) | Should -HaveCount 0
+        }
+
+        It 'reports each step as an information record tagged qbd-step, in order, with no user value in it' {
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $ready
+
+            $run.Result.status | Should -Be 'changed' -Because $run.Json
+            $run.Steps | Should -Be @(
+                'Planning: reading the connector, its Company ID, the installer and who can run it',
+                'Copying the installer into qbd-fix''s own folder',
+                'Checking the installer''s signature',
+                'Backing up link.json and the logs',
+                'Stopping the connector',
+                'Uninstalling the connector (1 Apps & features entry(ies), up to 600 s each)',
+                'Starting the installer on the user''s desktop',
+                'Waiting for the installer (up to 600 s)'
+            )
+            ($run.Steps -join '|') | Should -Not -BeLike '*Acme*'
+            ($run.Steps -join '|') | Should -Not -BeLike ('*{0}*' -f $companyId)
+        }
+
+        It 'reports only the steps it reached when the plan refuses' {
+            Mock -CommandName Get-AuthenticodeSignature -MockWith { New-TestSignature -Status 'NotSigned' -Subject '' }
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $ready
+
+            $run.Result.status | Should -Be 'failed' -Because $run.Json
+            $run.Steps | Should -Be @('Planning: reading the connector, its Company ID, the installer and who can run it')
         }
 
         It 'lists ending only the tray app whose program is in the connector folder under -WhatIf' {

@@ -52,6 +52,32 @@ Describe 'restart-tasks' {
         $pair.Service.State | Should -Be 'Running'
     }
 
+    It 'reports each step as an information record tagged qbd-step, in order, with no user value in it' {
+        $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books'
+        $null = Add-FakeTrayProcess -Machine $machine -ClientName 'Acme Books' -User 'alice'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
+
+        $run.Result.status | Should -Be 'changed' -Because $run.Json
+        $run.Steps | Should -Be @(
+            'Reading the connector tasks',
+            'Ending the tray app',
+            'Running the connector task (waiting up to 5 s)',
+            'Running the tray app task (waiting up to 5 s)',
+            'Checking that the tray app is back'
+        )
+        ($run.Steps -join '|') | Should -Not -BeLike '*Acme*'
+        # powershell.exe -File prints them before the result, which stays the last line.
+        $run.Stdout[-1] | Should -BeExactly $run.Json
+    }
+
+    It 'reports only the steps it reached when it stops early' {
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = 'Acme Books'; TaskTimeoutSeconds = 5 }
+
+        $run.Result.status | Should -Be 'failed' -Because $run.Json
+        $run.Steps | Should -Be @('Reading the connector tasks')
+    }
+
     It 'changes nothing under -WhatIf and lists what it would do' {
         $null = Add-FakeTaskPair -Machine $machine -ClientName 'Acme Books'
         $null = Add-FakeTrayProcess -Machine $machine -ClientName 'Acme Books' -User 'alice'
@@ -642,9 +668,10 @@ Describe 'restart-tasks output and parameters' {
         Restore-FakeMachine
     }
 
-    It 'writes exactly one line, the JSON result, under -WhatIf' {
+    It 'ends with exactly one line, the JSON result, after its step lines, under -WhatIf' {
         # ShouldProcess would write 'What if: ...' lines to the host, which is stdout for
-        # powershell.exe -File; a transcript records what the host was given.
+        # powershell.exe -File; a transcript records what the host was given. The step records
+        # are printed there too, as 'qbd-step: ...' lines, before the result.
         $transcript = Join-Path -Path $TestDrive -ChildPath ('whatif-{0}.txt' -f [guid]::NewGuid().ToString('N'))
         $null = Start-Transcript -LiteralPath $transcript
         try {
@@ -655,10 +682,37 @@ Describe 'restart-tasks output and parameters' {
 
         @($run.Output) | Should -HaveCount 1
         [string]$run.Output[0] | Should -BeExactly $run.Json
+        $run.Stdout[-1] | Should -BeExactly $run.Json
+        @($run.Stdout | Where-Object { $_.StartsWith('{') }) | Should -HaveCount 1
+        @($run.Stdout | Select-Object -SkipLast 1 | Where-Object { -not $_.StartsWith('qbd-step: ') }) | Should -HaveCount 0
+        @($run.Steps).Count | Should -BeGreaterThan 1
         $hostLines = @(Get-Content -LiteralPath $transcript | Where-Object { $_ -like 'What if:*' -or $_ -like 'WARNING:*' })
         $hostLines | Should -HaveCount 0 -Because ($hostLines -join [Environment]::NewLine)
         @($run.Result.actions) | Should -HaveCount 3
         @($run.Result.actions | Where-Object { $_.performed }) | Should -HaveCount 0
+    }
+
+    It 'prints its steps and then one JSON line as the last line of stdout when run with -File' {
+        # A real powershell -File run, in a process of its own, where no fake reaches: off
+        # Windows it stops at the first Windows command (Get-CimInstance) and reports that in
+        # its result, which is all this case needs. On Windows it would read the real PC.
+        if (Test-FakeHostIsWindows) {
+            Set-ItResult -Skipped -Because 'in a process of its own the script would read the real Windows PC'
+            return
+        }
+        # This PowerShell again (not through Get-Process, which is mocked here): its program, and
+        # for PowerShell run by dotnet (a .NET tool), its pwsh.dll.
+        $hostProgram = [System.Diagnostics.Process]::GetCurrentProcess().MainModule.FileName
+        $hostArguments = @([Environment]::GetCommandLineArgs()[0] | Where-Object { $_.EndsWith('.dll', [System.StringComparison]::OrdinalIgnoreCase) })
+        $hostArguments += @('-NoLogo', '-NoProfile', '-NonInteractive', '-File', $script:Path, '-ClientName', 'Acme Books', '-TaskTimeoutSeconds', '5', '-WhatIf')
+        $lines = @(& $hostProgram $hostArguments)
+
+        $lines.Count | Should -BeGreaterThan 1 -Because ($lines -join [Environment]::NewLine)
+        $last = [string]$lines[-1]
+        $last | Should -BeLike '{*}'
+        (ConvertFrom-Json -InputObject $last).remediation | Should -Be 'restart-tasks'
+        @($lines | Select-Object -SkipLast 1 | Where-Object { -not ([string]$_).StartsWith('qbd-step: ') }) | Should -HaveCount 0 -Because ($lines -join [Environment]::NewLine)
+        [string]$lines[0] | Should -Be 'qbd-step: Reading the connector tasks'
     }
 
     It 'fails with the validation message when a relaunch passes a value the script refuses' {

@@ -230,6 +230,16 @@ function Get-QbdFileVersion {
     return $null
 }
 
+function Get-QbdGuidPattern {
+    # A GUID, 8-4-4-4-12 hex digits (a Codat Company ID, an MSI product code), from -CompanyId's
+    # pattern (GUID_PATTERN in qbd_fix/script/params.py), the one place it is written. A whole
+    # text, braces optional; with -InText, a GUID in braces anywhere in a text.
+    param([switch] $InText)
+    $guid = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'
+    if ($InText) { return ('\{' + $guid + '\}') }
+    return ('^\{?' + $guid + '\}?$')
+}
+
 function Get-QbdLinkInfo {
     # link.json is undocumented: keep only GUID-shaped values (the Company ID is one) and the
     # names of the keys holding them. Every other value may be a secret and is never returned.
@@ -243,7 +253,7 @@ function Get-QbdLinkInfo {
         return $info
     }
     $info.readable = $true
-    $guidPattern = '^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$'
+    $guidPattern = Get-QbdGuidPattern
     $ids = New-Object -TypeName System.Collections.ArrayList
     $keys = New-Object -TypeName System.Collections.ArrayList
     $pending = New-Object -TypeName System.Collections.Queue
@@ -325,6 +335,21 @@ function Find-QbdConnector {
         if ($exe.Count -gt 0) { $exePath = $exe[0].FullName }
         New-QbdInstall -Generation 'per-user' -Path $codat -UserName $userProfile.UserName -Executable $exePath
     }
+}
+
+function Get-QbdTaskRole {
+    # A legacy connector's task, by its name: QuickbooksDesktop_<client> runs the connector
+    # ('service'), QuickbooksDesktopUi_<client> its tray app ('ui'). Its role and client, or
+    # $null for any other task. Compared as text, never as a wildcard: client names may hold
+    # [ ] * ? characters.
+    param([AllowEmptyString()] [string] $Name)
+    foreach ($prefix in @('QuickbooksDesktopUi_', 'QuickbooksDesktop_')) {
+        if (-not $Name.StartsWith($prefix, [System.StringComparison]::OrdinalIgnoreCase)) { continue }
+        $role = 'service'
+        if ($prefix -eq 'QuickbooksDesktopUi_') { $role = 'ui' }
+        return [pscustomobject]@{ role = $role; client = $Name.Substring($prefix.Length) }
+    }
+    return $null
 }
 
 function Write-QbdGeneration {
@@ -756,6 +781,21 @@ function Get-QbdProcessOwner {
     [pscustomobject]@{ account = $account; sid = $sid }
 }
 
+function Get-QbdUtcText {
+    # A time as ISO 8601 text in UTC; $null for none, for what is not a time, and for the
+    # 1999-11-30 Task Scheduler writes for "never ran".
+    param([AllowNull()] [object] $Time)
+    if ($null -eq $Time) { return $null }
+    try {
+        $moment = [datetime]$Time
+        if ($moment.Year -lt 2000) { return $null }
+        return $moment.ToUniversalTime().ToString('o')
+    } catch {
+        Write-Verbose -Message ('Not a time: {0}' -f $_.Exception.Message)
+        return $null
+    }
+}
+
 function Get-QbdSafeName {
     # Client, computer and task names may hold characters no file name can: replace them with a
     # constant class, and keep the name short.
@@ -772,6 +812,63 @@ function Open-QbdSharedFile {
     param([string] $Path)
     $share = [System.IO.FileShare]::ReadWrite -bor [System.IO.FileShare]::Delete
     return [System.IO.File]::Open($Path, [System.IO.FileMode]::Open, [System.IO.FileAccess]::Read, $share)
+}
+
+function Get-QbdHashText {
+    # A hash as lower-case hex, the form Get-FileHash's Hash takes after ToLowerInvariant().
+    param([byte[]] $Hash)
+    return ([System.BitConverter]::ToString($Hash) -replace '-', '').ToLowerInvariant()
+}
+
+function Copy-QbdFileHashed {
+    # Copies a file its writer may hold open (read through Open-QbdSharedFile) and hashes the
+    # bytes as they are read, so the SHA-256 is that of what was copied. -MaxBytes keeps only the
+    # newest part (the end) of a larger file; -Verify also hashes the copy on disk and throws
+    # when it differs from what was read. .NET, not New-Item: file names may hold [ ] characters.
+    param(
+        [Parameter(Mandatory = $true)] [string] $Source,
+        [Parameter(Mandatory = $true)] [string] $Destination,
+        [int64] $MaxBytes = 0,
+        [switch] $Verify
+    )
+    $hasher = [System.Security.Cryptography.SHA256]::Create()
+    try {
+        $buffer = New-Object -TypeName byte[] -ArgumentList 1048576
+        $size = [int64]0
+        $reader = Open-QbdSharedFile -Path $Source
+        try {
+            $sourceSize = [int64]$reader.Length
+            $truncated = ($MaxBytes -gt 0 -and $sourceSize -gt $MaxBytes)
+            if ($truncated) { $null = $reader.Seek($sourceSize - $MaxBytes, [System.IO.SeekOrigin]::Begin) }
+            $writer = [System.IO.File]::Create($Destination)
+            try {
+                while ($MaxBytes -le 0 -or $size -lt $MaxBytes) {
+                    $wanted = $buffer.Length
+                    if ($MaxBytes -gt 0) { $wanted = [int][Math]::Min([int64]$buffer.Length, $MaxBytes - $size) }
+                    $count = $reader.Read($buffer, 0, $wanted)
+                    if ($count -le 0) { break }
+                    $writer.Write($buffer, 0, $count)
+                    $null = $hasher.TransformBlock($buffer, 0, $count, $null, 0)
+                    $size += $count
+                }
+                $null = $hasher.TransformFinalBlock($buffer, 0, 0)
+            } finally {
+                $writer.Dispose()
+            }
+        } finally {
+            $reader.Dispose()
+        }
+        $readHash = Get-QbdHashText -Hash $hasher.Hash
+    } finally {
+        $hasher.Dispose()
+    }
+    if ($Verify) {
+        $copyHash = (Get-FileHash -LiteralPath $Destination -Algorithm SHA256).Hash.ToLowerInvariant()
+        if ($copyHash -ne $readHash) {
+            throw ('The copy of {0} does not match what was read (SHA-256 {1} vs {2}).' -f $Source, $copyHash, $readHash)
+        }
+    }
+    [pscustomobject]@{ source_size = $sourceSize; size = $size; sha256 = $readHash; truncated = $truncated }
 }
 
 function Get-QbdUninstallKey {
@@ -810,11 +907,6 @@ function Get-QbdUninstallKey {
     }
 }
 
-function Get-QbdHashText {
-    param([byte[]] $Hash)
-    return ([System.BitConverter]::ToString($Hash) -replace '-', '').ToLowerInvariant()
-}
-
 function Get-QbdStagingPath {
     # Bundle names use '/', as zip entries should; the staging copy mirrors them.
     param([string] $Name)
@@ -847,41 +939,17 @@ function Add-QbdLogFile {
     $cap = [long]$MaxFileMiB * 1MB
     try {
         $destination = Get-QbdStagingPath -Name $Name
-        $hasher = [System.Security.Cryptography.SHA256]::Create()
-        $buffer = New-Object -TypeName byte[] -ArgumentList 1048576
-        $size = [long]0
-        $reader = Open-QbdSharedFile -Path $Source
-        try {
-            $sourceSize = [long]$reader.Length
-            $truncated = $sourceSize -gt $cap
-            if ($truncated) { $null = $reader.Seek($sourceSize - $cap, [System.IO.SeekOrigin]::Begin) }
-            $writer = [System.IO.File]::Create($destination)
-            try {
-                while ($size -lt $cap) {
-                    $count = $reader.Read($buffer, 0, [int][Math]::Min([long]$buffer.Length, $cap - $size))
-                    if ($count -le 0) { break }
-                    $writer.Write($buffer, 0, $count)
-                    $null = $hasher.TransformBlock($buffer, 0, $count, $null, 0)
-                    $size += $count
-                }
-                $null = $hasher.TransformFinalBlock($buffer, 0, 0)
-            } finally {
-                $writer.Dispose()
-            }
-        } finally {
-            $reader.Dispose()
-        }
+        $copy = Copy-QbdFileHashed -Source $Source -Destination $destination -MaxBytes $cap
         $null = $script:QbdBundle.files.Add([ordered]@{
             name        = $Name
             kind        = $Kind
             source      = $Source
-            source_size = $sourceSize
-            size        = $size
-            sha256      = Get-QbdHashText -Hash $hasher.Hash
-            truncated   = $truncated
+            source_size = $copy.source_size
+            size        = $copy.size
+            sha256      = $copy.sha256
+            truncated   = $copy.truncated
             redacted    = $false
         })
-        $hasher.Dispose()
     } catch {
         Write-Verbose -Message ('Could not copy {0}: {1}' -f $Source, $_.Exception.Message)
         Add-QbdSkipped -Source $Source -Reason $_.Exception.Message
@@ -917,7 +985,7 @@ function ConvertTo-QbdRedacted {
     param([AllowNull()] [object] $Node)
     if ($null -eq $Node -or $Node -is [bool]) { return $Node }
     if ($Node -is [string]) {
-        if ($Node -match '^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$') { return $Node }
+        if ($Node -match (Get-QbdGuidPattern)) { return $Node }
         return 'REDACTED'
     }
     if ($Node -is [System.Management.Automation.PSCustomObject]) {
@@ -1250,12 +1318,6 @@ function Get-QbdOwnerName {
     return $owner.account
 }
 
-function Get-QbdUtcText {
-    param([AllowNull()] [object] $Time)
-    if ($null -eq $Time) { return $null }
-    return ([DateTime]$Time).ToUniversalTime().ToString('o')
-}
-
 function Get-QbdFacts {
     param([object[]] $Install, [object[]] $Task)
     $os = @(Get-CimInstance -ClassName Win32_OperatingSystem -ErrorAction SilentlyContinue) | Select-Object -First 1
@@ -1405,6 +1467,7 @@ function Invoke-QbdRemediation {
     $null = [System.IO.Directory]::CreateDirectory($staging)
     $zipped = $false
     try {
+        Write-QbdStep -Step 'Copying the connector logs and link.json'
         $installs = @(Find-QbdConnector)
         Write-QbdGeneration -Install $installs
         $prefixes = New-Object -TypeName 'System.Collections.Generic.HashSet[string]' -ArgumentList ([System.StringComparer]::OrdinalIgnoreCase)
@@ -1422,13 +1485,12 @@ function Invoke-QbdRemediation {
             Add-QbdConnectorFiles -Install $install -Prefix $candidate
         }
 
+        Write-QbdStep -Step 'Copying the QuickBooks SDK logs'
         $sdkFolder = Join-Path -Path $env:ProgramData -ChildPath 'Intuit\QuickBooks'
         Add-QbdLogFolder -Folder $sdkFolder -Filter 'qbsdklog*.txt' -Prefix 'quickbooks' -Kind 'qbsdk-log'
 
-        $tasks = @(Get-ScheduledTask -ErrorAction SilentlyContinue | Where-Object {
-            ([string]$_.TaskName).StartsWith('QuickbooksDesktop_', [System.StringComparison]::OrdinalIgnoreCase) -or
-            ([string]$_.TaskName).StartsWith('QuickbooksDesktopUi_', [System.StringComparison]::OrdinalIgnoreCase)
-        })
+        Write-QbdStep -Step 'Exporting the connector tasks'
+        $tasks = @(Get-ScheduledTask -ErrorAction SilentlyContinue | Where-Object { $null -ne (Get-QbdTaskRole -Name ([string]$_.TaskName)) })
         $taskNumber = 0
         foreach ($task in $tasks) {
             $taskNumber += 1
@@ -1444,8 +1506,10 @@ function Invoke-QbdRemediation {
             }
         }
 
+        Write-QbdStep -Step 'Gathering facts about the PC'
         $facts = Get-QbdFacts -Install $installs -Task $tasks
         Add-QbdTextFile -Name 'facts.json' -Text (ConvertTo-Json -InputObject $facts -Depth 8) -Kind 'facts' -Source 'generated'
+        Write-QbdStep -Step ('Reading the Application log (last {0} days)' -f [int]$EventDays)
         $events = Get-QbdEvent
         Add-QbdTextFile -Name 'events.json' -Text (ConvertTo-Json -InputObject @($events) -Depth 4) -Kind 'events' -Source 'Application event log'
         # After facts.json: its process list is read first, as before.
@@ -1465,6 +1529,7 @@ function Invoke-QbdRemediation {
 
         # ZipFile, not Compress-Archive: that is slow in 5.1, stops at 2 GB and cannot read open
         # files. Entries are named here, with '/', so the zip opens the same everywhere.
+        Write-QbdStep -Step 'Writing the zip'
         $archive = [System.IO.Compression.ZipFile]::Open($zipPath, [System.IO.Compression.ZipArchiveMode]::Create)
         try {
             $names = @($script:QbdBundle.files | ForEach-Object { $_.name }) + @('manifest.json')

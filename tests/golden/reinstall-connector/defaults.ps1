@@ -201,6 +201,14 @@ function Invoke-QbdChange {
     return $true
 }
 
+function Write-QbdStep {
+    # Says which step the script has reached, while it runs, so a long run shows it is alive:
+    # a tagged information record, which qbd-fix reads live over PowerShell Remoting and which
+    # powershell.exe -File prints on stdout as one 'qbd-step: ...' line before the JSON result.
+    param([Parameter(Mandatory = $true)] [string] $Step)
+    Write-Information -MessageData ('qbd-step: {0}' -f $Step) -Tags 'qbd-step' -InformationAction Continue
+}
+
 function Get-QbdExitCode {
     # RMM tools read the exit code: 0 ok or changed, 1 failed, 3 needs a person.
     switch ([string]$script:QbdResult.status) {
@@ -290,6 +298,16 @@ function Get-QbdFileVersion {
     return $null
 }
 
+function Get-QbdGuidPattern {
+    # A GUID, 8-4-4-4-12 hex digits (a Codat Company ID, an MSI product code), from -CompanyId's
+    # pattern (GUID_PATTERN in qbd_fix/script/params.py), the one place it is written. A whole
+    # text, braces optional; with -InText, a GUID in braces anywhere in a text.
+    param([switch] $InText)
+    $guid = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'
+    if ($InText) { return ('\{' + $guid + '\}') }
+    return ('^\{?' + $guid + '\}?$')
+}
+
 function Get-QbdLinkInfo {
     # link.json is undocumented: keep only GUID-shaped values (the Company ID is one) and the
     # names of the keys holding them. Every other value may be a secret and is never returned.
@@ -303,7 +321,7 @@ function Get-QbdLinkInfo {
         return $info
     }
     $info.readable = $true
-    $guidPattern = '^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$'
+    $guidPattern = Get-QbdGuidPattern
     $ids = New-Object -TypeName System.Collections.ArrayList
     $keys = New-Object -TypeName System.Collections.ArrayList
     $pending = New-Object -TypeName System.Collections.Queue
@@ -621,6 +639,63 @@ function Open-QbdSharedFile {
     param([string] $Path)
     $share = [System.IO.FileShare]::ReadWrite -bor [System.IO.FileShare]::Delete
     return [System.IO.File]::Open($Path, [System.IO.FileMode]::Open, [System.IO.FileAccess]::Read, $share)
+}
+
+function Get-QbdHashText {
+    # A hash as lower-case hex, the form Get-FileHash's Hash takes after ToLowerInvariant().
+    param([byte[]] $Hash)
+    return ([System.BitConverter]::ToString($Hash) -replace '-', '').ToLowerInvariant()
+}
+
+function Copy-QbdFileHashed {
+    # Copies a file its writer may hold open (read through Open-QbdSharedFile) and hashes the
+    # bytes as they are read, so the SHA-256 is that of what was copied. -MaxBytes keeps only the
+    # newest part (the end) of a larger file; -Verify also hashes the copy on disk and throws
+    # when it differs from what was read. .NET, not New-Item: file names may hold [ ] characters.
+    param(
+        [Parameter(Mandatory = $true)] [string] $Source,
+        [Parameter(Mandatory = $true)] [string] $Destination,
+        [int64] $MaxBytes = 0,
+        [switch] $Verify
+    )
+    $hasher = [System.Security.Cryptography.SHA256]::Create()
+    try {
+        $buffer = New-Object -TypeName byte[] -ArgumentList 1048576
+        $size = [int64]0
+        $reader = Open-QbdSharedFile -Path $Source
+        try {
+            $sourceSize = [int64]$reader.Length
+            $truncated = ($MaxBytes -gt 0 -and $sourceSize -gt $MaxBytes)
+            if ($truncated) { $null = $reader.Seek($sourceSize - $MaxBytes, [System.IO.SeekOrigin]::Begin) }
+            $writer = [System.IO.File]::Create($Destination)
+            try {
+                while ($MaxBytes -le 0 -or $size -lt $MaxBytes) {
+                    $wanted = $buffer.Length
+                    if ($MaxBytes -gt 0) { $wanted = [int][Math]::Min([int64]$buffer.Length, $MaxBytes - $size) }
+                    $count = $reader.Read($buffer, 0, $wanted)
+                    if ($count -le 0) { break }
+                    $writer.Write($buffer, 0, $count)
+                    $null = $hasher.TransformBlock($buffer, 0, $count, $null, 0)
+                    $size += $count
+                }
+                $null = $hasher.TransformFinalBlock($buffer, 0, 0)
+            } finally {
+                $writer.Dispose()
+            }
+        } finally {
+            $reader.Dispose()
+        }
+        $readHash = Get-QbdHashText -Hash $hasher.Hash
+    } finally {
+        $hasher.Dispose()
+    }
+    if ($Verify) {
+        $copyHash = (Get-FileHash -LiteralPath $Destination -Algorithm SHA256).Hash.ToLowerInvariant()
+        if ($copyHash -ne $readHash) {
+            throw ('The copy of {0} does not match what was read (SHA-256 {1} vs {2}).' -f $Source, $copyHash, $readHash)
+        }
+    }
+    [pscustomobject]@{ source_size = $sourceSize; size = $size; sha256 = $readHash; truncated = $truncated }
 }
 
 function Get-QbdUninstallKey {
@@ -1034,7 +1109,7 @@ function Get-QbdUninstallEntry {
 function Get-QbdUninstallCommand {
     # MSI products: msiexec /x {code} /qn /norestart. Otherwise the quiet command when there is one.
     param([object] $Entry)
-    $guidPattern = '\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}'
+    $guidPattern = Get-QbdGuidPattern -InText
     $productCode = ''
     if ($Entry.windows_installer -and $Entry.key_name -match ('^' + $guidPattern + '$')) {
         $productCode = $Entry.key_name
@@ -1070,39 +1145,6 @@ function Get-QbdTrayOwner {
     @($owners | Select-Object -Unique)
 }
 
-function Copy-QbdFileVerified {
-    # Logs may be open for writing: read with FileShare ReadWrite (and Delete, so log rotation
-    # still works), hash what was read, then hash the copy on disk and compare.
-    param([string] $Source, [string] $Destination)
-    $share = [System.IO.FileShare]::ReadWrite -bor [System.IO.FileShare]::Delete
-    $hasher = [System.Security.Cryptography.SHA256]::Create()
-    $buffer = New-Object -TypeName byte[] -ArgumentList 1048576
-    $size = [long]0
-    $reader = [System.IO.File]::Open($Source, [System.IO.FileMode]::Open, [System.IO.FileAccess]::Read, $share)
-    try {
-        $writer = [System.IO.File]::Create($Destination)
-        try {
-            while (($count = $reader.Read($buffer, 0, $buffer.Length)) -gt 0) {
-                $writer.Write($buffer, 0, $count)
-                $null = $hasher.TransformBlock($buffer, 0, $count, $null, 0)
-                $size += $count
-            }
-            $null = $hasher.TransformFinalBlock($buffer, 0, 0)
-        } finally {
-            $writer.Dispose()
-        }
-    } finally {
-        $reader.Dispose()
-    }
-    $readHash = ([System.BitConverter]::ToString($hasher.Hash) -replace '-', '').ToLowerInvariant()
-    $hasher.Dispose()
-    $copyHash = (Get-FileHash -LiteralPath $Destination -Algorithm SHA256).Hash.ToLowerInvariant()
-    if ($copyHash -ne $readHash) {
-        throw ('Backup copy of {0} does not match what was read (SHA-256 {1} vs {2}).' -f $Source, $copyHash, $readHash)
-    }
-    [ordered]@{ source = $Source; backup = $Destination; size = $size; sha256 = $copyHash }
-}
-
 function Protect-QbdFolder {
     # link.json may hold secrets: the backup is for administrators and SYSTEM only.
     param([string] $Path)
@@ -1132,7 +1174,9 @@ function Backup-QbdConnector {
     foreach ($item in $File) {
         $destination = Join-Path -Path $Folder -ChildPath $item.relative
         $null = [System.IO.Directory]::CreateDirectory((Split-Path -Path $destination -Parent))
-        $null = $copies.Add((Copy-QbdFileVerified -Source $item.source -Destination $destination))
+        # A backup copy must be whole: the copy on disk is hashed again and compared.
+        $copy = Copy-QbdFileHashed -Source $item.source -Destination $destination -Verify
+        $null = $copies.Add([ordered]@{ source = $item.source; backup = $destination; size = $copy.size; sha256 = $copy.sha256 })
     }
     $utf8 = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false
     $idText = $SavedId
@@ -1290,7 +1334,7 @@ function Resolve-QbdCompanyId {
     # The Company ID to keep, from -CompanyId and link.json; refuses when they disagree, when
     # link.json is ambiguous, or (without -Force) when there is none. Read-only.
     param([hashtable] $Plan)
-    $guidPattern = '^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$'
+    $guidPattern = Get-QbdGuidPattern
     $expectedId = ''
     if ($CompanyId) {
         if ($CompanyId.Trim() -notmatch $guidPattern) {
@@ -1623,6 +1667,7 @@ function Test-QbdDataFolder {
 function Get-QbdReinstallPlan {
     # Every check, and nothing else: this function changes nothing on the PC. The change steps
     # run only when it returns a plan with ready = $true.
+    Write-QbdStep -Step 'Planning: reading the connector, its Company ID, the installer and who can run it'
     $plan = @{
         ready           = $true
         stamp           = [DateTime]::UtcNow.ToString('yyyyMMddTHHmmssZ', [System.Globalization.CultureInfo]::InvariantCulture)
@@ -1677,12 +1722,14 @@ function Invoke-QbdDownloadStep {
     $timeout = Get-QbdTimeout
     try {
         if ($Plan.installer.downloaded) {
+            Write-QbdStep -Step ('Downloading the installer (up to {0} s)' -f [int]$timeout)
             $fetched = Invoke-QbdChange -Target $path -Action ('Download the connector installer from {0}' -f $Plan.installer.host) -Change {
                 [Net.ServicePointManager]::SecurityProtocol = [Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12
                 $null = New-Item -Path $folder -ItemType Directory -Force
                 Invoke-WebRequest -Uri $source -UseBasicParsing -OutFile $path -TimeoutSec ([Math]::Max(1, $timeout))
             }
         } else {
+            Write-QbdStep -Step 'Copying the installer into qbd-fix''s own folder'
             $fetched = Invoke-QbdChange -Target $path -Action 'Copy the installer into qbd-fix''s own folder, where it is checked again and run from' -Change {
                 $null = New-Item -Path $folder -ItemType Directory -Force
                 Copy-Item -LiteralPath $source -Destination $path -Force
@@ -1701,6 +1748,7 @@ function Invoke-QbdDownloadStep {
         Add-QbdMessage -Message 'The download was declined: nothing was uninstalled.'
         return $false
     }
+    Write-QbdStep -Step 'Checking the installer''s signature'
     $Plan.installer.trust = Test-QbdInstallerTrust -Path $path -ExpectedSha256 $InstallerSha256
     Write-QbdTrustCheck -Plan $Plan
     return [bool]$Plan.ready
@@ -1709,6 +1757,7 @@ function Invoke-QbdDownloadStep {
 function Invoke-QbdBackupStep {
     # link.json and the logs, copied and hash-checked before the first change to the connector.
     param([hashtable] $Plan)
+    Write-QbdStep -Step 'Backing up link.json and the logs'
     $folder = $Plan.backup_folder
     $files = @($Plan.backup_files)
     $savedId = $Plan.saved_id
@@ -1738,6 +1787,7 @@ function Invoke-QbdBackupStep {
 function Invoke-QbdStopStep {
     # The connector's tasks, then any process running from its folder.
     param([hashtable] $Plan)
+    Write-QbdStep -Step 'Stopping the connector'
     if ($Plan.generation -eq 'legacy' -and $Plan.client_label) {
         $taskNames = @(('QuickbooksDesktop_' + $Plan.client_label), ('QuickbooksDesktopUi_' + $Plan.client_label))
         foreach ($task in @(Get-ScheduledTask -ErrorAction SilentlyContinue | Where-Object { $taskNames -contains $_.TaskName })) {
@@ -1767,7 +1817,11 @@ function Invoke-QbdUninstallStep {
     # Each planned entry in turn, bounded by -InstallTimeoutSeconds and the script's budget; the
     # entry's disappearance says it is done. A failure stops before the install.
     param([hashtable] $Plan)
-    foreach ($step in @($Plan.uninstall)) {
+    $entries = @($Plan.uninstall)
+    if ($entries.Count -gt 0) {
+        Write-QbdStep -Step ('Uninstalling the connector ({0} Apps & features entry(ies), up to {1} s each)' -f [int]$entries.Count, [int](Get-QbdTimeout))
+    }
+    foreach ($step in $entries) {
         $name = $step.entry.display_name
         if (-not $WhatIfPreference -and -not (Test-Path -LiteralPath $step.entry.key)) {
             Add-QbdMessage -Message ('"{0}" was already removed (by an earlier uninstaller).' -f $name)
@@ -1825,6 +1879,11 @@ function Invoke-QbdInstallStep {
     $outcome = @{ result = $null }
     $runWhere = 'as SYSTEM (silent)'
     if ($run.mode -eq 'user') { $runWhere = 'on {0}''s desktop (run level {1})' -f $run.account, $run.run_level }
+    if ($run.mode -eq 'system') {
+        Write-QbdStep -Step ('Running the installer as SYSTEM (up to {0} s)' -f [int]$timeout)
+    } else {
+        Write-QbdStep -Step 'Starting the installer on the user''s desktop'
+    }
     try {
         $installed = Invoke-QbdChange -Target $runWhere -Action ('Run the connector installer {0}' -f $path) -Change {
             Start-QbdInstallerRun -Run $run -TimeoutSeconds $timeout -Outcome $outcome
@@ -1873,6 +1932,7 @@ function Invoke-QbdInstallStep {
 function Test-QbdCompanyIdStep {
     # Waits for the connector and its link.json, then compares the Company ID. Read-only.
     param([hashtable] $Plan, [datetime] $InstallStart)
+    Write-QbdStep -Step ('Waiting for the installer (up to {0} s)' -f [int](Get-QbdTimeout))
     $seen = @{ after = $null; link = $null }
     $generation = $Plan.generation
     $connectorPath = $Plan.connector_path

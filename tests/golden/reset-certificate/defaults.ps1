@@ -295,6 +295,16 @@ function Get-QbdFileVersion {
     return $null
 }
 
+function Get-QbdGuidPattern {
+    # A GUID, 8-4-4-4-12 hex digits (a Codat Company ID, an MSI product code), from -CompanyId's
+    # pattern (GUID_PATTERN in qbd_fix/script/params.py), the one place it is written. A whole
+    # text, braces optional; with -InText, a GUID in braces anywhere in a text.
+    param([switch] $InText)
+    $guid = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'
+    if ($InText) { return ('\{' + $guid + '\}') }
+    return ('^\{?' + $guid + '\}?$')
+}
+
 function Get-QbdLinkInfo {
     # link.json is undocumented: keep only GUID-shaped values (the Company ID is one) and the
     # names of the keys holding them. Every other value may be a secret and is never returned.
@@ -308,7 +318,7 @@ function Get-QbdLinkInfo {
         return $info
     }
     $info.readable = $true
-    $guidPattern = '^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$'
+    $guidPattern = Get-QbdGuidPattern
     $ids = New-Object -TypeName System.Collections.ArrayList
     $keys = New-Object -TypeName System.Collections.ArrayList
     $pending = New-Object -TypeName System.Collections.Queue
@@ -541,6 +551,12 @@ function Get-QbdProcessOwner {
     $account = $user
     if ($domain) { $account = '{0}\{1}' -f $domain, $user }
     [pscustomobject]@{ account = $account; sid = $sid }
+}
+
+function Get-QbdQuickBooksProcess {
+    # QuickBooks itself: QBW32.exe, or QBW.exe on newer 64-bit builds. Win32_Process instances,
+    # none, one or several: callers wrap the call in @().
+    Get-CimInstance -ClassName Win32_Process -Filter "Name = 'QBW32.exe' OR Name = 'QBW.exe'" -ErrorAction SilentlyContinue
 }
 
 function Get-QbdAdministratorMember {
@@ -1058,9 +1074,9 @@ function Start-QbdInstallerRun {
     }
 }
 
-function Get-QbdQuickBooksProcess {
-    # QBW32.exe, or QBW.exe on newer 64-bit builds; the owner says whose QuickBooks is open.
-    $processes = @(Get-CimInstance -ClassName Win32_Process -Filter "Name = 'QBW32.exe' OR Name = 'QBW.exe'" -ErrorAction SilentlyContinue)
+function Get-QbdRunningQuickBooks {
+    # Each running QuickBooks; the owner says whose QuickBooks is open.
+    $processes = @(Get-QbdQuickBooksProcess)
     foreach ($process in $processes) {
         $user = $null
         $owner = Get-QbdProcessOwner -Process $process
@@ -1203,6 +1219,7 @@ function Invoke-QbdLaunchInstaller {
     # Every check first (a logged-on user, an installer, the old grant removed, a trusted file,
     # rights to run it), then one change: the start, which throws when it fails.
     param([object[]] $User, [object[]] $Installer)
+    Write-QbdStep -Step 'Starting the connector installer on the user''s desktop'
     $User = @($User | Where-Object { $null -ne $_ })
     if ($User.Count -eq 0) {
         Add-QbdMessage -Message 'Installer not started: nobody is logged on. Ask the user to sign in, then run again with -LaunchInstaller (or follow step 4 themselves).'
@@ -1420,6 +1437,7 @@ function Invoke-QbdNotifyUser {
     # A note in ProgramData (readable by every user) opened in Notepad on the user's desktop:
     # msg.exe is missing on Home editions, and session 0 is invisible.
     param([object[]] $User, [string[]] $Step)
+    Write-QbdStep -Step 'Showing the steps to the user'
     $User = @($User | Where-Object { $null -ne $_ })
     if ($User.Count -eq 0) {
         Add-QbdMessage -Message 'Steps not shown: nobody is logged on. Send the steps above to the user, or run again with -NotifyUser once they are signed in.'
@@ -1473,12 +1491,13 @@ function Invoke-QbdNotifyUser {
 }
 
 function Invoke-QbdRemediation {
+    Write-QbdStep -Step 'Looking for the connector and QuickBooks'
     $installs = @(Find-QbdConnector)
     Write-QbdGeneration -Install $installs
 
     $products = @(Get-QbdQuickBooksInstall)
     $releases = @(Get-QbdQuickBooksRegistryKey)
-    $running = @(Get-QbdQuickBooksProcess)
+    $running = @(Get-QbdRunningQuickBooks)
     Set-QbdData -Name 'quickbooks' -Value ([ordered]@{ installed = @($products); registry_keys = @($releases); running = @($running) })
     $quickBooks = @($products | Where-Object { -not $_.is_connector })
     $installedEvidence = 'No QuickBooks entry in the Uninstall keys or under HKLM:\SOFTWARE\Intuit\QuickBooks.'
@@ -1498,6 +1517,7 @@ function Invoke-QbdRemediation {
     }
     Add-QbdCheck -Name 'quickbooks-running' -Passed ($running.Count -gt 0) -Evidence $runningEvidence
 
+    Write-QbdStep -Step 'Looking for connector installers in each user''s Downloads'
     $installers = @(Find-QbdInstaller)
     Set-QbdData -Name 'installers' -Value @($installers)
     $installerEvidence = 'No *-quickbooksdesktop-connector*.exe or QuickBooksDesktopConnector*.exe in any user''s Downloads folder.'
@@ -1518,6 +1538,7 @@ function Invoke-QbdRemediation {
     $tailKiB = $SdkLogTailKiB
     if ($tailKiB -lt 1) { $tailKiB = 1 }
     if ($tailKiB -gt 65536) { $tailKiB = 65536 }
+    Write-QbdStep -Step 'Reading the QuickBooks SDK log'
     $sdkLog = Get-QbdSdkLog -TailKiB $tailKiB
     Set-QbdData -Name 'sdk_log' -Value $sdkLog
     $grantCodes = @('0x8004041D', '0x8004041A', '0x80040420', '0x80040418')

@@ -278,6 +278,16 @@ function Get-QbdFileVersion {
     return $null
 }
 
+function Get-QbdGuidPattern {
+    # A GUID, 8-4-4-4-12 hex digits (a Codat Company ID, an MSI product code), from -CompanyId's
+    # pattern (GUID_PATTERN in qbd_fix/script/params.py), the one place it is written. A whole
+    # text, braces optional; with -InText, a GUID in braces anywhere in a text.
+    param([switch] $InText)
+    $guid = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'
+    if ($InText) { return ('\{' + $guid + '\}') }
+    return ('^\{?' + $guid + '\}?$')
+}
+
 function Get-QbdLinkInfo {
     # link.json is undocumented: keep only GUID-shaped values (the Company ID is one) and the
     # names of the keys holding them. Every other value may be a secret and is never returned.
@@ -291,7 +301,7 @@ function Get-QbdLinkInfo {
         return $info
     }
     $info.readable = $true
-    $guidPattern = '^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$'
+    $guidPattern = Get-QbdGuidPattern
     $ids = New-Object -TypeName System.Collections.ArrayList
     $keys = New-Object -TypeName System.Collections.ArrayList
     $pending = New-Object -TypeName System.Collections.Queue
@@ -375,6 +385,21 @@ function Find-QbdConnector {
     }
 }
 
+function Get-QbdTaskRole {
+    # A legacy connector's task, by its name: QuickbooksDesktop_<client> runs the connector
+    # ('service'), QuickbooksDesktopUi_<client> its tray app ('ui'). Its role and client, or
+    # $null for any other task. Compared as text, never as a wildcard: client names may hold
+    # [ ] * ? characters.
+    param([AllowEmptyString()] [string] $Name)
+    foreach ($prefix in @('QuickbooksDesktopUi_', 'QuickbooksDesktop_')) {
+        if (-not $Name.StartsWith($prefix, [System.StringComparison]::OrdinalIgnoreCase)) { continue }
+        $role = 'service'
+        if ($prefix -eq 'QuickbooksDesktopUi_') { $role = 'ui' }
+        return [pscustomobject]@{ role = $role; client = $Name.Substring($prefix.Length) }
+    }
+    return $null
+}
+
 function Write-QbdGeneration {
     # Every script says which connector generations it found, in data and as a check.
     param([object[]] $Install)
@@ -413,6 +438,12 @@ function Get-QbdProcessOwner {
     $account = $user
     if ($domain) { $account = '{0}\{1}' -f $domain, $user }
     [pscustomobject]@{ account = $account; sid = $sid }
+}
+
+function Get-QbdQuickBooksProcess {
+    # QuickBooks itself: QBW32.exe, or QBW.exe on newer 64-bit builds. Win32_Process instances,
+    # none, one or several: callers wrap the call in @().
+    Get-CimInstance -ClassName Win32_Process -Filter "Name = 'QBW32.exe' OR Name = 'QBW.exe'" -ErrorAction SilentlyContinue
 }
 
 function Get-QbdAdministratorMember {
@@ -464,6 +495,21 @@ function ConvertTo-QbdTaskResult {
     $number = [int64]$Code
     if ($number -lt 0) { $number += 4294967296 }
     return $number
+}
+
+function Get-QbdUtcText {
+    # A time as ISO 8601 text in UTC; $null for none, for what is not a time, and for the
+    # 1999-11-30 Task Scheduler writes for "never ran".
+    param([AllowNull()] [object] $Time)
+    if ($null -eq $Time) { return $null }
+    try {
+        $moment = [datetime]$Time
+        if ($moment.Year -lt 2000) { return $null }
+        return $moment.ToUniversalTime().ToString('o')
+    } catch {
+        Write-Verbose -Message ('Not a time: {0}' -f $_.Exception.Message)
+        return $null
+    }
 }
 
 function Get-QbdTaskResultMeaning {
@@ -1061,20 +1107,13 @@ function Invoke-QbdWebConnectorRestart {
 }
 
 function Find-QbdTaskPair {
-    # Tasks may sit in any task folder. Names are compared as text, never as wildcards, because
-    # client names may hold [ ] * ? characters.
+    # Tasks may sit in any task folder; Get-QbdTaskRole reads their names as text.
     $pairs = [ordered]@{}
     foreach ($task in @(Get-ScheduledTask -ErrorAction SilentlyContinue)) {
-        $name = [string]$task.TaskName
-        if ($name.StartsWith('QuickbooksDesktopUi_', [System.StringComparison]::OrdinalIgnoreCase)) {
-            $client = $name.Substring('QuickbooksDesktopUi_'.Length)
-            $role = 'ui'
-        } elseif ($name.StartsWith('QuickbooksDesktop_', [System.StringComparison]::OrdinalIgnoreCase)) {
-            $client = $name.Substring('QuickbooksDesktop_'.Length)
-            $role = 'service'
-        } else {
-            continue
-        }
+        $taskRole = Get-QbdTaskRole -Name ([string]$task.TaskName)
+        if ($null -eq $taskRole) { continue }
+        $client = $taskRole.client
+        $role = $taskRole.role
         $key = $client.ToLowerInvariant()
         if (-not $pairs.Contains($key)) {
             $pairs[$key] = [pscustomobject]@{ client = $client; service = $null; ui = $null; duplicates = (New-Object -TypeName System.Collections.ArrayList) }
@@ -1105,10 +1144,8 @@ function Get-QbdTaskState {
     $lastResult = $null
     try {
         $info = Get-ScheduledTaskInfo -InputObject $Task
-        # Task Scheduler writes 1999-11-30 for "never ran".
-        if ($info.LastRunTime -and ([datetime]$info.LastRunTime).Year -ge 2000) {
-            $lastRun = ([datetime]$info.LastRunTime).ToUniversalTime().ToString('o')
-        }
+        # $null when it never ran (Task Scheduler writes 1999-11-30).
+        $lastRun = Get-QbdUtcText -Time $info.LastRunTime
         $lastResult = ConvertTo-QbdTaskResult -Code $info.LastTaskResult
     } catch {
         Write-Verbose -Message ('No run information for {0}: {1}' -f (Get-QbdTaskLabel -Task $Task), $_.Exception.Message)
@@ -1167,11 +1204,6 @@ function Get-QbdTrayProcess {
         $path = [string](Get-QbdProperty -InputObject $process -Name 'ExecutablePath')
         if ($path -and [string]::Equals([System.IO.Path]::GetDirectoryName($path), $wanted, [System.StringComparison]::OrdinalIgnoreCase)) { $process }
     }
-}
-
-function Get-QbdQuickBooksProcess {
-    # QuickBooks itself: a restart would close an open company file without saving.
-    Get-CimInstance -ClassName Win32_Process -Filter "Name = 'QBW32.exe' OR Name = 'QBW.exe'" -ErrorAction SilentlyContinue
 }
 
 function Get-QbdPrincipalSid {
@@ -1309,6 +1341,7 @@ function Request-QbdRestart {
 }
 
 function Invoke-QbdRemediation {
+    Write-QbdStep -Step 'Reading the connector tasks'
     $installs = @(Find-QbdConnector)
     Write-QbdGeneration -Install $installs
 
@@ -1356,6 +1389,7 @@ function Invoke-QbdRemediation {
     Add-QbdCheck -Name 'tray-user-logged-on' -Passed $principalLoggedOn -Evidence ('tray task user SID: {0}; signed in: {1}' -f $principalSid, (($users | ForEach-Object { $_.account }) -join ', '))
 
     if ($principalLoggedOn) {
+        Write-QbdStep -Step 'Ending the tray app'
         foreach ($process in @(Get-QbdTrayProcess -Folder $folder)) {
             $stopId = [int]$process.ProcessId
             # On a PC several people use, only the task user's tray app is ended: the task
@@ -1375,6 +1409,7 @@ function Invoke-QbdRemediation {
     if ($before.service_task.state -eq 'Running') {
         Add-QbdMessage -Message ('{0} was already running; left as it is.' -f (Get-QbdTaskLabel -Task $serviceTask))
     } else {
+        Write-QbdStep -Step ('Running the connector task (waiting up to {0} s)' -f [int]$TaskTimeoutSeconds)
         $ran = Invoke-QbdChange -Target (Get-QbdTaskLabel -Task $serviceTask) -Action 'Run scheduled task' -Change {
             Start-ScheduledTask -InputObject $serviceTask
         }
@@ -1404,6 +1439,7 @@ function Invoke-QbdRemediation {
         Set-QbdStatus -Status 'needs_user_action'
         Add-QbdMessage -Message 'The tray app''s task runs as a user who is not signed in, so it starts at that user''s next logon; its tray app was left as it was. Ask the user to sign in, then check the tray icon.'
     } else {
+        Write-QbdStep -Step ('Running the tray app task (waiting up to {0} s)' -f [int]$TaskTimeoutSeconds)
         $ranUi = Invoke-QbdChange -Target (Get-QbdTaskLabel -Task $uiTask) -Action 'Run scheduled task' -Change {
             Start-ScheduledTask -InputObject $uiTask
         }
@@ -1412,6 +1448,7 @@ function Invoke-QbdRemediation {
         }
     }
 
+    Write-QbdStep -Step 'Checking that the tray app is back'
     $after = Get-QbdHealth -Pair $pair -Folder $folder
     Set-QbdData -Name 'after' -Value $after
     if ($WhatIfPreference) {
@@ -1434,6 +1471,7 @@ function Invoke-QbdRemediation {
     }
     Set-QbdStatus -Status 'needs_user_action'
     if ($RestartIfUnhealthy) {
+        Write-QbdStep -Step 'Scheduling a restart of the PC'
         Request-QbdRestart -Users $users -PrincipalSid $principalSid
         return
     }

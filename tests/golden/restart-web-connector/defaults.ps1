@@ -277,6 +277,16 @@ function Get-QbdFileVersion {
     return $null
 }
 
+function Get-QbdGuidPattern {
+    # A GUID, 8-4-4-4-12 hex digits (a Codat Company ID, an MSI product code), from -CompanyId's
+    # pattern (GUID_PATTERN in qbd_fix/script/params.py), the one place it is written. A whole
+    # text, braces optional; with -InText, a GUID in braces anywhere in a text.
+    param([switch] $InText)
+    $guid = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'
+    if ($InText) { return ('\{' + $guid + '\}') }
+    return ('^\{?' + $guid + '\}?$')
+}
+
 function Get-QbdLinkInfo {
     # link.json is undocumented: keep only GUID-shaped values (the Company ID is one) and the
     # names of the keys holding them. Every other value may be a secret and is never returned.
@@ -290,7 +300,7 @@ function Get-QbdLinkInfo {
         return $info
     }
     $info.readable = $true
-    $guidPattern = '^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$'
+    $guidPattern = Get-QbdGuidPattern
     $ids = New-Object -TypeName System.Collections.ArrayList
     $keys = New-Object -TypeName System.Collections.ArrayList
     $pending = New-Object -TypeName System.Collections.Queue

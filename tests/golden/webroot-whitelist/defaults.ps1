@@ -246,6 +246,16 @@ function Get-QbdFileVersion {
     return $null
 }
 
+function Get-QbdGuidPattern {
+    # A GUID, 8-4-4-4-12 hex digits (a Codat Company ID, an MSI product code), from -CompanyId's
+    # pattern (GUID_PATTERN in qbd_fix/script/params.py), the one place it is written. A whole
+    # text, braces optional; with -InText, a GUID in braces anywhere in a text.
+    param([switch] $InText)
+    $guid = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'
+    if ($InText) { return ('\{' + $guid + '\}') }
+    return ('^\{?' + $guid + '\}?$')
+}
+
 function Get-QbdLinkInfo {
     # link.json is undocumented: keep only GUID-shaped values (the Company ID is one) and the
     # names of the keys holding them. Every other value may be a secret and is never returned.
@@ -259,7 +269,7 @@ function Get-QbdLinkInfo {
         return $info
     }
     $info.readable = $true
-    $guidPattern = '^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$'
+    $guidPattern = Get-QbdGuidPattern
     $ids = New-Object -TypeName System.Collections.ArrayList
     $keys = New-Object -TypeName System.Collections.ArrayList
     $pending = New-Object -TypeName System.Collections.Queue
@@ -993,6 +1003,7 @@ function Invoke-QbdDefenderExclusion {
 }
 
 function Invoke-QbdRemediation {
+    Write-QbdStep -Step 'Looking for the connector folders'
     $installs = @(Find-QbdConnector)
     Write-QbdGeneration -Install $installs
     $folders = @(Get-QbdAllowFolder -Install $installs)
@@ -1006,6 +1017,7 @@ function Invoke-QbdRemediation {
         [ordered]@{ path = $_.path; user = $_.user; kind = $_.kind; generation = $_.generation }
     })
 
+    Write-QbdStep -Step 'Looking for Webroot'
     $webroot = Get-QbdWebroot
     Set-QbdData -Name 'webroot' -Value $webroot
     $webrootEvidence = 'No WRSVC/WRCoreService/WRSkyClient service, no WRSA process, no Webroot\WRSA.exe under Program Files, no WRData registry key.'
@@ -1019,6 +1031,7 @@ function Invoke-QbdRemediation {
     }
     Add-QbdCheck -Name 'webroot-detected' -Passed ([bool]$webroot.present) -Evidence $webrootEvidence
 
+    Write-QbdStep -Step 'Reading the antivirus products and Defender''s state'
     $antivirus = Get-QbdAntivirusStatus
     Set-QbdData -Name 'antivirus' -Value $antivirus
     $defender = Get-QbdDefenderState
@@ -1059,6 +1072,7 @@ function Invoke-QbdRemediation {
     if ($webroot.present) { Write-QbdWebConnectorGuidance -File $files }
 
     if ($DefenderExclusion) {
+        Write-QbdStep -Step 'Adding Defender exclusions'
         Invoke-QbdDefenderExclusion -Folder $folders -Defender $defender -Antivirus $antivirus -Webroot $webroot
     }
 }
