@@ -31,16 +31,27 @@ DOCTOR_RUN_OPTIONS = [p for p in RUN_OPTIONS if p.name in ("dry_run", "output", 
 STATUS_STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 
 
+#: The client to judge, and the shell fix commands are quoted for: doctor's and heal's.
+CLIENT_OPTION = flag(
+    "client_name",
+    str | None,
+    None,
+    "--client-name",
+    "-c",
+    metavar="NAME",
+    help="Judge only this client's connector. Default: every connector found.",
+)
+SHELL_OPTION = flag(
+    "shell",
+    str | None,
+    None,
+    "--shell",
+    metavar="posix|powershell|cmd",
+    help="Quote the fix commands for this shell. Default: powershell on Windows, posix elsewhere.",
+)
+
 DOCTOR_OPTIONS: list[inspect.Parameter] = [
-    flag(
-        "client_name",
-        str | None,
-        None,
-        "--client-name",
-        "-c",
-        metavar="NAME",
-        help="Judge only this client's connector. Default: every connector found.",
-    ),
+    CLIENT_OPTION,
     flag(
         "facts",
         str | None,
@@ -50,14 +61,7 @@ DOCTOR_OPTIONS: list[inspect.Parameter] = [
         help="Judge a facts document saved earlier (the output of the --dry-run script run by "
         "hand, by an RMM tool or by Intune) instead of running the script: no PC is contacted.",
     ),
-    flag(
-        "shell",
-        str | None,
-        None,
-        "--shell",
-        metavar="posix|powershell|cmd",
-        help="Quote the fix commands for this shell. Default: powershell on Windows, posix elsewhere.",
-    ),
+    SHELL_OPTION,
 ]
 
 

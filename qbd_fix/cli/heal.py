@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from qbd_fix.cli.connection import CONNECTION_OPTIONS, pop_connection_options
+from qbd_fix.cli.doctor import CLIENT_OPTION, SHELL_OPTION
 from qbd_fix.cli.fleet import FLEET_OPTIONS, pop_fleet_options
 from qbd_fix.cli.options import RUN_OPTIONS, RunOptions, flag
 
@@ -40,25 +41,8 @@ HEAL_OPTIONS: list[inspect.Parameter] = [
         help="With --collect-logs: where the zips go. Default: ./qbd-logs",
         rich_help_panel=PANEL,
     ),
-    flag(
-        "client_name",
-        str | None,
-        None,
-        "--client-name",
-        "-c",
-        metavar="NAME",
-        help="Judge only this client's connector. Default: every connector found.",
-        rich_help_panel=PANEL,
-    ),
-    flag(
-        "shell",
-        str | None,
-        None,
-        "--shell",
-        metavar="posix|powershell|cmd",
-        help="Quote the steps' commands for this shell. Default: powershell on Windows, posix elsewhere.",
-        rich_help_panel=PANEL,
-    ),
+    CLIENT_OPTION,
+    SHELL_OPTION,
 ]
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from qbd_fix import validation
-from qbd_fix.connection import AUTH_KINDS
+from qbd_fix.connection import AUTH_KINDS, PER_PC
 from qbd_fix.errors import UsageError
 from qbd_fix.validation import MAX_CLIENT_NAME
 
@@ -39,17 +39,7 @@ FIELDS = (
 )
 #: Settings :meth:`Target.merge` fills from the command line: the columns, and what Ansible
 #: inventories add (never the host, where it came from, a skip reason or a password).
-MERGEABLE = (
-    *FIELDS,
-    "groups",
-    "cert_validation",
-    "ca_file",
-    "certificate_pem",
-    "certificate_key_pem",
-    "connect_timeout",
-    "operation_timeout",
-    "read_timeout",
-)
+MERGEABLE = tuple(dict.fromkeys((*FIELDS, "groups", *PER_PC)))
 #: Columns or keys that would hold a secret itself rather than where to find it.
 SECRET_FIELDS = frozenset({"password", "pass", "passwd", "pwd", "secret", "token"})
 SECRET_REFUSAL = (
