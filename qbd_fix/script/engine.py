@@ -125,8 +125,14 @@ def validate_attributes(parameter: ScriptParameter) -> list[str]:
     return attributes
 
 
-def param_block(parameters: Sequence[ScriptParameter], values: Mapping[str, ParamValue]) -> PsCode:
-    """Write the ``[CmdletBinding()] param(...)`` block with values as quoted defaults.
+def param_block(
+    parameters: Sequence[ScriptParameter],
+    values: Mapping[str, ParamValue],
+    *,
+    ascii_only: bool = False,
+) -> PsCode:
+    """Write the ``[CmdletBinding()] param(...)`` block with values as quoted defaults
+    (*ascii_only*: characters outside printable ASCII as ``[char]`` codes).
 
     ``param(`` stays on the attribute's next line start: tree-sitter-pwsh misparses
     ``param`` followed by a newline and ``(``.
@@ -138,7 +144,7 @@ def param_block(parameters: Sequence[ScriptParameter], values: Mapping[str, Para
         lines.extend(f"    {attribute}" for attribute in validate_attributes(parameter))
         declaration = f"    {_PS_TYPES[parameter.kind]} ${parameter.name}"
         if parameter.kind != "switch" or value:
-            declaration += f" = {ps_literal(value)}"
+            declaration += f" = {ps_literal(value, ascii_only=ascii_only)}"
         if index < len(parameters) - 1:
             declaration += ","
         lines.append(declaration)

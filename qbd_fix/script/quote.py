@@ -32,24 +32,37 @@ def _verbatim(text: str) -> str:
     return f"'{escaped}'"
 
 
-def ps_string(value: str) -> str:
+def _coded(ch: str, ascii_only: bool) -> bool:
+    code = ord(ch)
+    return code < 0x20 or code == 0x7F or (ascii_only and code > 0x7E)
+
+
+def _char_codes(ch: str) -> list[str]:
+    """``[char]N`` for *ch*; a character beyond U+FFFF as its two UTF-16 halves."""
+    data = ch.encode("utf-16-le")
+    return [f"[char]{int.from_bytes(data[i : i + 2], 'little')}" for i in range(0, len(data), 2)]
+
+
+def ps_string(value: str, *, ascii_only: bool = False) -> str:
     """Quote *value* as a PowerShell expression whose value is exactly *value*.
 
     Every single-quote character is doubled inside a verbatim literal, so the
     literal reads back as the original text. Control characters (CR, LF, TAB,
     ...) are written as ``[char]N`` joined with ``+``: a raw line break inside a
     literal would be rewritten by the CRLF conversion of script files and so
-    change the value. A value without control characters is one literal.
+    change the value. A value without control characters is one literal. With
+    *ascii_only* (files for tools that save scripts without a BOM), every character outside
+    printable ASCII is written the same way, so the expression itself is pure ASCII.
     """
     check_quotable(value)
     parts: list[str] = []
     run: list[str] = []
     for ch in value:
-        if ord(ch) < 0x20 or ord(ch) == 0x7F:
+        if _coded(ch, ascii_only):
             if run:
                 parts.append(_verbatim("".join(run)))
                 run = []
-            parts.append(f"[char]{ord(ch)}")
+            parts.extend(_char_codes(ch))
         else:
             run.append(ch)
     if run or not parts:
@@ -61,13 +74,13 @@ def ps_string(value: str) -> str:
     return "(" + " + ".join(parts) + ")"
 
 
-def ps_literal(value: str | bool | int) -> str:
+def ps_literal(value: str | bool | int, *, ascii_only: bool = False) -> str:
     """Write a typed parameter default: a string, a switch state or an integer."""
     if isinstance(value, bool):
         return "$true" if value else "$false"
     if isinstance(value, int):
         return str(value)
-    return ps_string(value)
+    return ps_string(value, ascii_only=ascii_only)
 
 
 def ps_ordered_table(entries: dict[str, str], indent: int = 4) -> str:

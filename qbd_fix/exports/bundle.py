@@ -1,0 +1,75 @@
+"""Writing an export's folder: every file atomically, and nothing over a file not ours."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+from qbd_fix import __version__
+from qbd_fix.errors import UsageError
+from qbd_fix.files import write_atomic
+from qbd_fix.script.params import ParamValue, ScriptParameter
+
+MANIFEST = "manifest.json"
+REDACTED = "<redacted>"
+
+
+def baked_values(
+    parameters: tuple[ScriptParameter, ...] | list[ScriptParameter],
+    values: Mapping[str, ParamValue],
+) -> dict[str, ParamValue]:
+    """The values written into the files, for the manifest: secrets as ``<redacted>``."""
+    secret = {p.name for p in parameters if p.secret}
+    return {name: (REDACTED if name in secret else value) for name, value in values.items()}
+
+
+def manifest(kind: str, files: Mapping[str, bytes], **details: object) -> bytes:
+    """``manifest.json``: the tool and version, what was exported, each file's SHA-256."""
+    document = {
+        "tool": "qbd-fix",
+        "version": __version__,
+        "export": kind,
+        **details,
+        "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
+    }
+    return (json.dumps(document, indent=2, ensure_ascii=True) + "\n").encode("ascii")
+
+
+def _ours(folder: Path) -> set[str]:
+    """Files an earlier export wrote here (listed in its manifest), which may be replaced."""
+    path = folder / MANIFEST
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    if not isinstance(document, dict) or document.get("tool") != "qbd-fix":
+        return set()
+    listed = document.get("files")
+    if not isinstance(listed, dict):
+        return set()
+    return {str(name) for name in listed} | {MANIFEST}
+
+
+def write_export(folder: Path, files: Mapping[str, bytes]) -> list[Path]:
+    """Write *files* (relative POSIX names) into *folder*, which must be new, empty, or hold
+    only an earlier export's files. Each file is written atomically; returns the paths."""
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--output {folder} is a file, not a folder")
+    if folder.is_dir():
+        present = {
+            p.relative_to(folder).as_posix() for p in folder.rglob("*") if not p.is_dir()
+        }
+        foreign = sorted(present - _ours(folder))
+        if foreign:
+            raise UsageError(
+                f"--output {folder} holds other files ({', '.join(foreign[:3])}"
+                f"{', ...' if len(foreign) > 3 else ''}): choose a new or empty folder",
+            )
+    written = []
+    for name, data in files.items():
+        path = folder.joinpath(*name.split("/"))
+        write_atomic(path, [data])
+        written.append(path)
+    return written
