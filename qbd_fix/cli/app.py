@@ -19,6 +19,7 @@ from qbd_fix import __version__
 from qbd_fix.cli import commands
 from qbd_fix.cli.connection import CONNECTION_OPTIONS, pop_connection_options
 from qbd_fix.cli.doctor import doctor as _doctor_command
+from qbd_fix.cli.export import export_app
 from qbd_fix.cli.fleet import FLEET_OPTIONS, pop_fleet_options
 from qbd_fix.cli.heal import heal as _heal_command
 from qbd_fix.cli.help import PanelledCommand
@@ -170,6 +171,7 @@ for _remediation in REMEDIATIONS.values():
     app.command(_remediation.name, cls=PanelledCommand)(_remediation_command(_remediation))
 app.command("doctor", cls=PanelledCommand)(_doctor_command)
 app.command("heal", cls=PanelledCommand)(_heal_command)
+app.add_typer(export_app)
 
 
 def main() -> None:
