@@ -75,9 +75,7 @@ def _rmm_command(remediation: Remediation) -> Callable[..., int]:
         target_name = kwargs.pop("target")
         folder = _folder(kwargs.pop("output"))
         if target_name not in RMM_TARGETS:
-            raise UsageError(
-                f"--target {target_name!r} is not one of {', '.join(RMM_TARGETS)}"
-            )
+            raise UsageError(f"--target {target_name!r} is not one of {', '.join(RMM_TARGETS)}")
         values = remediation.bind(kwargs)
         files = export_files(remediation, values, RMM_TARGETS[target_name])
         write_export(folder, files)

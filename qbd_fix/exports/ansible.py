@@ -61,10 +61,7 @@ def _yaml(document: Any) -> bytes:
 def _parameters_expression(remediation: Remediation) -> str:
     """The ``parameters:`` dict, typed: win_powershell binds each key to the parameter."""
     filters = {"string": "string", "switch": "bool", "int": "int"}
-    items = [
-        f"'{p.name}': {variable(p)} | {filters[p.kind]}"
-        for p in remediation.flagged
-    ]
+    items = [f"'{p.name}': {variable(p)} | {filters[p.kind]}" for p in remediation.flagged]
     budget = (
         f" | combine({{'{BUDGET_PARAMETER}': {BUDGET_VARIABLE} | int}}"
         f" if {BUDGET_VARIABLE} is not none else {{}})"

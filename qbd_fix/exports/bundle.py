@@ -58,9 +58,7 @@ def write_export(folder: Path, files: Mapping[str, bytes]) -> list[Path]:
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"--output {folder} is a file, not a folder")
     if folder.is_dir():
-        present = {
-            p.relative_to(folder).as_posix() for p in folder.rglob("*") if not p.is_dir()
-        }
+        present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if not p.is_dir()}
         foreign = sorted(present - _ours(folder))
         if foreign:
             raise UsageError(

@@ -84,7 +84,7 @@ def readme(export: ExportScript) -> str:
         if t.environment:
             name = environment_name(p)
             row += f" `{name}` or `{name}_B64` |"
-        value = export.script.parameters[p.name]
+        value = export.parameters[p.name]
         shown = "(secret)" if p.secret else "`" + json.dumps(value, ensure_ascii=False) + "`"
         shown = shown.replace("|", "\\|")
         row += f" {shown} | {rule_text(p)} |"
@@ -148,10 +148,12 @@ def export_files(
         target=target.name,
         values=baked_values(
             [*remediation.parameters, *inputs(remediation, export.budget)[-1:]],
-            export.script.parameters,
+            export.parameters,
         ),
         timeout_seconds=export.timeout,
-        exit_codes=dict(zip(("ok", "failed", "needs_user_action"), target.codes or (), strict=False)),
+        exit_codes=dict(
+            zip(("ok", "failed", "needs_user_action"), target.codes or (), strict=False)
+        ),
     )
     return files
 

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from qbd_fix import __version__
 from qbd_fix.exports.targets import Target
 from qbd_fix.remediations.base import Remediation
-from qbd_fix.script.engine import Script, param_block
+from qbd_fix.script.engine import param_block
 from qbd_fix.script.params import (
     BUDGET_PARAMETER,
     RUNNER_MARGIN_SECONDS,
@@ -229,9 +230,7 @@ def _exit_function(target: Target) -> str:
     else:
         lines.append("    if (-not $PSCommandPath) { return }")
         if target.set_should_exit:
-            lines.append(
-                "    # Without SetShouldExit the agent sees every code above 1 as 1."
-            )
+            lines.append("    # Without SetShouldExit the agent sees every code above 1 as 1.")
             lines.append("    $host.SetShouldExit($Code)")
         lines.append("    exit $Code")
     lines.append("}")
@@ -352,8 +351,8 @@ class ExportScript:
     target: Target
     text: str
     body: str
-    script: Script
-    """The remediation script rendered with the baked values (time budget, timeout)."""
+    parameters: dict[str, ParamValue]
+    """The values baked in, ``-TimeBudgetSeconds`` included."""
 
     @property
     def filename(self) -> str:
@@ -366,11 +365,11 @@ class ExportScript:
     @property
     def timeout(self) -> int:
         """Seconds the engine should allow: the script's budget and the runners' margin."""
-        return int(self.script.runner_timeout)
+        return self.budget + RUNNER_MARGIN_SECONDS
 
     @property
     def budget(self) -> int:
-        value = self.script.parameters[BUDGET_PARAMETER]
+        value = self.parameters[BUDGET_PARAMETER]
         assert isinstance(value, int)
         return value
 
@@ -382,20 +381,42 @@ def body_of(text: str) -> str:
     return text[start:end]
 
 
+@lru_cache(maxsize=32)
+def body_script(remediation: Remediation) -> str:
+    """The body: the remediation script rendered with its defaults (the same for every target
+    and every set of values, which all reach it as arguments)."""
+    body = remediation.render().text
+    if not body.isascii():
+        raise ExportError(f"{remediation.name}: the script holds non-ASCII text")
+    return body if body.endswith("\n") else body + "\n"
+
+
+def bind(remediation: Remediation, values: Mapping[str, ParamValue]) -> dict[str, ParamValue]:
+    """Every parameter's value (given, else its default), checked as the script checks it,
+    and ``-TimeBudgetSeconds`` for these values."""
+    known = {p.name: p for p in remediation.parameters}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ExportError(f"{remediation.name}: unknown parameters {', '.join(unknown)}")
+    bound: dict[str, ParamValue] = {}
+    for p in remediation.parameters:
+        value = p.check(values.get(p.name, p.default))
+        p.check_bounds(value)
+        bound[p.name] = value
+    bound[BUDGET_PARAMETER] = remediation.time_budget(bound)
+    return bound
+
+
 def build(
     remediation: Remediation, values: Mapping[str, ParamValue], target: Target
 ) -> ExportScript:
     """The exported script of *remediation* for *target*, with *values* as its defaults."""
-    baked = remediation.render(values)
-    body = remediation.render().text
-    if not body.isascii():
-        raise ExportError(f"{remediation.name}: the script holds non-ASCII text")
-    if not body.endswith("\n"):
-        body += "\n"
-    budget = baked.parameters[BUDGET_PARAMETER]
+    baked = bind(remediation, values)
+    body = body_script(remediation)
+    budget = baked[BUDGET_PARAMETER]
     assert isinstance(budget, int)
     parameters = [*remediation.parameters, budget_parameter(budget)]
-    outer = param_block(parameters, baked.parameters, ascii_only=True)
+    outer = param_block(parameters, baked, ascii_only=True)
     accepted = []
     if target.arguments:
         accepted.append("script parameters (as the remediation script takes them)")
