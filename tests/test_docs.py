@@ -43,8 +43,14 @@ def test_readme_commands_and_options_exist(argv: list[str]) -> None:
     name = argv[0]
     command = GROUP.commands.get(name)  # type: ignore[attr-defined]
     assert command is not None, f"README uses unknown command {name}"
+    rest = argv[1:]
+    while rest and hasattr(command, "commands") and not rest[0].startswith("-"):
+        # A command group (``export rmm restart-tasks``): its options are its commands'.
+        command = command.commands.get(rest[0])  # type: ignore[attr-defined]
+        assert command is not None, f"README uses unknown command {' '.join(argv)}"
+        rest = rest[1:]
     known = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
-    used = [arg.split("=")[0] for arg in argv[1:] if arg.startswith("-")]
+    used = [arg.split("=")[0] for arg in rest if arg.startswith("-")]
     assert [opt for opt in used if opt not in known] == []
 
 
