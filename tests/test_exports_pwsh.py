@@ -73,6 +73,8 @@ foreach ($case in @(Get-Content -Raw -LiteralPath $Cases | ConvertFrom-Json)) {
     foreach ($p in $case.args.PSObject.Properties) { $splat[$p.Name] = $p.Value }
     $global:LASTEXITCODE = 0
     $Ansible = $null
+    # Last case only: there is no way back to FullLanguage.
+    if ($case.clm) { $ExecutionContext.SessionState.LanguageMode = 'ConstrainedLanguage' }
     if ($case.ansible) {
         # ansible.windows.win_powershell runs the script text, not a file, with $Ansible set.
         $Ansible = [pscustomobject]@{ Result = $null; Changed = $true; Failed = $false; CheckMode = $false }
@@ -86,7 +88,7 @@ foreach ($case in @(Get-Content -Raw -LiteralPath $Cases | ConvertFrom-Json)) {
         $record.ansible = [ordered]@{ changed = $Ansible.Changed; failed = $Ansible.Failed; result = $Ansible.Result }
     }
     $results += $record
-    foreach ($name in $names) { [Environment]::SetEnvironmentVariable($name, $null) }
+    foreach ($name in $names) { Remove-Item -LiteralPath ('env:' + $name) -ErrorAction SilentlyContinue }
 }
 ConvertTo-Json -InputObject @($results) -Depth 8 | Set-Content -LiteralPath $Out -Encoding utf8
 """
@@ -167,9 +169,20 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
         "bad-given-twice", "generic", env={"FAKE_STATUS": "ok", "QBD_CLIENT_NAME": "a"},
         args={"ClientName": "b"},
     )  # fmt: skip
+    relaunched = {"ClientName": "x'y", "TaskTimeoutSeconds": 5, "RestartIfUnhealthy": True}
+    case(
+        "relaunched", "generic",
+        env={"FAKE_STATUS": "ok", "QBD_EXPORT_VALUES": json.dumps(relaunched),
+             "QBD_CLIENT_NAME": "ignored"},
+    )  # fmt: skip
+    case(
+        "relaunched-bad", "generic",
+        env={"FAKE_STATUS": "ok", "QBD_EXPORT_VALUES": json.dumps({"TaskTimeoutSeconds": 9999})},
+    )  # fmt: skip
     case("baked", "baked", env={"FAKE_STATUS": "ok"})
     case("real", "real")
     case("real-ansible", "real-ansible", ansible=True)
+    case("constrained", "datto", env={"QBD_TASK_TIMEOUT": "5"}, clm=True)
 
     cases_file = root / "cases.json"
     cases_file.write_text(json.dumps(cases), encoding="utf-8")
@@ -311,3 +324,25 @@ def test_the_real_body_runs_between_the_adapters(runs: dict[str, dict[str, Any]]
     assert run["code"] == 1
     ansible = runs["real-ansible"]["ansible"]
     assert ansible["failed"] is True and ansible["result"]["remediation"] == "restart-tasks"
+
+
+def test_values_from_the_32_bit_host_are_taken_back_and_validated(
+    runs: dict[str, dict[str, Any]],
+) -> None:
+    # What the 64-bit host started by the 32-bit one sees: QBD_EXPORT_VALUES, not QBD_<NAME>.
+    received = _last(runs["relaunched"])["data"]["received"]
+    assert received["ClientName"] == "x'y"
+    assert received["TaskTimeoutSeconds"] == 5 and received["RestartIfUnhealthy"] is True
+    bad = runs["relaunched-bad"]
+    assert bad["code"] == 1
+    assert bad["lines"][0].startswith("qbd-fix: -TaskTimeoutSeconds was refused")
+
+
+def test_constrained_language_mode_is_reported_before_any_dotnet_call(
+    runs: dict[str, dict[str, Any]],
+) -> None:
+    run = runs["constrained"]
+    assert run["code"] == 1, run
+    doc = _last(run)
+    assert doc["status"] == "failed" and "ConstrainedLanguage" in doc["messages"][0]
+    assert doc["checks"][0]["name"] == "language-mode"

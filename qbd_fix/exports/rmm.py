@@ -110,6 +110,15 @@ def readme(export: ExportScript) -> str:
         "",
         "The last line of the output is the JSON result (status, checks, actions, messages).",
         "",
+        *(
+            [
+                "The zip this fix makes stays on the PC: its path is in the JSON result "
+                "(`data.bundle`); fetch it with the RMM's file transfer.",
+                "",
+            ]
+            if r.collects_file
+            else []
+        ),
         "## Timeout",
         "",
         f"Set the engine's timeout to **{export.timeout} seconds** "

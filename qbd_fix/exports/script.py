@@ -181,12 +181,12 @@ function Get-QbdExportArgument {
 
 function New-QbdExportFailure {
     # The one JSON result of a run that stopped before the remediation script started.
-    param([Parameter(Mandatory = $true)] [string[]] $Problem)
+    param([Parameter(Mandatory = $true)] [string[]] $Problem, [string] $Check = 'inputs')
     $document = [ordered]@{
         remediation = $QbdExportRemediation
         computer    = $env:COMPUTERNAME
         status      = 'failed'
-        checks      = @(@{ name = 'inputs'; passed = $false; evidence = ($Problem -join ' ') })
+        checks      = @(@{ name = $Check; passed = $false; evidence = ($Problem -join ' ') })
         actions     = @()
         messages    = @($Problem)
         data        = @{ what_if = [bool]$WhatIfPreference }
@@ -266,11 +266,20 @@ def _inputs_table(parameters: list[ScriptParameter]) -> str:
             f"Variable = {ps_string(environment_name(p))}; "
             f"Rule = {ps_string(rule_text(p), ascii_only=True)}"
         )
-        rows.append(f"    [pscustomobject]@{{ {fields} }}")
+        rows.append(f"    @{{ {fields} }}")
     return "$QbdExportInputs = @(\n" + ",\n".join(rows) + "\n)\n"
 
 
 _MAIN_INPUT = r"""
+if ($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage') {
+    # Constrained Language Mode (AppLocker or WDAC script enforcement) blocks the .NET calls
+    # this script makes: say so in the one JSON result, before any of them.
+    $QbdExportMode = [string]$ExecutionContext.SessionState.LanguageMode
+    $QbdExportJson = New-QbdExportFailure -Problem @(('PowerShell runs in {0} here (AppLocker or WDAC script enforcement), and this script needs FullLanguage. Nothing was changed. Allow the script (sign it, or add a policy rule for it), then run it again.' -f $QbdExportMode)) -Check 'language-mode'
+    Write-Output $QbdExportJson
+    if ($PSCommandPath) { exit QBD_FAILED_CODE }
+    return
+}
 $QbdExportVariables = @(Get-Variable -Scope Local -Name $QbdExportNames)
 $QbdExportProblems = @()
 if ($PSCommandPath -and $env:QBD_EXPORT_VALUES) {
@@ -446,7 +455,7 @@ def build(
         _FUNCTIONS + "\n",
         _exit_function(target),
         _ansible_function(target),
-        _MAIN_INPUT,
+        _MAIN_INPUT.replace("QBD_FAILED_CODE", str(target.failed_code or 0)),
         _ENV_INPUT if target.environment else "",
         _MAIN_CHECK,
         "    Set-QbdExportAnsible -Result $QbdExportFailed -Status 'failed'\n"
