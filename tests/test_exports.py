@@ -157,6 +157,21 @@ def test_write_export_refuses_a_folder_with_other_files(tmp_path: Path) -> None:
     assert (other / "restart-tasks.ps1").read_text() == "someone else's"
 
 
+def test_a_new_export_replaces_an_earlier_one_but_keeps_edited_files(tmp_path: Path) -> None:
+    folder = tmp_path / "out"
+    write_export(folder, export_files(get("restart-tasks"), {}, RMM_TARGETS["generic"]))
+    write_export(folder, export_files(get("webroot-whitelist"), {}, RMM_TARGETS["generic"]))
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "README.md",
+        "manifest.json",
+        "webroot-whitelist.ps1",
+    ]
+    (folder / "webroot-whitelist.ps1").write_text("edited by hand")
+    with pytest.raises(UsageError, match="webroot-whitelist"):
+        write_export(folder, export_files(get("restart-tasks"), {}, RMM_TARGETS["generic"]))
+    assert (folder / "webroot-whitelist.ps1").read_text() == "edited by hand"
+
+
 def invoke(*args: str) -> tuple[int, str, str]:
     result = runner.invoke(app, list(args))
     return result.exit_code, result.stdout, result.stderr

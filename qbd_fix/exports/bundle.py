@@ -9,7 +9,7 @@ from pathlib import Path
 
 from qbd_fix import __version__
 from qbd_fix.errors import UsageError
-from qbd_fix.files import write_atomic
+from qbd_fix.files import sha256_file, write_atomic
 from qbd_fix.script.params import ParamValue, ScriptParameter
 
 MANIFEST = "manifest.json"
@@ -37,19 +37,20 @@ def manifest(kind: str, files: Mapping[str, bytes], **details: object) -> bytes:
     return (json.dumps(document, indent=2, ensure_ascii=True) + "\n").encode("ascii")
 
 
-def _ours(folder: Path) -> set[str]:
-    """Files an earlier export wrote here (listed in its manifest), which may be replaced."""
+def _ours(folder: Path) -> dict[str, str]:
+    """Files an earlier export wrote here (listed in its manifest, with their SHA-256), which
+    may be replaced; the manifest itself has no digest ("")."""
     path = folder / MANIFEST
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return set()
+        return {}
     if not isinstance(document, dict) or document.get("tool") != "qbd-fix":
-        return set()
+        return {}
     listed = document.get("files")
     if not isinstance(listed, dict):
-        return set()
-    return {str(name) for name in listed} | {MANIFEST}
+        return {}
+    return {str(name): str(digest) for name, digest in listed.items()} | {MANIFEST: ""}
 
 
 def write_export(folder: Path, files: Mapping[str, bytes]) -> list[Path]:
@@ -57,14 +58,25 @@ def write_export(folder: Path, files: Mapping[str, bytes]) -> list[Path]:
     only an earlier export's files. Each file is written atomically; returns the paths."""
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"--output {folder} is a file, not a folder")
+    stale: list[Path] = []
     if folder.is_dir():
         present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if not p.is_dir()}
-        foreign = sorted(present - _ours(folder))
+        ours = _ours(folder)
+        foreign = sorted(present - set(ours))
+        # An earlier export's file the new one does not write goes, unless it was edited.
+        for name in sorted(present & set(ours) - set(files)):
+            path = folder.joinpath(*name.split("/"))
+            if sha256_file(path) == ours[name]:
+                stale.append(path)
+            else:
+                foreign.append(name)
         if foreign:
             raise UsageError(
                 f"--output {folder} holds other files ({', '.join(foreign[:3])}"
                 f"{', ...' if len(foreign) > 3 else ''}): choose a new or empty folder",
             )
+    for path in stale:
+        path.unlink()
     written = []
     for name, data in files.items():
         path = folder.joinpath(*name.split("/"))
