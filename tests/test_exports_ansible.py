@@ -1,9 +1,8 @@
 """The exported Ansible role under the real ansible-playbook: syntax, module names, arguments.
 
-``--syntax-check`` resolves module names only when the collection is there, so the
-``ansible.windows`` collection is taken from an ``ansible`` wheel (the package that carries
-it) into a temporary collections path: from ``$QBD_ANSIBLE_WHEELS``, ``$PIP_FIND_LINKS`` or
-``../shared/wheels``. A broken task must fail the same check, so a pass means something.
+``--syntax-check`` resolves module names only when the collection is there: the test extras
+install the ``ansible`` package, which carries ``ansible.windows``. A broken task must fail
+the same check, so a pass means something.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -21,41 +19,20 @@ from qbd_fix.exports.bundle import write_export
 from qbd_fix.remediations import REMEDIATIONS
 
 PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
-ROOT = Path(__file__).resolve().parents[1]
 
 
-def _wheel() -> Path | None:
-    folders = [os.environ.get("QBD_ANSIBLE_WHEELS"), os.environ.get("PIP_FIND_LINKS")]
-    candidates = [Path(f) for f in folders if f] + [ROOT.parent / "shared" / "wheels"]
-    for folder in candidates:
-        found = sorted(folder.glob("ansible-[0-9]*.whl")) if folder.is_dir() else []
-        if found:
-            return found[-1]
-    return None
-
-
-WHEEL = _wheel()
-pytestmark = [
-    pytest.mark.skipif(not PLAYBOOK.is_file(), reason="ansible-core is not installed"),
-    pytest.mark.skipif(
-        WHEEL is None, reason="no ansible wheel with the ansible.windows collection"
-    ),
-]
+pytestmark = pytest.mark.skipif(
+    not PLAYBOOK.is_file(), reason="ansible is not installed (the test extras install it)"
+)
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     root = tmp_path_factory.mktemp("ansible")
-    collections = root / "collections"
-    assert WHEEL is not None
-    prefix = "ansible_collections/ansible/windows/"
-    with zipfile.ZipFile(WHEEL) as wheel:
-        wheel.extractall(collections, [n for n in wheel.namelist() if n.startswith(prefix)])
     out = root / "export"
     write_export(out, role_files())
     env = {
         **os.environ,
-        "ANSIBLE_COLLECTIONS_PATH": str(collections),
         "ANSIBLE_LOCAL_TEMP": str(root / "tmp"),
         "ANSIBLE_HOME": str(root / "home"),
         "ANSIBLE_NOCOLOR": "1",
