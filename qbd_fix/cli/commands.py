@@ -248,7 +248,11 @@ SPECS: dict[str, CommandSpec] = {
                         typer.Option(
                             "--company-id",
                             metavar="GUID",
-                            help="Expected Codat Company ID; must match link.json or nothing changes.",
+                            help=(
+                                "Expected Codat Company ID; must match link.json or nothing "
+                                "changes. The Web Connector keeps no link.json: there it is "
+                                "used as given."
+                            ),
                         ),
                     ],
                     None,
