@@ -25,6 +25,7 @@ STEPS = (
     "Invoke-QbdBackupStep",
     "Invoke-QbdStopStep",
     "Invoke-QbdUninstallStep",
+    "Invoke-QbdFolderStep",
     "Invoke-QbdInstallStep",
     "Test-QbdCompanyIdStep",
 )
@@ -265,8 +266,48 @@ def test_relinking_steps_and_company_id_check() -> None:
     assert "ongoing sync" in steps and "SAME Company ID" in steps
     verify = function_body(text, "Test-QbdCompanyIdStep")
     assert "$newIds -notcontains $savedId" in verify
-    web = function_body(text, "Write-QbdWebConnectorSteps")
-    assert "Web Connector" in web and "QuickBooksDesktopConnector.exe" in web
+    web = function_body(text, "Write-QbdWebConnectorLinkSteps")
+    for step in (
+        ".qwc",
+        '"Yes, always',
+        "tick the new row",
+        "password copied from Codat",
+        "Update Selected",
+    ):
+        assert step in web, step
+    assert "Write-QbdWebConnectorLinkSteps -Plan $Plan" in steps
+
+
+def test_the_web_connector_is_backed_up_then_uninstalled_by_its_folder_then_moved() -> None:
+    """The current generation: what identifies the link is backed up first, the uninstall entry
+    is matched by the folder holding QBWebConnector.exe, the folder is moved (never deleted) only
+    after the backup, and the Company ID, which cannot be read there, is never guessed."""
+    text = rendered("defaults")
+    plan = function_body(text, "Resolve-QbdWebConnectorBackup")
+    assert "Get-ChildItem -LiteralPath $downloads -Filter '*.qwc' -File" in plan
+    assert "@('QB web connector', 'QBWebConnector')" in plan
+    assert "'Registry::HKEY_USERS\\{0}\\Software\\Intuit\\{1}'" in plan
+    shown = function_body(text, "Get-QbdShownRegistryValue")
+    assert "if ($Name -match '(?i)password|pwd|secret|token|key') { return '***' }" in shown
+    backup = function_body(text, "Backup-QbdConnector")
+    assert "$null = reg.exe export $item.reg_key $destination /y" in backup
+    assert "if ($LASTEXITCODE -ne 0 -or" in backup
+    entries = function_body(text, "Get-QbdUninstallEntry")
+    assert "$WebConnector -and $displayName.IndexOf('Web Connector'" in entries
+    select = function_body(text, "Select-QbdConnector")
+    assert "Test-Path -LiteralPath $_.executable -PathType Leaf" in select
+    folder = function_body(text, "Invoke-QbdFolderStep")
+    assert "[System.IO.Directory]::Move($source, $destination)" in folder
+    assert "Remove-Item" not in folder
+    main = function_body(text, "Invoke-QbdRemediation")
+    order = [main.index(f"{step} -Plan $plan") for step in STEPS[1:5]]
+    assert order == sorted(order)  # backup, stop, uninstall, then the folder
+    company = function_body(text, "Resolve-QbdCompanyId")
+    assert "Add-QbdCheck -Name 'company-id-readable' -Passed $false" in company
+    verify = function_body(text, "Test-QbdWebConnectorInstalled")
+    assert "Add-QbdCheck -Name 'company-id-kept' -Passed $false" in verify
+    assert "Write-QbdRelinkSteps -Plan $Plan" in verify
+    assert "'Write-QbdWebConnectorSteps'" not in text and "reinstalled by hand" not in text
 
 
 # ------------------------------------------------------------------------------------------

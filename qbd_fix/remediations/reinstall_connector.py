@@ -9,6 +9,12 @@ signature or SHA-256, the Codat-side switch to ongoing sync and the removal of
 QuickBooks' old grant (both confirmed by the administrator), and who can run the
 installer with which rights. Only when every precondition holds does it back up,
 uninstall, install and check the Company ID, one step at a time.
+
+On a PC with the current generation (Intuit's Web Connector, installed by
+``QuickBooksDesktopConnector.exe``) the backup holds the ``.qwc`` files and each
+signed-in user's Web Connector registry keys, the Web Connector's folder is moved
+into the backup once it is uninstalled, and the result gives the linking steps.
+Its Company ID cannot be read on the PC: ``-CompanyId`` is used as given.
 """
 
 from __future__ import annotations
@@ -23,13 +29,16 @@ REINSTALL_CONNECTOR = Remediation(
     title="Reinstall the connector with the same Company ID",
     seed_section="The first link was successful but the company became deauthorized immediately after the datasets completed",
     summary=(
-        "Checks the installer's signature, backs up link.json and the logs, uninstalls the "
-        "connector found, installs from --installer and checks the Company ID is unchanged."
+        "Checks the installer's signature, backs up link.json and the logs (the Web "
+        "Connector's .qwc files and settings), uninstalls the connector found, installs from "
+        "--installer and checks the Company ID is unchanged where it can be read."
     ),
     may_change=(
-        "writes a backup folder under C:\\ProgramData\\qbd-fix\\backups",
+        "writes a backup folder under C:\\ProgramData\\qbd-fix\\backups (with the Web "
+        "Connector: its .qwc files and each signed-in user's Web Connector registry keys)",
         "ends the connector's processes and stops its scheduled tasks",
         "uninstalls the connector found",
+        "moves the Web Connector's folder into the backup once it is uninstalled",
         "downloads (https) the installer to C:\\ProgramData\\qbd-fix\\downloads",
         "runs the installer: an MSI silently as SYSTEM, otherwise on the logged-on user's "
         "desktop (elevated only for an administrator)",
@@ -58,12 +67,14 @@ REINSTALL_CONNECTOR = Remediation(
             "CompanyId",
             "string",
             "",
-            "Expected Codat Company ID (GUID); must match link.json or nothing is changed",
+            "Expected Codat Company ID (GUID); must match link.json or nothing is changed "
+            "(the Web Connector keeps none: there it is used as given)",
             pattern=GUID_PATTERN,
             pattern_text="a GUID such as 8a210b68-6988-11ed-a1eb-0242ac120002",
             flag=Flag(
                 "--company-id",
-                "Expected Codat Company ID; must match link.json or nothing changes.",
+                "Expected Codat Company ID; must match link.json or nothing changes. The Web "
+                "Connector keeps no link.json: there it is used as given.",
                 metavar="GUID",
                 clean=validation.company_id,
             ),

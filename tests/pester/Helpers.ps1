@@ -292,11 +292,39 @@ function Register-FakeCommandStub {
 }
 
 function Register-FakeNativeGuard {
-    # Programs a script may start by name that must never run from a test: shutdown.exe. A
-    # function of that exact name is found before the program, on Windows too; Pester then
-    # mocks it (Set-FakeMachineMock), and reaching it without the mock throws.
-    $body = "throw 'shutdown.exe is not faked: this test reached it without a mock (Set-FakeMachineMock).'"
-    $null = New-Item -Path 'Function:\global:shutdown.exe' -Value ([scriptblock]::Create($body)) -Force
+    # Programs a script may start by name that must never run from a test: shutdown.exe and
+    # reg.exe. A function of that exact name is found before the program, on Windows too;
+    # Pester then mocks it (Set-FakeMachineMock), and reaching it without the mock throws.
+    foreach ($program in @('shutdown.exe', 'reg.exe')) {
+        # Only the names above are spliced into this text.
+        $body = "param([Parameter(ValueFromRemainingArguments = `$true)] [object[]] `$Arguments) throw '{0} is not faked: this test reached it without a mock (Set-FakeMachineMock).'" -f $program
+        $null = New-Item -Path ('Function:\global:{0}' -f $program) -Value ([scriptblock]::Create($body)) -Force
+    }
+}
+
+function Invoke-FakeReg {
+    # reg.exe export KEY FILE /y: writes the key of the fake registry, and each key under it,
+    # with its values, into FILE (the shape of a .reg file; the scripts only store it) and ends
+    # with exit code 0; 1 for a key that is not there or when RegExportFails. Every call is
+    # recorded in RegCalls.
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [AllowNull()] [object[]] $Arguments)
+    $given = @($Arguments | ForEach-Object { [string]$_ })
+    $null = $Machine.RegCalls.Add(($given -join ' '))
+    $global:LASTEXITCODE = 1
+    if ($given.Count -lt 3 -or $given[0] -ne 'export' -or $Machine.RegExportFails) { return }
+    $root = (ConvertTo-FakeRegistryKey -Path ('Registry::' + $given[1])).ToLowerInvariant()
+    if (-not $Machine.Registry.ContainsKey($root)) { return }
+    $lines = New-Object -TypeName System.Collections.ArrayList
+    $null = $lines.Add('Windows Registry Editor Version 5.00')
+    foreach ($name in @($Machine.Registry.Keys | Where-Object { $_ -eq $root -or $_.StartsWith($root + '\') } | Sort-Object)) {
+        $key = $Machine.Registry[$name]
+        $null = $lines.Add('')
+        $null = $lines.Add(('[{0}]' -f $key.Name))
+        foreach ($valueName in @($key.Values.Keys | Sort-Object)) { $null = $lines.Add(('"{0}"="{1}"' -f $valueName, $key.Values[$valueName])) }
+    }
+    $null = [System.IO.Directory]::CreateDirectory((Split-Path -Path $given[2] -Parent))
+    [System.IO.File]::WriteAllText($given[2], ($lines -join "`r`n"), (New-Object -TypeName System.Text.UnicodeEncoding -ArgumentList $false, $true))
+    $global:LASTEXITCODE = 0
 }
 
 function New-FakeMachine {
@@ -344,6 +372,9 @@ function New-FakeMachine {
         AclErrors      = @{}
         # Every registry value a script read with RegistryKey.GetValue ('<key>\<name>').
         RegistryReads  = New-Object -TypeName 'System.Collections.Generic.List[string]'
+        # Every reg.exe call (its arguments), and whether reg.exe export fails (exit code 1).
+        RegCalls       = New-Object -TypeName System.Collections.ArrayList
+        RegExportFails = $false
     }
     # Elevation by process ID (Add-FakeProcess -Elevated): what the doctor's token reader answers.
     [QbdFixNative.ProcessToken]::Elevated.Clear()
@@ -505,11 +536,37 @@ function Add-FakeLegacyConnector {
 }
 
 function Add-FakeWebConnector {
+    # Intuit's Web Connector: its program in Program Files (x86)\Common Files\Intuit\QuickBooks\
+    # QBWebConnector, and its log in ProgramData.
     param([Parameter(Mandatory = $true)] [hashtable] $Machine)
-    $folder = Join-Path -Path $Machine.ProgramFiles86 -ChildPath 'Common Files\Intuit\QuickBooks\QBWebConnector'
+    $folder = Get-FakeWebConnectorFolder -Machine $Machine
     $null = Write-FakeProgram -Path (Join-Path -Path $folder -ChildPath 'QBWebConnector.exe')
     $null = Write-FakeFile -Path (Join-Path -Path $Machine.ProgramData -ChildPath 'Intuit\QBWebConnector\log\QWCLog.txt') -Text ("20240501.19:00:00 UTC : QBWebConnector started`r`n")
     return $folder
+}
+
+function Get-FakeWebConnectorFolder {
+    param([Parameter(Mandatory = $true)] [hashtable] $Machine)
+    return Join-Path -Path $Machine.ProgramFiles86 -ChildPath 'Common Files\Intuit\QuickBooks\QBWebConnector'
+}
+
+function Add-FakeWebConnectorLink {
+    # What linking the Web Connector leaves for a user: the .qwc file in their Downloads and, in
+    # their hive, the application's key under Software\Intuit\QB web connector (its encrypted
+    # password among the values) and Software\Intuit\QBWebConnector's own settings. Returns the
+    # .qwc file's path.
+    param(
+        [Parameter(Mandatory = $true)] [hashtable] $Machine,
+        [Parameter(Mandatory = $true)] [object] $User,
+        [string] $AppName = 'Codat QuickBooks Connector',
+        [string] $Password = 'AQAAANCMnd8BFdERjHoAwE/Cl+sBAAAA'
+    )
+    $qwc = Join-Path -Path $User.Profile -ChildPath 'Downloads\codat-quickbooks.qwc'
+    $null = Write-FakeFile -Path $qwc -Text ("<?xml version=`"1.0`"?><QBWCXML><AppName>{0}</AppName><AppURL>https://quickbooksdesktop.codat.io/qbwc</AppURL><UserName>codat</UserName><OwnerID>{{57F3B9B1-86F1-4fcc-B1EE-566DE1813D20}}</OwnerID><FileID>{{90A44FB5-33D9-4815-AC85-BC87A7E7D1EB}}</FileID><QBType>QBFS</QBType><Scheduler><RunEveryNMinutes>60</RunEveryNMinutes></Scheduler></QBWCXML>" -f $AppName)
+    $hive = 'Registry::HKEY_USERS\{0}\Software\Intuit' -f $User.Sid
+    $null = Add-FakeRegistryKey -Machine $Machine -Path ('{0}\QB web connector\{1}' -f $hive, $AppName) -Values @{ Password = $Password; 'Owner ID' = '{57F3B9B1-86F1-4fcc-B1EE-566DE1813D20}'; AutoRun = 1; URL = 'https://quickbooksdesktop.codat.io/qbwc' }
+    $null = Add-FakeRegistryKey -Machine $Machine -Path ('{0}\QBWebConnector' -f $hive) -Values @{ Level = 'Verbose'; UpdateLock = 'False' }
+    return $qwc
 }
 
 function Add-FakePerUserConnector {
@@ -1122,6 +1179,7 @@ function Set-FakeMachineMock {
     Register-FakeCommandStub
     Register-FakeNativeGuard
     Mock -CommandName shutdown.exe -MockWith { }
+    Mock -CommandName reg.exe -MockWith { Invoke-FakeReg -Machine $global:FakeMachine -Arguments $PesterBoundParameters['Arguments'] }
 
     Mock -CommandName Start-Sleep -MockWith {
         if ($null -eq (Get-FakeMachineOrNull)) { return }

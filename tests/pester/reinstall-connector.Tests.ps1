@@ -561,4 +561,252 @@ Describe 'reinstall-connector' {
             Should -Invoke -CommandName Start-Process -Times 0 -Exactly -ParameterFilter { [string]$PesterBoundParameters['FilePath'] -like '*Toolbar*' }
         }
     }
+
+    Context 'the Web Connector (current generation)' {
+        BeforeEach {
+            $webFolder = Add-FakeWebConnector -Machine $machine
+            $webProgram = Join-Path -Path $webFolder -ChildPath 'QBWebConnector.exe'
+            $qwc = Add-FakeWebConnectorLink -Machine $machine -User $alice
+            $encrypted = 'AQAAANCMnd8BFdERjHoAwE/Cl+sBAAAA'
+            $null = Add-FakeProcess -Machine $machine -Name 'QBWebConnector.exe' -ExecutablePath $webProgram -User 'alice'
+            # Intuit's MSI entry, found by its folder (InstallLocation holds QBWebConnector.exe).
+            $machine['WebEntry'] = @{
+                DisplayName      = 'Web Connector'
+                DisplayVersion   = '2.3.0.215'
+                Publisher        = 'Intuit Inc.'
+                InstallLocation  = $webFolder
+                WindowsInstaller = 1
+                UninstallString  = 'MsiExec.exe /X{B0B1C9A6-9D17-4C71-9AB3-5E1E3A8F0C21}'
+            }
+            $machine['UninstallKey'] = Add-FakeUninstallEntry -Machine $machine -KeyName '{B0B1C9A6-9D17-4C71-9AB3-5E1E3A8F0C21}' -Values $machine['WebEntry']
+            Mock -CommandName Start-Process -MockWith { New-TestUninstallerProcess -RemoveKey $global:FakeMachine.UninstallKey }
+            # The installer, run by the one-shot task, puts the Web Connector and its entry back.
+            Mock -CommandName New-ScheduledTaskAction -MockWith {
+                $null = Write-FakeProgram -Path (Join-Path -Path (Get-FakeWebConnectorFolder -Machine $global:FakeMachine) -ChildPath 'QBWebConnector.exe')
+                $null = Add-FakeUninstallEntry -Machine $global:FakeMachine -KeyName '{B0B1C9A6-9D17-4C71-9AB3-5E1E3A8F0C21}' -Values $global:FakeMachine.WebEntry
+                New-FakeTaskAction -Execute ([string]$PesterBoundParameters['Execute']) -Argument ([string]$PesterBoundParameters['Argument'])
+            }
+            $webInstaller = Write-FakeProgram -Path (Join-Path -Path $alice.Profile -ChildPath 'Downloads\QuickBooksDesktopConnector.exe')
+            $webReady = @{ ClientName = ''; Installer = $webInstaller; CompanyId = $companyId; CodatSideDone = $true; GrantRemoved = $true }
+        }
+
+        It 'plans the whole reinstall and changes nothing under -WhatIf, settings shown with the password as ***' {
+            $before = Get-FakeTree -Root $machine.Root
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters ($webReady + @{ WhatIf = $true })
+
+            $run.Result.status | Should -Be 'ok' -Because $run.Json
+            $run.ExitCode | Should -Be 0
+            $run.Result.data.plan_ready | Should -BeTrue
+            $run.Result.data.connector.generation | Should -Be 'web-connector'
+            $run.Result.data.connector.path | Should -Be $webFolder
+            $run.Result.data.installer.trust.trusted_by | Should -Be 'signature'
+            @($run.Result.data.uninstall) | Should -HaveCount 1
+            $run.Result.data.uninstall[0].name | Should -Be 'Web Connector'
+            $run.Result.data.uninstall[0].kind | Should -Be 'msi'
+            $run.Result.data.uninstall[0].arguments | Should -Be '/x {B0B1C9A6-9D17-4C71-9AB3-5E1E3A8F0C21} /qn /norestart'
+            @($run.Result.data.web_connector.qwc_files | ForEach-Object { $_.path }) | Should -Be @($qwc)
+            $settings = @($run.Result.data.web_connector.settings)
+            $settings | Should -HaveCount 2
+            @($settings | ForEach-Object { $_.sid } | Select-Object -Unique) | Should -Be @($alice.Sid)
+            $app = @($settings | ForEach-Object { $_.keys } | Where-Object { $_.key -like '*\QB web connector\Codat QuickBooks Connector' })
+            $app | Should -HaveCount 1
+            $app[0].values.Password | Should -Be '***'
+            $app[0].values.'Owner ID' | Should -Be '{57F3B9B1-86F1-4fcc-B1EE-566DE1813D20}'
+            $app[0].values.AutoRun | Should -Be 1
+            $run.Json | Should -Not -BeLike ('*{0}*' -f $encrypted)
+            $readable = (Get-ResultCheck -Result $run.Result -Name 'company-id-readable')[0]
+            $readable.passed | Should -BeFalse
+            (Get-ResultMessage -Result $run.Result -Text ('-CompanyId {0} is used as given, not confirmed here' -f $companyId)) | Should -HaveCount 1
+            foreach ($step in @('Back up', 'export 2 registry key(s)', 'End process', 'Uninstall (msi uninstaller)', 'Move the Web Connector folder into the backup', 'Run the connector installer')) {
+                @(Get-ResultAction -Result $run.Result -Text $step).Count | Should -BeGreaterThan 0 -Because ('{0} should be listed' -f $step)
+            }
+            @($run.Result.actions | Where-Object { $_.performed }) | Should -HaveCount 0
+            (Get-ResultMessage -Result $run.Result -Text 'Update Selected') | Should -HaveCount 1
+            $run.Steps | Should -Contain 'Backing up the .qwc files, the Web Connector''s settings and its log'
+            $run.Steps | Should -Contain 'Moving the Web Connector folder into the backup'
+            $run.Stdout[-1] | Should -BeExactly $run.Json
+            @($run.Stdout | Select-Object -SkipLast 1 | Where-Object { -not $_.StartsWith('qbd-step: ') }) | Should -HaveCount 0
+            @($machine.RegCalls) | Should -HaveCount 0
+            Should -Invoke -CommandName Start-Process -Times 0 -Exactly
+            Should -Invoke -CommandName Stop-Process -Times 0 -Exactly
+            Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+            Test-Path -LiteralPath $backups | Should -BeFalse
+            (Get-FakeTree -Root $machine.Root) -join [Environment]::NewLine | Should -Be ($before -join [Environment]::NewLine)
+        }
+
+        It 'backs up the .qwc file and the hive keys, uninstalls by the folder, moves the folder into the backup, installs and gives the linking steps' {
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $webReady
+
+            $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+            $run.ExitCode | Should -Be 3
+            $folder = [string]$run.Result.data.backup.folder
+            $folder | Should -BeLike '*web-connector*'
+            (Get-ResultCheck -Result $run.Result -Name 'backup-verified')[0].passed | Should -BeTrue
+            Get-Content -LiteralPath (Join-Path -Path $folder -ChildPath 'qwc/alice/codat-quickbooks.qwc') -Raw | Should -BeLike '*<QBWCXML>*'
+            @($machine.RegCalls) | Should -Be @(
+                ('export HKEY_USERS\{0}\Software\Intuit\QB web connector {1} /y' -f $alice.Sid, (Join-Path -Path $folder -ChildPath ('registry\01-QB-web-connector-{0}.reg' -f $alice.Sid))),
+                ('export HKEY_USERS\{0}\Software\Intuit\QBWebConnector {1} /y' -f $alice.Sid, (Join-Path -Path $folder -ChildPath ('registry\02-QBWebConnector-{0}.reg' -f $alice.Sid)))
+            )
+            $exported = @($run.Result.data.backup.files | Where-Object { ([string]$_.source).StartsWith('HKEY_USERS\') })
+            $exported | Should -HaveCount 2
+            foreach ($file in $exported) { Test-Path -LiteralPath $file.backup -PathType Leaf | Should -BeTrue }
+            # The whole export: the encrypted password too, which only the backup holds.
+            Get-Content -LiteralPath $exported[0].backup -Raw | Should -BeLike ('*{0}*' -f $encrypted)
+            $run.Json | Should -Not -BeLike ('*{0}*' -f $encrypted)
+            $summary = Get-TestAclSummary -Acl $global:FakeMachine['Acls'][$folder]
+            $summary.Protected | Should -BeTrue
+            ($summary.Sids | Sort-Object) -join ',' | Should -Be 'S-1-5-18,S-1-5-32-544'
+            Should -Invoke -CommandName Stop-Process -Times 1 -Exactly
+            Should -Invoke -CommandName Start-Process -Times 1 -Exactly -ParameterFilter { $PesterBoundParameters['ArgumentList'] -eq '/x {B0B1C9A6-9D17-4C71-9AB3-5E1E3A8F0C21} /qn /norestart' }
+            (Get-ResultCheck -Result $run.Result -Name 'uninstalled')[0].passed | Should -BeTrue
+            (Get-ResultCheck -Result $run.Result -Name 'web-connector-folder-removed')[0].passed | Should -BeTrue
+            Test-Path -LiteralPath (Join-Path -Path $folder -ChildPath 'QBWebConnector/QBWebConnector.exe') -PathType Leaf | Should -BeTrue
+            Should -Invoke -CommandName New-ScheduledTaskPrincipal -Times 1 -Exactly -ParameterFilter { [string]$PesterBoundParameters['RunLevel'] -eq 'Highest' }
+            (Get-ResultCheck -Result $run.Result -Name 'connector-installed')[0].passed | Should -BeTrue
+            $kept = (Get-ResultCheck -Result $run.Result -Name 'company-id-kept')[0]
+            $kept.passed | Should -BeFalse
+            $kept.evidence | Should -BeLike 'Not checked*'
+            (Get-ResultMessage -Result $run.Result -Text ('SAME Company ID: {0}' -f $companyId)) | Should -HaveCount 1
+            $link = @(Get-ResultMessage -Result $run.Result -Text 'To link the Web Connector again')
+            $link | Should -HaveCount 1
+            foreach ($part in @($qwc, '"Yes, always; allow access even if QuickBooks is not running"', 'tick the new row', 'password copied from Codat''s link page', 'Update Selected')) {
+                $link[0] | Should -BeLike ('*{0}*' -f [WildcardPattern]::Escape($part))
+            }
+            $run.Steps | Should -Be @(
+                'Planning: reading the connector, its Company ID, the installer and who can run it',
+                'Copying the installer into qbd-fix''s own folder',
+                'Checking the installer''s signature',
+                'Backing up the .qwc files, the Web Connector''s settings and its log',
+                'Stopping the connector',
+                'Uninstalling the connector (1 Apps & features entry(ies), up to 600 s each)',
+                'Moving the Web Connector folder into the backup',
+                'Starting the installer on the user''s desktop',
+                'Waiting for the installer (up to 600 s)'
+            )
+        }
+
+        It 'makes a backup of its own on a second run and leaves the first as it was' {
+            $first = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $webReady
+            $first.Result.status | Should -Be 'needs_user_action' -Because $first.Json
+            $firstFolder = [string]$first.Result.data.backup.folder
+            $firstTree = Get-FakeTree -Root $firstFolder
+
+            $second = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $webReady
+
+            $second.Result.status | Should -Be 'needs_user_action' -Because $second.Json
+            $secondFolder = [string]$second.Result.data.backup.folder
+            $secondFolder | Should -Not -Be $firstFolder
+            (Get-FakeTree -Root $firstFolder) -join [Environment]::NewLine | Should -Be ($firstTree -join [Environment]::NewLine)
+            foreach ($part in @('qwc/alice/codat-quickbooks.qwc', 'QBWebConnector/QBWebConnector.exe', 'company-id.txt', 'backup-manifest.json')) {
+                Test-Path -LiteralPath (Join-Path -Path $secondFolder -ChildPath $part) -PathType Leaf | Should -BeTrue -Because $part
+            }
+            @(Get-ChildItem -LiteralPath (Join-Path -Path $secondFolder -ChildPath 'registry') -Filter '*.reg') | Should -HaveCount 2
+            (Get-ResultCheck -Result $second.Result -Name 'connector-installed')[0].passed | Should -BeTrue
+            Test-Path -LiteralPath $webProgram -PathType Leaf | Should -BeTrue
+        }
+
+        It 'installs the Web Connector on a run after one that stopped once it was removed, backing up what is left' {
+            # As after a first run that moved the folder into its backup and then stopped.
+            Remove-Item -LiteralPath $webFolder -Recurse -Force
+            $null = $machine.Registry.Remove((ConvertTo-FakeRegistryKey -Path $machine.UninstallKey).ToLowerInvariant())
+            $machine.Processes.Clear()
+            $null = Add-FakeProcess -Machine $machine -Name 'explorer.exe' -ExecutablePath 'C:\Windows\explorer.exe' -User 'alice' -Sid $alice.Sid
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $webReady
+
+            $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+            $run.Result.data.connector.generation | Should -Be 'web-connector'
+            $run.Result.data.connector.path | Should -Be $webFolder
+            (Get-ResultMessage -Result $run.Result -Text 'the installer is the Web Connector''s (QuickBooksDesktopConnector.exe)') | Should -HaveCount 1
+            @($run.Result.data.uninstall) | Should -HaveCount 0
+            @(Get-ResultAction -Result $run.Result -Text 'Move the Web Connector folder') | Should -HaveCount 0
+            $folder = [string]$run.Result.data.backup.folder
+            Test-Path -LiteralPath (Join-Path -Path $folder -ChildPath 'qwc/alice/codat-quickbooks.qwc') -PathType Leaf | Should -BeTrue
+            @($machine.RegCalls) | Should -HaveCount 2
+            Should -Invoke -CommandName Start-Process -Times 0 -Exactly
+            (Get-ResultCheck -Result $run.Result -Name 'connector-installed')[0].passed | Should -BeTrue
+            (Get-ResultCheck -Result $run.Result -Name 'company-id-readable')[0].passed | Should -BeFalse
+            (Get-ResultMessage -Result $run.Result -Text 'To link the Web Connector again') | Should -HaveCount 1
+        }
+
+        It 'refuses without -CompanyId or -Force, saying the Company ID cannot be read here, and changes nothing' {
+            $parameters = $webReady.Clone()
+            $parameters.Remove('CompanyId')
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $parameters
+
+            $run.Result.status | Should -Be 'failed' -Because $run.Json
+            (Get-ResultCheck -Result $run.Result -Name 'company-id-readable')[0].passed | Should -BeFalse
+            (Get-ResultMessage -Result $run.Result -Text 'on which the Company ID cannot be read') | Should -HaveCount 1
+            (Get-ResultMessage -Result $run.Result -Text 'No Company ID found and none given') | Should -HaveCount 1
+            @($run.Result.actions) | Should -HaveCount 0
+            @($machine.RegCalls) | Should -HaveCount 0
+            Test-Path -LiteralPath $backups | Should -BeFalse
+            Test-Path -LiteralPath $webProgram -PathType Leaf | Should -BeTrue
+        }
+
+        It 'needs the Codat-side switch and the removed grant first, naming the Web Connector''s entry' {
+            $null = Add-FakeUninstallEntry -Machine $machine -KeyName '{8F6D2E4A-1B3C-4D5E-9F70-A1B2C3D4E5F6}' -Values @{
+                DisplayName = 'QuickBooks Desktop Pro 2024'; DisplayVersion = '34.0.4006.3405'; Publisher = 'Intuit Inc.'; InstallLocation = 'C:\Program Files\Intuit\QuickBooks 2024\'
+            }
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ ClientName = ''; Installer = $webInstaller; CompanyId = $companyId }
+
+            $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+            (Get-ResultCheck -Result $run.Result -Name 'codat-side-done')[0].passed | Should -BeFalse
+            (Get-ResultCheck -Result $run.Result -Name 'grant-removed')[0].passed | Should -BeFalse
+            (Get-ResultMessage -Result $run.Result -Text 'the entry may carry the Web Connector''s or the Codat connection''s name') | Should -HaveCount 1
+            @($run.Result.actions) | Should -HaveCount 0
+            Should -Invoke -CommandName Start-Process -Times 0 -Exactly
+            Test-Path -LiteralPath $webProgram -PathType Leaf | Should -BeTrue
+        }
+
+        It 'uninstalls nothing when the installer is not signed' {
+            Mock -CommandName Get-AuthenticodeSignature -MockWith { New-TestSignature -Status 'NotSigned' -Subject '' }
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $webReady
+
+            $run.Result.status | Should -Be 'failed' -Because $run.Json
+            (Get-ResultCheck -Result $run.Result -Name 'installer-trusted')[0].passed | Should -BeFalse
+            @($run.Result.actions) | Should -HaveCount 0
+            @($machine.RegCalls) | Should -HaveCount 0
+            Should -Invoke -CommandName Start-Process -Times 0 -Exactly
+            Test-Path -LiteralPath $webProgram -PathType Leaf | Should -BeTrue
+        }
+
+        It 'uninstalls nothing when a registry key cannot be exported' {
+            $machine.RegExportFails = $true
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters $webReady
+
+            $run.Result.status | Should -Be 'failed' -Because $run.Json
+            $check = (Get-ResultCheck -Result $run.Result -Name 'backup-verified')[0]
+            $check.passed | Should -BeFalse
+            $check.evidence | Should -BeLike '*reg.exe could not export*'
+            (Get-ResultMessage -Result $run.Result -Text 'The connector was not uninstalled') | Should -HaveCount 1
+            Should -Invoke -CommandName Start-Process -Times 0 -Exactly
+            Should -Invoke -CommandName Stop-Process -Times 0 -Exactly
+            Test-Path -LiteralPath $webProgram -PathType Leaf | Should -BeTrue
+        }
+
+        It 'never removes an entry that only says Web Connector' {
+            $null = Add-FakeUninstallEntry -Machine $machine -KeyName 'Other Web Connector' -Values @{
+                DisplayName          = 'QuickBooks Web Connector Toolkit'
+                Publisher            = 'Example Software'
+                InstallLocation      = 'C:\Program Files\Example\Toolkit'
+                QuietUninstallString = '"C:\Program Files\Example\Toolkit\remove.exe" /S'
+            }
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters ($webReady + @{ WhatIf = $true })
+
+            $run.Result.status | Should -Be 'ok' -Because $run.Json
+            @($run.Result.data.uninstall | ForEach-Object { $_.name }) | Should -Be @('Web Connector')
+            $kept = @($run.Result.data.not_removed)
+            $kept | Should -HaveCount 1
+            $kept[0].name | Should -Be 'QuickBooks Web Connector Toolkit'
+            $kept[0].matched_by | Should -Be 'name'
+            (Get-ResultMessage -Result $run.Result -Text 'its name says Web Connector, but its folder is not') | Should -HaveCount 1
+        }
+    }
 }

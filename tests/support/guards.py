@@ -68,6 +68,7 @@ CHANGING_COMMANDS = frozenset(
         "Out-File",
         "Tee-Object",
         "msiexec.exe",
+        "reg.exe",  # add, delete, import, export: every use is a change
         "shutdown.exe",
     )
 )

@@ -303,6 +303,15 @@ function New-QbdInstall {
     }
 }
 
+function Get-QbdWebConnectorFolder {
+    # Where Intuit's Web Connector is installed, under a Program Files folder: by default the
+    # 32-bit one (C:\Program Files (x86)\Common Files\Intuit\QuickBooks\QBWebConnector).
+    param([string] $Root = '')
+    if (-not $Root) { $Root = ${env:ProgramFiles(x86)} }
+    if (-not $Root) { $Root = $env:ProgramFiles }
+    return Join-Path -Path $Root -ChildPath 'Common Files\Intuit\QuickBooks\QBWebConnector'
+}
+
 function Find-QbdConnector {
     # All three generations: per-user (%LOCALAPPDATA%\Codat), legacy (Program Files (x86)\<client>\
     # QuickBooks-connector, run by scheduled tasks) and current (Intuit Web Connector).
@@ -319,7 +328,7 @@ function Find-QbdConnector {
                 -LinkJson (Join-Path -Path $install -ChildPath 'link.json') `
                 -Log (Join-Path -Path $install -ChildPath 'logs\connector.log')
         }
-        $webConnector = Join-Path -Path $root -ChildPath 'Common Files\Intuit\QuickBooks\QBWebConnector'
+        $webConnector = Get-QbdWebConnectorFolder -Root $root
         if (Test-Path -LiteralPath $webConnector -PathType Container) {
             New-QbdInstall -Generation 'web-connector' -Path $webConnector `
                 -Executable (Join-Path -Path $webConnector -ChildPath 'QBWebConnector.exe') `
@@ -871,6 +880,16 @@ function Copy-QbdFileHashed {
     [pscustomobject]@{ source_size = $sourceSize; size = $size; sha256 = $readHash; truncated = $truncated }
 }
 
+function Get-QbdUserHiveSid {
+    # The loaded hives under HKEY_USERS: each signed-in user's (and .DEFAULT, the system
+    # account's), by SID; not their _Classes views. A signed-out user's hive is not loaded.
+    foreach ($hive in @(Get-ChildItem -LiteralPath 'Registry::HKEY_USERS' -ErrorAction SilentlyContinue)) {
+        $sid = [string]$hive.PSChildName
+        if ($sid.EndsWith('_Classes', [System.StringComparison]::OrdinalIgnoreCase)) { continue }
+        $sid
+    }
+}
+
 function Get-QbdUninstallKey {
     # Apps & features entries: machine-wide (the 64- and 32-bit registry views) and, with
     # -IncludeUserHives, every loaded user hive (per-user installs register there). Each comes
@@ -881,9 +900,7 @@ function Get-QbdUninstallKey {
     $null = $roots.Add([pscustomobject]@{ Path = 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall'; Scope = 'machine'; Sid = '' })
     $null = $roots.Add([pscustomobject]@{ Path = 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall'; Scope = 'machine-32'; Sid = '' })
     if ($IncludeUserHives) {
-        foreach ($hive in @(Get-ChildItem -LiteralPath 'Registry::HKEY_USERS' -ErrorAction SilentlyContinue)) {
-            $sid = [string]$hive.PSChildName
-            if ($sid.EndsWith('_Classes', [System.StringComparison]::OrdinalIgnoreCase)) { continue }
+        foreach ($sid in @(Get-QbdUserHiveSid)) {
             $userKey = 'Registry::HKEY_USERS\{0}\Software\Microsoft\Windows\CurrentVersion\Uninstall' -f $sid
             $null = $roots.Add([pscustomobject]@{ Path = $userKey; Scope = ('user ' + $sid); Sid = $sid })
         }

@@ -6,7 +6,7 @@ param(
     [ValidateLength(0, 200)]
     [ValidatePattern('^\z|^[^\x00-\x1f\x7f]*\z')]
     [string] $ClientName = 'O''Brien & Sons – Books',
-    # Expected Codat Company ID (GUID); must match link.json or nothing is changed
+    # Expected Codat Company ID (GUID); must match link.json or nothing is changed (the Web Connector keeps none: there it is used as given)
     [ValidatePattern('^\z|^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\z')]
     [string] $CompanyId = '8a210b68-6988-11ed-a1eb-0242ac120002',
     # Go on without a Company ID confirmed by link.json (none found, or none to match -CompanyId)

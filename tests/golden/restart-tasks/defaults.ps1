@@ -351,6 +351,15 @@ function New-QbdInstall {
     }
 }
 
+function Get-QbdWebConnectorFolder {
+    # Where Intuit's Web Connector is installed, under a Program Files folder: by default the
+    # 32-bit one (C:\Program Files (x86)\Common Files\Intuit\QuickBooks\QBWebConnector).
+    param([string] $Root = '')
+    if (-not $Root) { $Root = ${env:ProgramFiles(x86)} }
+    if (-not $Root) { $Root = $env:ProgramFiles }
+    return Join-Path -Path $Root -ChildPath 'Common Files\Intuit\QuickBooks\QBWebConnector'
+}
+
 function Find-QbdConnector {
     # All three generations: per-user (%LOCALAPPDATA%\Codat), legacy (Program Files (x86)\<client>\
     # QuickBooks-connector, run by scheduled tasks) and current (Intuit Web Connector).
@@ -367,7 +376,7 @@ function Find-QbdConnector {
                 -LinkJson (Join-Path -Path $install -ChildPath 'link.json') `
                 -Log (Join-Path -Path $install -ChildPath 'logs\connector.log')
         }
-        $webConnector = Join-Path -Path $root -ChildPath 'Common Files\Intuit\QuickBooks\QBWebConnector'
+        $webConnector = Get-QbdWebConnectorFolder -Root $root
         if (Test-Path -LiteralPath $webConnector -PathType Container) {
             New-QbdInstall -Generation 'web-connector' -Path $webConnector `
                 -Executable (Join-Path -Path $webConnector -ChildPath 'QBWebConnector.exe') `
