@@ -698,6 +698,18 @@ function Copy-QbdFileHashed {
     [pscustomobject]@{ source_size = $sourceSize; size = $size; sha256 = $readHash; truncated = $truncated }
 }
 
+function Test-QbdPathUnder {
+    # Text comparison, never a wildcard: paths hold [ ] characters. Windows takes / as a
+    # separator too.
+    param([string] $Path, [string] $Folder)
+    if (-not $Path -or -not $Folder) { return $false }
+    $root = $Folder.TrimEnd('\', '/')
+    foreach ($separator in @('\', '/')) {
+        if ($Path.StartsWith($root + $separator, [System.StringComparison]::OrdinalIgnoreCase)) { return $true }
+    }
+    return $false
+}
+
 function Get-QbdUninstallKey {
     # Apps & features entries: machine-wide (the 64- and 32-bit registry views) and, with
     # -IncludeUserHives, every loaded user hive (per-user installs register there). Each comes
@@ -958,18 +970,6 @@ function Start-QbdInstallerRun {
     if (-not $result.started) {
         throw ('the installer did not start on {0}''s desktop ({1})' -f $Run.account, (Format-QbdTaskOutcome -Result $result))
     }
-}
-
-function Test-QbdPathUnder {
-    # Text comparison, never a wildcard: paths hold [ ] characters. Windows takes / as a
-    # separator too.
-    param([string] $Path, [string] $Folder)
-    if (-not $Path -or -not $Folder) { return $false }
-    $root = $Folder.TrimEnd('\', '/')
-    foreach ($separator in @('\', '/')) {
-        if ($Path.StartsWith($root + $separator, [System.StringComparison]::OrdinalIgnoreCase)) { return $true }
-    }
-    return $false
 }
 
 function Get-QbdAccountName {
