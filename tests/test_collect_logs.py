@@ -218,9 +218,11 @@ def test_startup_entries_are_read_in_every_place() -> None:
     text = rendered("defaults")
     startup = function_body(text, "Get-QbdStartupEntry")
     for place in (
-        "'HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run'",
+        "'HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion'",
+        "$machineBase + '\\Run'",
         "'HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Run'",
-        "'\\Software\\Microsoft\\Windows\\CurrentVersion\\Run'",
+        "'\\Software\\Microsoft\\Windows\\CurrentVersion'",
+        "$userBase + '\\Run'",
         "'Microsoft\\Windows\\Start Menu\\Programs\\StartUp'",
         "'AppData\\Roaming\\Microsoft\\Windows\\Start Menu\\Programs\\Startup'",
         "Get-QbdWebConnectorTask",

@@ -118,7 +118,7 @@ def test_parameters_are_typed_and_bounded() -> None:
         "StartupApproved",
         "Intuit\\QBWebConnector\\log",
         "Get-Acl -LiteralPath",
-        "TokenElevationClass = 20",
+        "TokenElevation = 20",
         "Write-QbdStep -Step",
     ],
 )

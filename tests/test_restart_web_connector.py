@@ -98,19 +98,19 @@ def test_reads_elevation_from_the_process_token_and_compiles_once() -> None:
 
 def test_looks_for_all_three_kinds_of_start_up_entry() -> None:
     text = rendered()
-    run_keys = function_body(text, "Get-QbdRunKeyStartup")
-    assert "'HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run'" in run_keys
-    assert "'HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Run'" in run_keys
-    assert (
-        "'Registry::HKEY_USERS\\{0}\\Software\\Microsoft\\Windows\\CurrentVersion\\Run'" in run_keys
+    assert "Get-QbdStartupEntry -Hive @(Get-QbdLoadedHive)" in function_body(
+        text, "Get-QbdWebConnectorStartup"
     )
-    folders = function_body(text, "Get-QbdStartupFolderEntry")
-    assert "'Microsoft\\Windows\\Start Menu\\Programs\\StartUp'" in folders
-    assert "'AppData\\Roaming\\Microsoft\\Windows\\Start Menu\\Programs\\Startup'" in folders
-    tasks = function_body(text, "Get-QbdStartupTaskEntry")
+    entries = function_body(text, "Get-QbdStartupEntry")
+    assert "'HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Run'" in entries
+    assert "$machineBase + '\\Run'" in entries
+    assert "$item.Root + '\\Software\\Microsoft\\Windows\\CurrentVersion'" in entries
+    assert "'Microsoft\\Windows\\Start Menu\\Programs\\StartUp'" in entries
+    assert "'AppData\\Roaming\\Microsoft\\Windows\\Start Menu\\Programs\\Startup'" in entries
+    tasks = function_body(text, "Get-QbdWebConnectorTask")
     assert "Get-ScheduledTask -ErrorAction SilentlyContinue" in tasks
     program = function_body(text, "Get-QbdStartupProgram")
-    assert "'QBWebConnector'" in program and "'Codat'" in program
+    assert "'QBWebConnector'" in program and "'codat'" in program
 
 
 def test_never_reads_the_web_connectors_stored_settings() -> None:

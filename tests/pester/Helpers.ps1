@@ -156,6 +156,8 @@ namespace FakeWindows
             if (value is long || value is ulong) { return "QWord"; }
             return "String";
         }
+        public void Close() { }
+        public void Dispose() { }
     }
 
     // One access rule of a file or folder (System.Security.AccessControl.FileSystemAccessRule):
@@ -183,12 +185,13 @@ namespace FakeWindows
 '@
 }
 
-if ($null -eq ('QbdFixNative.ProcessToken' -as [type])) {
-    # The doctor reads a process's elevation from its token through a small class it compiles
-    # (QbdFixNative.ProcessToken) unless one of that name exists: this stand-in answers from
-    # Elevated (process ID -> elevated), and like the real one throws for a token it cannot read.
+if ($null -eq ('QbdFix.ProcessToken' -as [type])) {
+    # The scripts read a process's elevation from its token through a small native reader they
+    # compile (QbdFix.ProcessToken, in _session.ps1.j2) only when no type of that name is loaded:
+    # this stand-in answers from Elevated (process ID -> elevated; Add-FakeProcess -Elevated,
+    # Set-FakeProcessElevation), and like the real one throws for a token it cannot read.
     Add-Type -Language CSharp -TypeDefinition @'
-namespace QbdFixNative
+namespace QbdFix
 {
     public static class ProcessToken
     {
@@ -376,8 +379,8 @@ function New-FakeMachine {
         RegCalls       = New-Object -TypeName System.Collections.ArrayList
         RegExportFails = $false
     }
-    # Elevation by process ID (Add-FakeProcess -Elevated): what the doctor's token reader answers.
-    [QbdFixNative.ProcessToken]::Elevated.Clear()
+    # Elevation by process ID (Add-FakeProcess -Elevated): what the scripts' token reader answers.
+    [QbdFix.ProcessToken]::Elevated.Clear()
     $windows = Join-Path -Path $Root -ChildPath 'Windows'
     foreach ($folder in @($machine.ProgramFiles86, $machine.ProgramFiles, $machine.ProgramData, $machine.Users, $windows)) {
         $null = [System.IO.Directory]::CreateDirectory($folder)
@@ -693,8 +696,26 @@ function Add-FakeProcess {
     $process.OwnerUser = $User
     $process.OwnerSid = $Sid
     $null = $Machine.Processes.Add($process)
-    if ($null -ne $Elevated) { [QbdFixNative.ProcessToken]::Elevated[[int]$process.ProcessId] = [bool]$Elevated }
+    Set-FakeProcessElevation -ProcessId $process.ProcessId -Elevated $Elevated
     return $process
+}
+
+function Set-FakeProcessElevation {
+    # What a process's token says: $true or $false, or $null when it cannot be read (access denied).
+    param([Parameter(Mandatory = $true)] [int] $ProcessId, [AllowNull()] [object] $Elevated)
+    if ($null -eq $Elevated) {
+        $null = [QbdFix.ProcessToken]::Elevated.Remove($ProcessId)
+        return
+    }
+    [QbdFix.ProcessToken]::Elevated[$ProcessId] = [bool]$Elevated
+}
+
+function Get-FakeProcessElevation {
+    # What the token reader answers for a process: $true, $false, or $null (not readable).
+    param([Parameter(Mandatory = $true)] [int] $ProcessId)
+    $elevated = $false
+    if ([QbdFix.ProcessToken]::Elevated.TryGetValue($ProcessId, [ref]$elevated)) { return $elevated }
+    return $null
 }
 
 function Get-FakeProcess {

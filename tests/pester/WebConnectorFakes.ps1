@@ -4,31 +4,10 @@
 # that bring QBWebConnector.exe back in their user's session. Dot-source after Helpers.ps1;
 # call Set-WebConnectorFakeMock after Set-FakeMachineMock.
 #
-# Elevation: the scripts read a process's elevation through QbdFix.ProcessToken, a small native
-# reader they compile only when no type of that name is loaded. This file loads a stand-in of
-# that name first (the real one needs Windows' OpenProcessToken): a process is elevated when its
-# ID is in Elevated, and unreadable (access denied) when it is in Unreadable.
+# Elevation: Helpers.ps1's stand-in for QbdFix.ProcessToken. The processes added here have a
+# readable token, elevated or not; Set-FakeProcessElevation -Elevated $null makes one unreadable.
 
 . (Join-Path -Path $PSScriptRoot -ChildPath 'InstallerFakes.ps1')
-
-if ($null -eq ('QbdFix.ProcessToken' -as [type])) {
-    Add-Type -Language CSharp -TypeDefinition @'
-namespace QbdFix
-{
-    public static class ProcessToken
-    {
-        public static System.Collections.Generic.HashSet<int> Elevated = new System.Collections.Generic.HashSet<int>();
-        public static System.Collections.Generic.HashSet<int> Unreadable = new System.Collections.Generic.HashSet<int>();
-
-        public static bool IsElevated(int processId)
-        {
-            if (Unreadable.Contains(processId)) { throw new System.UnauthorizedAccessException("Access is denied."); }
-            return Elevated.Contains(processId);
-        }
-    }
-}
-'@
-}
 
 if ($null -eq ('FakeWindows.FolderSecurity' -as [type])) {
     Add-Type -Language CSharp -TypeDefinition @'
@@ -115,17 +94,13 @@ function Add-WebConnectorProcess {
     # an elevated task or "Run as administrator".
     param([Parameter(Mandatory = $true)] [hashtable] $Machine, [Parameter(Mandatory = $true)] [string] $User, [switch] $Elevated)
     $folder = Join-Path -Path $Machine.ProgramFiles86 -ChildPath 'Common Files\Intuit\QuickBooks\QBWebConnector'
-    $process = Add-FakeProcess -Machine $Machine -Name 'QBWebConnector.exe' -ExecutablePath (Join-Path -Path $folder -ChildPath 'QBWebConnector.exe') -User $User
-    if ($Elevated) { $null = [QbdFix.ProcessToken]::Elevated.Add([int]$process.ProcessId) }
-    return $process
+    return Add-FakeProcess -Machine $Machine -Name 'QBWebConnector.exe' -ExecutablePath (Join-Path -Path $folder -ChildPath 'QBWebConnector.exe') -User $User -Elevated ([bool]$Elevated)
 }
 
 function Add-QuickBooksProcess {
     # QuickBooks (QBW32.exe, or -Name QBW.exe) run by a fake user, elevated or not.
     param([Parameter(Mandatory = $true)] [hashtable] $Machine, [Parameter(Mandatory = $true)] [string] $User, [string] $Name = 'QBW32.exe', [switch] $Elevated)
-    $process = Add-FakeProcess -Machine $Machine -Name $Name -ExecutablePath ('C:\Program Files\Intuit\QuickBooks 2024\{0}' -f $Name) -User $User
-    if ($Elevated) { $null = [QbdFix.ProcessToken]::Elevated.Add([int]$process.ProcessId) }
-    return $process
+    return Add-FakeProcess -Machine $Machine -Name $Name -ExecutablePath ('C:\Program Files\Intuit\QuickBooks 2024\{0}' -f $Name) -User $User -Elevated ([bool]$Elevated)
 }
 
 function Test-WebConnectorAdministrator {
@@ -153,20 +128,17 @@ function Start-WebConnectorTask {
         $ran = ($task.LastTaskResult -eq (Get-FakeTaskResult -Name 'Running')) -or ($task.LastTaskResult -eq (Get-FakeTaskResult -Name 'Success'))
         $runAs = Get-FakeTaskRunAs -Machine $Machine -Task $task
         if (-not $ran -or $null -eq $runAs -or $Machine['WebConnectorStaysAway']) { continue }
-        $process = Add-FakeProcess -Machine $Machine -Name 'QBWebConnector.exe' -ExecutablePath ([string]$actions[0].Execute) -Domain $runAs.OwnerDomain -User $runAs.OwnerUser -Sid $runAs.OwnerSid
-        if ($runLevel -eq 'Highest' -and (Test-WebConnectorAdministrator -Machine $Machine -Sid $runAs.OwnerSid)) {
-            $null = [QbdFix.ProcessToken]::Elevated.Add([int]$process.ProcessId)
-        }
+        $elevated = ($runLevel -eq 'Highest' -and (Test-WebConnectorAdministrator -Machine $Machine -Sid $runAs.OwnerSid))
+        $null = Add-FakeProcess -Machine $Machine -Name 'QBWebConnector.exe' -ExecutablePath ([string]$actions[0].Execute) -Domain $runAs.OwnerDomain -User $runAs.OwnerUser -Sid $runAs.OwnerSid -Elevated $elevated
     }
 }
 
 function Set-WebConnectorFakeMock {
     # After Set-FakeMachineMock: tasks that start the Web Connector, the log folder's access
     # rules (recorded on the fake PC, never applied to a real folder), and a clean slate of
-    # elevated processes.
+    # process elevations.
     Register-InstallerCommandStub
     [QbdFix.ProcessToken]::Elevated.Clear()
-    [QbdFix.ProcessToken]::Unreadable.Clear()
     Mock -CommandName Start-ScheduledTask -RemoveParameterType 'InputObject' -MockWith {
         if (-not $global:FakeMachine.ContainsKey('WebConnectorStarts')) { $global:FakeMachine['WebConnectorStarts'] = New-Object -TypeName System.Collections.ArrayList }
         Start-WebConnectorTask -Machine $global:FakeMachine -InputObject $PesterBoundParameters['InputObject'] -TaskName $PesterBoundParameters['TaskName'] -TaskPath $PesterBoundParameters['TaskPath']
@@ -203,8 +175,6 @@ function Initialize-WebConnectorMachine {
     $Machine['FolderSecurity'] = @{}
     $Machine['AclWrites'] = 0
     $Machine['WebConnectorStaysAway'] = $false
-    [QbdFix.ProcessToken]::Elevated.Clear()
-    [QbdFix.ProcessToken]::Unreadable.Clear()
 }
 
 function Add-StartupShortcut {

@@ -1,86 +1,9 @@
 # Fakes for the Web Connector generation, on top of Helpers.ps1's fake machine: the Web
-# Connector's keys in user hives (read through Get-Item, as a RegistryKey whose value reads are
-# recorded, so a test can prove a password was never read), .qwc files in users' Downloads,
-# start-up entries (Run values, Startup-folder shortcuts) and Codat's auto-run tool. Dot-source
-# after Helpers.ps1; call Set-WebConnectorFilesFakeMock after Set-FakeMachineMock. Names never contain
-# 'Qbd' (a script function would shadow them).
-
-if ($null -eq ('FakeWindows.RegistryKey' -as [type])) {
-    Add-Type -Language CSharp -TypeDefinition @'
-namespace FakeWindows
-{
-    // What Get-Item returns for a registry key (Microsoft.Win32.RegistryKey): its value names,
-    // and each value's data and kind. Every GetValue call is written to the read log as
-    // 'key|value', so a test can tell which data a script read.
-    public class RegistryKey
-    {
-        private readonly string keyName;
-        private readonly System.Collections.IDictionary values;
-        private readonly System.Collections.IList reads;
-
-        public RegistryKey(string name, System.Collections.IDictionary values, System.Collections.IList reads)
-        {
-            this.keyName = name;
-            this.values = values;
-            this.reads = reads;
-        }
-
-        public string Name { get { return keyName; } }
-
-        public string[] GetValueNames()
-        {
-            string[] names = new string[values.Count];
-            int index = 0;
-            foreach (object key in values.Keys) { names[index++] = (string)key; }
-            return names;
-        }
-
-        public object GetValue(string name)
-        {
-            reads.Add(keyName + "|" + name);
-            return values.Contains(name) ? values[name] : null;
-        }
-
-        public string GetValueKind(string name)
-        {
-            object data = values.Contains(name) ? values[name] : null;
-            if (data is int || data is uint) { return "DWord"; }
-            if (data is long || data is ulong) { return "QWord"; }
-            if (data is byte[]) { return "Binary"; }
-            if (data is string[]) { return "MultiString"; }
-            return "String";
-        }
-
-        public void Close() { }
-        public void Dispose() { }
-    }
-}
-'@
-}
-
-function Get-FakeRegistryKeyObject {
-    # Get-Item on a registry path: a FakeWindows.RegistryKey over the fake key's values, or the
-    # real command's error for a key that does not exist.
-    param([Parameter(Mandatory = $true)] [hashtable] $Machine, [AllowNull()] [string] $Path)
-    if (-not $Machine.ContainsKey('RegistryReads')) { $Machine['RegistryReads'] = New-Object -TypeName System.Collections.ArrayList }
-    $lookup = (ConvertTo-FakeRegistryKey -Path $Path).ToLowerInvariant()
-    if (-not $Machine.Registry.ContainsKey($lookup)) { throw ('Cannot find path ''{0}'' because it does not exist.' -f $Path) }
-    $key = $Machine.Registry[$lookup]
-    return New-Object -TypeName FakeWindows.RegistryKey -ArgumentList $key.Name, $key.Values, $Machine['RegistryReads']
-}
-
-function Get-FakeRegistryRead {
-    # The 'key|value' reads recorded so far (none: an empty list).
-    param([Parameter(Mandatory = $true)] [hashtable] $Machine)
-    if (-not $Machine.ContainsKey('RegistryReads')) { return @() }
-    return @($Machine['RegistryReads'])
-}
-
-function Set-WebConnectorFilesFakeMock {
-    Mock -CommandName Get-Item -ParameterFilter { Test-FakeRegistryPathText -Path ([string]$PesterBoundParameters['LiteralPath']) } -MockWith {
-        Get-FakeRegistryKeyObject -Machine $global:FakeMachine -Path ([string]$PesterBoundParameters['LiteralPath'])
-    }
-}
+# Connector's keys in user hives (read through Helpers.ps1's FakeWindows.RegistryKey, whose value
+# reads are recorded in $machine.RegistryReads, so a test can prove a password was never read),
+# .qwc files in users' Downloads, start-up entries (Run values, Startup-folder shortcuts) and
+# Codat's auto-run tool. Dot-source after Helpers.ps1. Names never contain 'Qbd' (a script
+# function would shadow them).
 
 function Add-FakeWebConnectorSettings {
     # A user's loaded hive with the Web Connector's keys: QB web connector\<AppName> with the

@@ -5,7 +5,6 @@ BeforeAll {
     . (Join-Path -Path $PSScriptRoot -ChildPath 'WebConnectorFilesFakes.ps1')
     $script:Path = Join-Path -Path $PSScriptRoot -ChildPath 'out/collect-logs.ps1'
     Set-FakeMachineMock
-    Set-WebConnectorFilesFakeMock
     Add-Type -AssemblyName System.IO.Compression
     Add-Type -AssemblyName System.IO.Compression.FileSystem
 
@@ -227,8 +226,8 @@ Describe 'collect-logs' {
             }
             $bundle.Texts['web-connector/registry.txt'] | Should -BeLike '*Password (String) = `*`*`**'
             # The passwords were never read, only listed by name.
-            @(Get-FakeRegistryRead -Machine $machine | Where-Object { $_ -like '*|Password' -or $_ -like '*|Pwd' -or $_ -like '*|AuthToken' }) | Should -HaveCount 0
-            @(Get-FakeRegistryRead -Machine $machine | Where-Object { $_ -like '*|OwnerID' }) | Should -HaveCount 1
+            @($machine.RegistryReads | Where-Object { $_ -like '*\Password' -or $_ -like '*\Pwd' -or $_ -like '*\AuthToken' }) | Should -HaveCount 0
+            @($machine.RegistryReads | Where-Object { $_ -like '*\OwnerID' }) | Should -HaveCount 1
 
             $qwc = @(ConvertFrom-Json -InputObject $bundle.Texts['web-connector/qwc-files.json'])
             $qwc | Should -HaveCount 3
@@ -264,7 +263,9 @@ Describe 'collect-logs' {
             $shortcut.user | Should -Be 'alice'
             $shortcut.target | Should -Be 'C:\Program Files (x86)\Common Files\Intuit\QuickBooks\QBWebConnector\QBWebConnector.exe'
             $taskEntry = @($entries | Where-Object { $_.source -eq 'scheduled-task' })[0]
-            $taskEntry.location | Should -Be '\Codat\Codat Web Connector AutoRun'
+            $taskEntry.location | Should -Be '\Codat\'
+            $taskEntry.name | Should -Be 'Codat Web Connector AutoRun'
+            $taskEntry.program | Should -Be 'codat'
             $taskEntry.target | Should -Be $autoRun
             @($startup.web_connector | ForEach-Object { $_.path }) | Should -Contain $qbwc
             @($startup.auto_run | Where-Object { $_.path -eq $autoRun }) | Should -HaveCount 1
@@ -294,8 +295,8 @@ Describe 'collect-logs' {
             $text | Should -BeLike ('*{0}*' -f $token)
             $text | Should -Not -BeLike ('*{0}*' -f $password)
             $text | Should -Not -BeLike '*bob-secret-pwd*'
-            @(Get-FakeRegistryRead -Machine $machine | Where-Object { $_ -like '*|Password' -or $_ -like '*|Pwd' }) | Should -HaveCount 0
-            @(Get-FakeRegistryRead -Machine $machine | Where-Object { $_ -like '*|AuthToken' }) | Should -HaveCount 1
+            @($machine.RegistryReads | Where-Object { $_ -like '*\Password' -or $_ -like '*\Pwd' }) | Should -HaveCount 0
+            @($machine.RegistryReads | Where-Object { $_ -like '*\AuthToken' }) | Should -HaveCount 1
         }
 
         It 'lists the Web Connector files under -WhatIf and leaves nothing behind' {

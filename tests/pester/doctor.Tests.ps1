@@ -366,7 +366,7 @@ Describe 'doctor facts: the Web Connector' {
         # A secret-named value is never read, not even to be redacted.
         @($machine.RegistryReads | Where-Object { $_ -like '*\Password' }) | Should -HaveCount 0
         @($machine.RegistryReads | Where-Object { $_ -like '*\AppURL' }) | Should -HaveCount $Count
-        $run.Steps | Should -Contain 'qbd-step: web connector'
+        $run.Steps | Should -Contain 'Reading the Web Connector'
         $schemaProblems = @(Test-FactsSchema -Facts $facts)
         if ($null -eq (Get-FactsSchemaValidator)) { Set-ItResult -Skipped -Because 'Test-Json validates JSON Schema 2020-12 only in PowerShell 7.4 and later; the shape checks above ran' }
         $schemaProblems | Should -BeNullOrEmpty -Because ($schemaProblems -join '; ')
@@ -454,8 +454,8 @@ Describe 'doctor facts: the Web Connector' {
         $text = [System.IO.File]::ReadAllText($script:Path)
         $start = $text.IndexOf('using System;')
         $end = $text.IndexOf("'@", $start)
-        $source = $text.Substring($start, $end - $start).Replace('namespace QbdFixNative', 'namespace QbdFixNativeCompileCheck')
+        $source = $text.Substring($start, $end - $start).Replace('namespace QbdFix', 'namespace QbdFixCompileCheck')
         $null = Add-Type -Language CSharp -TypeDefinition $source
-        ('QbdFixNativeCompileCheck.ProcessToken' -as [type]) | Should -Not -BeNullOrEmpty
+        ('QbdFixCompileCheck.ProcessToken' -as [type]) | Should -Not -BeNullOrEmpty
     }
 }

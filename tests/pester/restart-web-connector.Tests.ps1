@@ -113,7 +113,7 @@ Describe 'restart-web-connector for one signed-in user' {
         $registered[0].LogonType | Should -Be 'Interactive'
         $now = Get-WebConnectorOf -Sid $alice.Sid
         $now | Should -HaveCount 1
-        [QbdFix.ProcessToken]::Elevated.Contains([int]$now[0].ProcessId) | Should -Be ($Level -eq 'Highest')
+        Get-FakeProcessElevation -ProcessId $now[0].ProcessId | Should -Be ($Level -eq 'Highest')
         $user = (Get-UserResult -Result $run.Result -Sid $alice.Sid)[0]
         $user.quickbooks | Should -Be $State
         $user.run_level | Should -Be $Level
@@ -137,7 +137,7 @@ Describe 'restart-web-connector for one signed-in user' {
 
     It 'starts it without elevation when QuickBooks'' elevation cannot be read, and says so' {
         $books = Add-QuickBooksProcess -Machine $machine -User 'alice' -Elevated
-        $null = [QbdFix.ProcessToken]::Unreadable.Add([int]$books.ProcessId)
+        Set-FakeProcessElevation -ProcessId $books.ProcessId -Elevated $null
 
         $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ StartTimeoutSeconds = 5 }
 

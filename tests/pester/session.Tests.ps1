@@ -135,7 +135,7 @@ Describe 'processes with their owners and elevation (Get-QbdOwnedProcess, Get-Qb
         $elevated = Add-WebConnectorProcess -Machine $machine -User 'alice' -Elevated
         $plain = Add-WebConnectorProcess -Machine $machine -User 'alice'
         $denied = Add-WebConnectorProcess -Machine $machine -User 'alice'
-        $null = [QbdFix.ProcessToken]::Unreadable.Add([int]$denied.ProcessId)
+        Set-FakeProcessElevation -ProcessId $denied.ProcessId -Elevated $null
 
         Test-QbdProcessTokenReader | Should -BeTrue
         Get-QbdProcessElevation -ProcessId $elevated.ProcessId | Should -BeTrue

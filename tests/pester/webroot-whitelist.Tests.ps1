@@ -5,7 +5,6 @@ BeforeAll {
     . (Join-Path -Path $PSScriptRoot -ChildPath 'WebConnectorFilesFakes.ps1')
     $script:Path = Join-Path -Path $PSScriptRoot -ChildPath 'out/webroot-whitelist.ps1'
     Set-FakeMachineMock
-    Set-WebConnectorFilesFakeMock
 }
 
 Describe 'webroot-whitelist' {

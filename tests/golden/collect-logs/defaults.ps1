@@ -207,6 +207,17 @@ function Get-QbdProperty {
     return $property.Value
 }
 
+function Get-QbdShortText {
+    # Text as a result or bundle keeps it: at most Length characters, '...' marking a cut. White
+    # space runs become one space and the ends are trimmed (one line for a message), unless
+    # -KeepSpacing (registry data, kept as written).
+    param([AllowNull()] [string] $Text, [int] $Length = 300, [switch] $KeepSpacing)
+    $value = [string]$Text
+    if (-not $KeepSpacing) { $value = ($value -replace '\s+', ' ').Trim() }
+    if ($value.Length -le $Length) { return $value }
+    return $value.Substring(0, $Length) + '...'
+}
+
 function Get-QbdUserProfile {
     # Real users' profiles. Over WinRM or as SYSTEM, $env:LOCALAPPDATA and HKCU belong to
     # the connecting account, not to the person who uses this PC.
@@ -361,6 +372,16 @@ function Get-QbdTaskRole {
     return $null
 }
 
+function Test-QbdConnectorProgramName {
+    # The older connectors' own programs and uninstallers share Codat's folders: they are not
+    # the auto-run tool.
+    param([string] $Name)
+    foreach ($prefix in @('QuickBooksDesktop', 'Sage50')) {
+        if ($Name.StartsWith($prefix, [System.StringComparison]::OrdinalIgnoreCase)) { return $true }
+    }
+    return ($Name.IndexOf('unins', [System.StringComparison]::OrdinalIgnoreCase) -ge 0)
+}
+
 function Write-QbdGeneration {
     # Every script says which connector generations it found, in data and as a check.
     param([object[]] $Install)
@@ -389,6 +410,17 @@ function Test-QbdWebConnectorText {
         if ($Text.IndexOf($word, [System.StringComparison]::OrdinalIgnoreCase) -ge 0) { return $true }
     }
     return $false
+}
+
+function Get-QbdStartupProgram {
+    # What a start-up entry that Test-QbdWebConnectorText matched starts: 'web_connector'
+    # (QBWebConnector.exe, or a .qwc file it opens) or 'codat' (a Codat program, such as its
+    # auto-run tool, whose file name is not published).
+    param([AllowEmptyString()] [string] $Text)
+    foreach ($word in @('QBWebConnector', 'Web Connector', 'QBWC', '.qwc')) {
+        if ($Text.IndexOf($word, [System.StringComparison]::OrdinalIgnoreCase) -ge 0) { return 'web_connector' }
+    }
+    return 'codat'
 }
 
 function Split-QbdPathText {
@@ -467,33 +499,53 @@ function Read-QbdStartupFileText {
 }
 
 function Get-QbdWebConnectorTask {
-    # Scheduled tasks (in any folder) whose action runs the Web Connector or a Codat program.
-    foreach ($task in @(Get-ScheduledTask -ErrorAction SilentlyContinue)) {
-        foreach ($taskAction in @(Get-QbdProperty -InputObject $task -Name 'Actions')) {
+    # Scheduled tasks (in any folder) whose action runs the Web Connector or a Codat program; not
+    # the legacy connector's own tasks (QuickbooksDesktop*), nor qbd-fix's one-shot ones. -Task:
+    # the tasks already read (none when they could not be); otherwise every task is read here.
+    param([AllowNull()] [object[]] $Task = $null)
+    if ($null -eq $Task) { $Task = @(Get-ScheduledTask -ErrorAction SilentlyContinue) }
+    foreach ($item in @($Task | Where-Object { $null -ne $_ })) {
+        $name = [string]$item.TaskName
+        if ($name.StartsWith('qbd-fix-', [System.StringComparison]::OrdinalIgnoreCase) -or $name.StartsWith('QuickbooksDesktop', [System.StringComparison]::OrdinalIgnoreCase)) { continue }
+        foreach ($taskAction in @(Get-QbdProperty -InputObject $item -Name 'Actions')) {
             # COM-handler actions have no program: read what is there.
             $execute = [string](Get-QbdProperty -InputObject $taskAction -Name 'Execute')
             $arguments = [string](Get-QbdProperty -InputObject $taskAction -Name 'Arguments')
             if (-not $execute) { continue }
             if (Test-QbdWebConnectorText -Text ($execute + ' ' + $arguments)) {
-                [pscustomobject]@{ Task = $task; Execute = $execute; Arguments = $arguments }
+                [pscustomobject]@{ Task = $item; Execute = $execute; Arguments = $arguments }
                 break
             }
         }
     }
 }
 
+function Get-QbdStartupApproval {
+    # The first byte of an entry's StartupApproved value (Task Manager's Startup apps switch),
+    # or $null when Windows keeps no record for it.
+    param([AllowNull()] [object] $Values, [Parameter(Mandatory = $true)] [string] $Name)
+    $data = @(Get-QbdProperty -InputObject $Values -Name $Name | Where-Object { $null -ne $_ })
+    if ($data.Count -gt 0 -and $data[0] -is [byte]) { return [int]$data[0] }
+    return $null
+}
+
 function Get-QbdStartupEntry {
     # Codat adds a start-up entry so the Web Connector starts again after a reboot; whether it is
     # a Run value, a Startup-folder shortcut or a scheduled task is not documented, so all three
-    # are read: the Run keys of both registry views and of each loaded user hive, the all-users
-    # and each profile's Startup folder, and every task. Entries that name the Web Connector or
-    # Codat are returned, with the program each starts (target).
-    param([object[]] $Hive)
+    # are read: the Run keys of both registry views and of each loaded user hive (-Hive, from
+    # Get-QbdLoadedHive), the all-users and each profile's Startup folder, and every task (-Task:
+    # see Get-QbdWebConnectorTask). Entries that name the Web Connector or Codat are returned,
+    # each with the program it starts (target, program) and its StartupApproved switch (approved).
+    param([object[]] $Hive, [AllowNull()] [object[]] $Task = $null)
+    $machineBase = 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion'
     $runKeys = New-Object -TypeName System.Collections.ArrayList
-    $null = $runKeys.Add([pscustomobject]@{ Path = 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Run'; User = '' })
-    $null = $runKeys.Add([pscustomobject]@{ Path = 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Run'; User = '' })
+    $null = $runKeys.Add([pscustomobject]@{ Path = ($machineBase + '\Run'); Scope = 'machine-64'; Sid = $null; User = ''; Approved = ($machineBase + '\Explorer\StartupApproved\Run') })
+    $null = $runKeys.Add([pscustomobject]@{ Path = 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Run'; Scope = 'machine-32'; Sid = $null; User = ''; Approved = ($machineBase + '\Explorer\StartupApproved\Run32') })
+    $loaded = @{}
     foreach ($item in @($Hive | Where-Object { $null -ne $_ })) {
-        $null = $runKeys.Add([pscustomobject]@{ Path = ($item.Root + '\Software\Microsoft\Windows\CurrentVersion\Run'); User = $item.User })
+        $loaded[[string]$item.Sid] = $true
+        $userBase = $item.Root + '\Software\Microsoft\Windows\CurrentVersion'
+        $null = $runKeys.Add([pscustomobject]@{ Path = ($userBase + '\Run'); Scope = 'user'; Sid = [string]$item.Sid; User = [string]$item.User; Approved = ($userBase + '\Explorer\StartupApproved\Run') })
     }
     $providerNames = @('PSPath', 'PSParentPath', 'PSChildName', 'PSDrive', 'PSProvider')
     foreach ($runKey in $runKeys) {
@@ -504,82 +556,95 @@ function Get-QbdStartupEntry {
             Write-Verbose -Message ('Run key not readable {0}: {1}' -f $runKey.Path, $_.Exception.Message)
             continue
         }
+        $approved = Get-ItemProperty -LiteralPath $runKey.Approved -ErrorAction SilentlyContinue
         foreach ($property in @($values.PSObject.Properties)) {
             if ($providerNames -contains $property.Name) { continue }
             $command = [string]$property.Value
-            if (-not (Test-QbdWebConnectorText -Text ($property.Name + ' ' + $command))) { continue }
+            $text = $property.Name + ' ' + $command
+            if (-not (Test-QbdWebConnectorText -Text $text)) { continue }
             $target = Get-QbdCommandTarget -Command $command
             [pscustomobject][ordered]@{
                 source        = 'run-key'
+                scope         = $runKey.Scope
+                sid           = $runKey.Sid
+                user          = $runKey.User
                 location      = ($runKey.Path -replace '^Registry::', '')
                 name          = [string]$property.Name
                 command       = $command
                 target        = $target
                 target_exists = Test-QbdProgramFile -Path $target
-                user          = $runKey.User
                 state         = $null
+                approved      = Get-QbdStartupApproval -Values $approved -Name $property.Name
+                program       = Get-QbdStartupProgram -Text $text
             }
         }
     }
 
     $startupFolders = New-Object -TypeName System.Collections.ArrayList
-    $null = $startupFolders.Add([pscustomobject]@{ Path = (Join-Path -Path $env:ProgramData -ChildPath 'Microsoft\Windows\Start Menu\Programs\StartUp'); User = '' })
+    $null = $startupFolders.Add([pscustomobject]@{ Path = (Join-Path -Path $env:ProgramData -ChildPath 'Microsoft\Windows\Start Menu\Programs\StartUp'); Scope = 'all-users'; Sid = $null; User = ''; Approved = ($machineBase + '\Explorer\StartupApproved\StartupFolder') })
     foreach ($userProfile in @(Get-QbdUserProfile)) {
-        $null = $startupFolders.Add([pscustomobject]@{ Path = (Join-Path -Path $userProfile.Path -ChildPath 'AppData\Roaming\Microsoft\Windows\Start Menu\Programs\Startup'); User = $userProfile.UserName })
+        # A user's switches are in their hive, which only a signed-in user has loaded.
+        $approvedKey = ''
+        if ($loaded.ContainsKey([string]$userProfile.Sid)) {
+            $approvedKey = 'Registry::HKEY_USERS\{0}\Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\StartupFolder' -f $userProfile.Sid
+        }
+        $null = $startupFolders.Add([pscustomobject]@{ Path = (Join-Path -Path $userProfile.Path -ChildPath 'AppData\Roaming\Microsoft\Windows\Start Menu\Programs\Startup'); Scope = 'user'; Sid = [string]$userProfile.Sid; User = $userProfile.UserName; Approved = $approvedKey })
     }
     $exePattern = '(?i)[a-z]:\\[^\x00-\x1f"*<>|?]{0,260}?\.exe(?![a-z0-9])'
     foreach ($startupFolder in $startupFolders) {
         if (-not (Test-Path -LiteralPath $startupFolder.Path -PathType Container)) { continue }
-        foreach ($file in @(Get-ChildItem -LiteralPath $startupFolder.Path -File -ErrorAction SilentlyContinue | Select-Object -First 100)) {
-            $text = ''
+        $approved = $null
+        if ($startupFolder.Approved) { $approved = Get-ItemProperty -LiteralPath $startupFolder.Approved -ErrorAction SilentlyContinue }
+        foreach ($file in @(Get-ChildItem -LiteralPath $startupFolder.Path -File -Force -ErrorAction SilentlyContinue | Select-Object -First 100)) {
+            $content = ''
             if ($file.Length -le 1MB) {
                 try {
-                    $text = Read-QbdStartupFileText -Path $file.FullName
+                    $content = Read-QbdStartupFileText -Path $file.FullName
                 } catch {
                     Write-Verbose -Message ('Start-up item not readable {0}: {1}' -f $file.FullName, $_.Exception.Message)
                 }
             }
-            if (-not (Test-QbdWebConnectorText -Text ($file.Name + ' ' + $text))) { continue }
+            $text = $file.Name + ' ' + $content
+            if (-not (Test-QbdWebConnectorText -Text $text)) { continue }
             $target = ''
-            $found = [regex]::Match($text, $exePattern)
+            $found = [regex]::Match($content, $exePattern)
             if ($found.Success) { $target = $found.Value }
             [pscustomobject][ordered]@{
                 source        = 'startup-folder'
+                scope         = $startupFolder.Scope
+                sid           = $startupFolder.Sid
+                user          = $startupFolder.User
                 location      = $startupFolder.Path
                 name          = $file.Name
                 command       = $null
                 target        = $target
                 target_exists = Test-QbdProgramFile -Path $target
-                user          = $startupFolder.User
                 state         = $null
+                approved      = Get-QbdStartupApproval -Values $approved -Name $file.Name
+                program       = Get-QbdStartupProgram -Text $text
             }
         }
     }
 
-    foreach ($taskEntry in @(Get-QbdWebConnectorTask)) {
+    foreach ($taskEntry in @(Get-QbdWebConnectorTask -Task $Task)) {
         $principal = Get-QbdProperty -InputObject $taskEntry.Task -Name 'Principal'
+        $command = ('{0} {1}' -f $taskEntry.Execute, $taskEntry.Arguments).Trim()
         $target = [Environment]::ExpandEnvironmentVariables($taskEntry.Execute.Trim().Trim('"'))
         [pscustomobject][ordered]@{
             source        = 'scheduled-task'
-            location      = ('{0}{1}' -f $taskEntry.Task.TaskPath, $taskEntry.Task.TaskName)
+            scope         = 'task'
+            sid           = $null
+            user          = [string](Get-QbdProperty -InputObject $principal -Name 'UserId')
+            location      = [string]$taskEntry.Task.TaskPath
             name          = [string]$taskEntry.Task.TaskName
-            command       = ('{0} {1}' -f $taskEntry.Execute, $taskEntry.Arguments).Trim()
+            command       = $command
             target        = $target
             target_exists = Test-QbdProgramFile -Path $target
-            user          = [string](Get-QbdProperty -InputObject $principal -Name 'UserId')
             state         = [string]$taskEntry.Task.State
+            approved      = $null
+            program       = Get-QbdStartupProgram -Text $command
         }
     }
-}
-
-function Test-QbdConnectorProgramName {
-    # The older connectors' own programs and uninstallers share Codat's folders: they are not
-    # the auto-run tool.
-    param([string] $Name)
-    foreach ($prefix in @('QuickBooksDesktop', 'Sage50')) {
-        if ($Name.StartsWith($prefix, [System.StringComparison]::OrdinalIgnoreCase)) { return $true }
-    }
-    return ($Name.IndexOf('unins', [System.StringComparison]::OrdinalIgnoreCase) -ge 0)
 }
 
 function Find-QbdWebConnectorProgram {
@@ -1121,17 +1186,9 @@ function Test-QbdPasswordName {
     return ([string]$Name -match '(?i)pass|pwd')
 }
 
-function Get-QbdShortText {
-    # Registry text as the bundle keeps it: at most 2,000 characters.
-    param([AllowNull()] [string] $Text)
-    $value = [string]$Text
-    if ($value.Length -gt 2000) { $value = $value.Substring(0, 2000) + '...' }
-    return $value
-}
-
 function ConvertTo-QbdRegistryData {
-    # Registry data as JSON carries it: numbers as they are, text (Get-QbdShortText), a list of
-    # texts (kept whole by the comma), bytes as hexadecimal (the first 256).
+    # Registry data as JSON carries it: numbers as they are, text (at most 2,000 characters, as
+    # written), a list of texts (kept whole by the comma), bytes as hexadecimal (the first 256).
     param([AllowNull()] [object] $Data)
     if ($null -eq $Data) { return $null }
     if ($Data -is [byte[]]) {
@@ -1145,11 +1202,11 @@ function ConvertTo-QbdRegistryData {
     }
     if ($Data -is [string[]]) {
         $texts = New-Object -TypeName System.Collections.ArrayList
-        foreach ($text in $Data) { $null = $texts.Add((Get-QbdShortText -Text $text)) }
+        foreach ($text in $Data) { $null = $texts.Add((Get-QbdShortText -Text $text -Length 2000 -KeepSpacing)) }
         return ,$texts
     }
     if ($Data -is [int] -or $Data -is [long] -or $Data -is [uint32] -or $Data -is [uint64]) { return $Data }
-    return (Get-QbdShortText -Text ([string]$Data))
+    return (Get-QbdShortText -Text ([string]$Data) -Length 2000 -KeepSpacing)
 }
 
 function Read-QbdRegistryKeyValue {
@@ -1298,8 +1355,6 @@ function Add-QbdWebConnectorFiles {
     foreach ($taskEntry in @(Get-QbdWebConnectorTask)) {
         $task = $taskEntry.Task
         $taskLabel = '{0}{1}' -f $task.TaskPath, $task.TaskName
-        # The legacy connector's two tasks are in tasks/ already.
-        if (([string]$task.TaskName).StartsWith('QuickbooksDesktop', [System.StringComparison]::OrdinalIgnoreCase)) { continue }
         $taskNumber += 1
         try {
             $xml = [string](Export-ScheduledTask -InputObject $task)

@@ -714,6 +714,18 @@ function Copy-QbdFileHashed {
     [pscustomobject]@{ source_size = $sourceSize; size = $size; sha256 = $readHash; truncated = $truncated }
 }
 
+function Test-QbdPathUnder {
+    # Text comparison, never a wildcard: paths hold [ ] characters. Windows takes / as a
+    # separator too.
+    param([string] $Path, [string] $Folder)
+    if (-not $Path -or -not $Folder) { return $false }
+    $root = $Folder.TrimEnd('\', '/')
+    foreach ($separator in @('\', '/')) {
+        if ($Path.StartsWith($root + $separator, [System.StringComparison]::OrdinalIgnoreCase)) { return $true }
+    }
+    return $false
+}
+
 function Get-QbdUserHiveSid {
     # The loaded hives under HKEY_USERS: each signed-in user's (and .DEFAULT, the system
     # account's), by SID; not their _Classes views. A signed-out user's hive is not loaded.
@@ -986,18 +998,6 @@ function Start-QbdInstallerRun {
     if (-not $result.started) {
         throw ('the installer did not start on {0}''s desktop ({1})' -f $Run.account, (Format-QbdTaskOutcome -Result $result))
     }
-}
-
-function Test-QbdPathUnder {
-    # Text comparison, never a wildcard: paths hold [ ] characters. Windows takes / as a
-    # separator too.
-    param([string] $Path, [string] $Folder)
-    if (-not $Path -or -not $Folder) { return $false }
-    $root = $Folder.TrimEnd('\', '/')
-    foreach ($separator in @('\', '/')) {
-        if ($Path.StartsWith($root + $separator, [System.StringComparison]::OrdinalIgnoreCase)) { return $true }
-    }
-    return $false
 }
 
 function Get-QbdAccountName {

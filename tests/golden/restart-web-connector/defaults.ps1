@@ -708,8 +708,9 @@ function Test-QbdProcessTokenReader {
 }
 
 function Get-QbdProcessElevation {
-    # Whether a process runs elevated: $true or $false, or $null when that cannot be told (the
-    # process ended, its token is denied, or the reader could not be compiled).
+    # Whether a process runs elevated, from its own token: $true or $false, or $null when that
+    # cannot be told (the process ended, its token is denied, or the reader could not be
+    # compiled). Never guessed from the owner or the session.
     param([Parameter(Mandatory = $true)] [int] $ProcessId)
     if (-not (Test-QbdProcessTokenReader)) { return $null }
     try {
@@ -742,92 +743,13 @@ function Get-QbdWebConnectorInstall {
     return $null
 }
 
-function Get-QbdStartupProgram {
-    # What a start-up command line, shortcut or task action runs: 'web_connector'
-    # (QBWebConnector.exe), 'codat' (a Codat program, such as its auto-run tool, whose file
-    # name is not published) or ''.
-    param([AllowEmptyString()] [string] $Text)
-    if ($Text.IndexOf('QBWebConnector', [System.StringComparison]::OrdinalIgnoreCase) -ge 0) { return 'web_connector' }
-    if ($Text.IndexOf('Codat', [System.StringComparison]::OrdinalIgnoreCase) -ge 0) { return 'codat' }
-    return ''
-}
-
-function Get-QbdRunKeyStartup {
-    # Run keys: HKLM in the 64-bit and the 32-bit view, and each loaded user hive (only the
-    # hives of signed-in users are loaded).
-    $keys = @(
-        'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Run',
-        'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Run'
-    )
-    foreach ($hive in @(Get-ChildItem -LiteralPath 'Registry::HKEY_USERS' -ErrorAction SilentlyContinue)) {
-        $hiveName = [string]$hive.PSChildName
-        if ($hiveName.EndsWith('_Classes', [System.StringComparison]::OrdinalIgnoreCase)) { continue }
-        $keys += 'Registry::HKEY_USERS\{0}\Software\Microsoft\Windows\CurrentVersion\Run' -f $hiveName
-    }
-    $providerNames = @('PSPath', 'PSParentPath', 'PSChildName', 'PSDrive', 'PSProvider')
-    foreach ($key in $keys) {
-        if (-not (Test-Path -LiteralPath $key)) { continue }
-        $values = Get-ItemProperty -LiteralPath $key -ErrorAction SilentlyContinue
-        if ($null -eq $values) { continue }
-        foreach ($property in @($values.PSObject.Properties)) {
-            if ($providerNames -contains $property.Name) { continue }
-            $program = Get-QbdStartupProgram -Text ([string]$property.Value)
-            if ($program) { [pscustomobject]@{ kind = 'run_key'; location = $key; name = [string]$property.Name; program = $program } }
-        }
-    }
-}
-
-function Read-QbdShortcutText {
-    # A shortcut (.lnk) names its target inside the file, as UTF-16 or as ANSI text: read as
-    # bytes, so no shell object is needed in session 0.
-    param([Parameter(Mandatory = $true)] [string] $Path)
-    try {
-        $bytes = [System.IO.File]::ReadAllBytes($Path)
-    } catch {
-        Write-Verbose -Message ('Start-up item {0} not readable: {1}' -f $Path, $_.Exception.Message)
-        return ''
-    }
-    return [System.Text.Encoding]::Unicode.GetString($bytes) + ' ' + [System.Text.Encoding]::ASCII.GetString($bytes)
-}
-
-function Get-QbdStartupFolderEntry {
-    # Startup folders: everyone's (ProgramData) and each user profile's.
-    $folders = @(Join-Path -Path $env:ProgramData -ChildPath 'Microsoft\Windows\Start Menu\Programs\StartUp')
-    foreach ($userProfile in @(Get-QbdUserProfile)) {
-        $folders += Join-Path -Path $userProfile.Path -ChildPath 'AppData\Roaming\Microsoft\Windows\Start Menu\Programs\Startup'
-    }
-    foreach ($folder in $folders) {
-        foreach ($item in @(Get-ChildItem -LiteralPath $folder -File -Force -ErrorAction SilentlyContinue)) {
-            $program = Get-QbdStartupProgram -Text $item.Name
-            if (-not $program -and $item.Length -le 1MB) {
-                $program = Get-QbdStartupProgram -Text (Read-QbdShortcutText -Path $item.FullName)
-            }
-            if ($program) { [pscustomobject]@{ kind = 'startup_folder'; location = $folder; name = $item.Name; program = $program } }
-        }
-    }
-}
-
-function Get-QbdStartupTaskEntry {
-    # Scheduled tasks, in any folder, whose action runs the Web Connector or a Codat program;
-    # not the legacy connector's own tasks, nor qbd-fix's one-shot ones.
-    foreach ($task in @(Get-ScheduledTask -ErrorAction SilentlyContinue)) {
-        $name = [string]$task.TaskName
-        if ($name.StartsWith('qbd-fix-', [System.StringComparison]::OrdinalIgnoreCase) -or $name.StartsWith('QuickbooksDesktop', [System.StringComparison]::OrdinalIgnoreCase)) { continue }
-        foreach ($taskAction in @(Get-QbdProperty -InputObject $task -Name 'Actions')) {
-            $line = '{0} {1}' -f [string](Get-QbdProperty -InputObject $taskAction -Name 'Execute'), [string](Get-QbdProperty -InputObject $taskAction -Name 'Arguments')
-            $program = Get-QbdStartupProgram -Text $line
-            if ($program) {
-                [pscustomobject]@{ kind = 'scheduled_task'; location = [string]$task.TaskPath; name = $name; program = $program }
-                break
-            }
-        }
-    }
-}
-
 function Get-QbdWebConnectorStartup {
-    # Codat's installer adds a start-up entry so the Web Connector starts at logon; whether it
-    # is a Run key, a Startup-folder shortcut or a task is not published: all three are read.
-    @(Get-QbdRunKeyStartup) + @(Get-QbdStartupFolderEntry) + @(Get-QbdStartupTaskEntry)
+    # Codat's installer adds a start-up entry so the Web Connector starts at logon
+    # (Get-QbdStartupEntry reads all three kinds): each as kind, location, name and program.
+    $kinds = @{ 'run-key' = 'run_key'; 'startup-folder' = 'startup_folder'; 'scheduled-task' = 'scheduled_task' }
+    foreach ($entry in @(Get-QbdStartupEntry -Hive @(Get-QbdLoadedHive))) {
+        [pscustomobject]@{ kind = $kinds[$entry.source]; location = $entry.location; name = $entry.name; program = $entry.program }
+    }
 }
 
 function Get-QbdQuickBooksElevation {
@@ -1059,6 +981,243 @@ function Write-QbdWebConnectorOutcome {
     }
     if ($WhatIfPreference) {
         Add-QbdMessage -Message 'WhatIf: nothing was changed; the actions list what would be done.'
+    }
+}
+
+function Test-QbdWebConnectorText {
+    # Whether a start-up entry's name, command or shortcut names the Web Connector or Codat. Which
+    # program Codat's auto-run tool is, and where its start-up entry lives, is not documented:
+    # these words are compared as text (never as patterns) wherever such an entry may be.
+    param([AllowNull()] [string] $Text)
+    if (-not $Text) { return $false }
+    foreach ($word in @('QBWebConnector', 'Web Connector', 'QBWC', 'Codat', 'QuickBooksDesktopConnector', '.qwc')) {
+        if ($Text.IndexOf($word, [System.StringComparison]::OrdinalIgnoreCase) -ge 0) { return $true }
+    }
+    return $false
+}
+
+function Get-QbdStartupProgram {
+    # What a start-up entry that Test-QbdWebConnectorText matched starts: 'web_connector'
+    # (QBWebConnector.exe, or a .qwc file it opens) or 'codat' (a Codat program, such as its
+    # auto-run tool, whose file name is not published).
+    param([AllowEmptyString()] [string] $Text)
+    foreach ($word in @('QBWebConnector', 'Web Connector', 'QBWC', '.qwc')) {
+        if ($Text.IndexOf($word, [System.StringComparison]::OrdinalIgnoreCase) -ge 0) { return 'web_connector' }
+    }
+    return 'codat'
+}
+
+function Get-QbdLoadedHive {
+    # The user hives Windows has loaded (users signed in now, and service accounts): only those
+    # can be read. A user who is not signed in has no hive under HKEY_USERS.
+    $names = @{}
+    foreach ($userProfile in @(Get-QbdUserProfile)) { $names[$userProfile.Sid] = $userProfile.UserName }
+    foreach ($hive in @(Get-ChildItem -LiteralPath 'Registry::HKEY_USERS' -ErrorAction SilentlyContinue)) {
+        $sid = [string]$hive.PSChildName
+        if (-not $sid.StartsWith('S-1-', [System.StringComparison]::OrdinalIgnoreCase)) { continue }
+        if ($sid.EndsWith('_Classes', [System.StringComparison]::OrdinalIgnoreCase)) { continue }
+        $user = $sid
+        if ($names.ContainsKey($sid)) { $user = [string]$names[$sid] }
+        [pscustomobject]@{ Sid = $sid; User = $user; Root = ('Registry::HKEY_USERS\' + $sid) }
+    }
+}
+
+function Test-QbdProgramFile {
+    # Whether a path read from a PC names a file that is there; text that is no valid path is not.
+    param([AllowNull()] [string] $Path)
+    if (-not $Path) { return $false }
+    try {
+        return [bool](Test-Path -LiteralPath $Path -PathType Leaf)
+    } catch {
+        Write-Verbose -Message ('Not a usable path {0}: {1}' -f $Path, $_.Exception.Message)
+        return $false
+    }
+}
+
+function Get-QbdCommandTarget {
+    # The program a command line starts: its quoted first part, else the text up to '.exe'.
+    # Variables such as %ProgramFiles% are expanded with this session's values.
+    param([AllowNull()] [string] $Command)
+    $text = ([string]$Command).Trim()
+    if (-not $text) { return '' }
+    if ($text.StartsWith('"')) {
+        $end = $text.IndexOf('"', 1)
+        if ($end -gt 1) { $text = $text.Substring(1, $end - 1) } else { $text = $text.Trim('"') }
+    } else {
+        $found = [regex]::Match($text, '(?i)^.*?\.exe(?=\s|$)')
+        if ($found.Success) { $text = $found.Value }
+    }
+    return [Environment]::ExpandEnvironmentVariables($text)
+}
+
+function Read-QbdStartupFileText {
+    # What a Startup-folder item says, as text: a shortcut (.lnk) keeps its target's path as
+    # ANSI and UTF-16 text among binary data. The first 64 KiB are read, in both encodings;
+    # nothing is run or resolved.
+    param([Parameter(Mandatory = $true)] [string] $Path)
+    $stream = [System.IO.File]::OpenRead($Path)
+    try {
+        $buffer = New-Object -TypeName byte[] -ArgumentList ([int][Math]::Min([long]65536, $stream.Length))
+        $read = 0
+        while ($read -lt $buffer.Length) {
+            $count = $stream.Read($buffer, $read, $buffer.Length - $read)
+            if ($count -le 0) { break }
+            $read += $count
+        }
+    } finally {
+        $stream.Dispose()
+    }
+    $wide = [System.Text.Encoding]::Unicode.GetString($buffer, 0, $read - ($read % 2))
+    $narrow = [System.Text.Encoding]::ASCII.GetString($buffer, 0, $read)
+    return ($wide + [Environment]::NewLine + $narrow)
+}
+
+function Get-QbdWebConnectorTask {
+    # Scheduled tasks (in any folder) whose action runs the Web Connector or a Codat program; not
+    # the legacy connector's own tasks (QuickbooksDesktop*), nor qbd-fix's one-shot ones. -Task:
+    # the tasks already read (none when they could not be); otherwise every task is read here.
+    param([AllowNull()] [object[]] $Task = $null)
+    if ($null -eq $Task) { $Task = @(Get-ScheduledTask -ErrorAction SilentlyContinue) }
+    foreach ($item in @($Task | Where-Object { $null -ne $_ })) {
+        $name = [string]$item.TaskName
+        if ($name.StartsWith('qbd-fix-', [System.StringComparison]::OrdinalIgnoreCase) -or $name.StartsWith('QuickbooksDesktop', [System.StringComparison]::OrdinalIgnoreCase)) { continue }
+        foreach ($taskAction in @(Get-QbdProperty -InputObject $item -Name 'Actions')) {
+            # COM-handler actions have no program: read what is there.
+            $execute = [string](Get-QbdProperty -InputObject $taskAction -Name 'Execute')
+            $arguments = [string](Get-QbdProperty -InputObject $taskAction -Name 'Arguments')
+            if (-not $execute) { continue }
+            if (Test-QbdWebConnectorText -Text ($execute + ' ' + $arguments)) {
+                [pscustomobject]@{ Task = $item; Execute = $execute; Arguments = $arguments }
+                break
+            }
+        }
+    }
+}
+
+function Get-QbdStartupApproval {
+    # The first byte of an entry's StartupApproved value (Task Manager's Startup apps switch),
+    # or $null when Windows keeps no record for it.
+    param([AllowNull()] [object] $Values, [Parameter(Mandatory = $true)] [string] $Name)
+    $data = @(Get-QbdProperty -InputObject $Values -Name $Name | Where-Object { $null -ne $_ })
+    if ($data.Count -gt 0 -and $data[0] -is [byte]) { return [int]$data[0] }
+    return $null
+}
+
+function Get-QbdStartupEntry {
+    # Codat adds a start-up entry so the Web Connector starts again after a reboot; whether it is
+    # a Run value, a Startup-folder shortcut or a scheduled task is not documented, so all three
+    # are read: the Run keys of both registry views and of each loaded user hive (-Hive, from
+    # Get-QbdLoadedHive), the all-users and each profile's Startup folder, and every task (-Task:
+    # see Get-QbdWebConnectorTask). Entries that name the Web Connector or Codat are returned,
+    # each with the program it starts (target, program) and its StartupApproved switch (approved).
+    param([object[]] $Hive, [AllowNull()] [object[]] $Task = $null)
+    $machineBase = 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion'
+    $runKeys = New-Object -TypeName System.Collections.ArrayList
+    $null = $runKeys.Add([pscustomobject]@{ Path = ($machineBase + '\Run'); Scope = 'machine-64'; Sid = $null; User = ''; Approved = ($machineBase + '\Explorer\StartupApproved\Run') })
+    $null = $runKeys.Add([pscustomobject]@{ Path = 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Run'; Scope = 'machine-32'; Sid = $null; User = ''; Approved = ($machineBase + '\Explorer\StartupApproved\Run32') })
+    $loaded = @{}
+    foreach ($item in @($Hive | Where-Object { $null -ne $_ })) {
+        $loaded[[string]$item.Sid] = $true
+        $userBase = $item.Root + '\Software\Microsoft\Windows\CurrentVersion'
+        $null = $runKeys.Add([pscustomobject]@{ Path = ($userBase + '\Run'); Scope = 'user'; Sid = [string]$item.Sid; User = [string]$item.User; Approved = ($userBase + '\Explorer\StartupApproved\Run') })
+    }
+    $providerNames = @('PSPath', 'PSParentPath', 'PSChildName', 'PSDrive', 'PSProvider')
+    foreach ($runKey in $runKeys) {
+        if (-not (Test-Path -LiteralPath $runKey.Path)) { continue }
+        try {
+            $values = Get-ItemProperty -LiteralPath $runKey.Path -ErrorAction Stop
+        } catch {
+            Write-Verbose -Message ('Run key not readable {0}: {1}' -f $runKey.Path, $_.Exception.Message)
+            continue
+        }
+        $approved = Get-ItemProperty -LiteralPath $runKey.Approved -ErrorAction SilentlyContinue
+        foreach ($property in @($values.PSObject.Properties)) {
+            if ($providerNames -contains $property.Name) { continue }
+            $command = [string]$property.Value
+            $text = $property.Name + ' ' + $command
+            if (-not (Test-QbdWebConnectorText -Text $text)) { continue }
+            $target = Get-QbdCommandTarget -Command $command
+            [pscustomobject][ordered]@{
+                source        = 'run-key'
+                scope         = $runKey.Scope
+                sid           = $runKey.Sid
+                user          = $runKey.User
+                location      = ($runKey.Path -replace '^Registry::', '')
+                name          = [string]$property.Name
+                command       = $command
+                target        = $target
+                target_exists = Test-QbdProgramFile -Path $target
+                state         = $null
+                approved      = Get-QbdStartupApproval -Values $approved -Name $property.Name
+                program       = Get-QbdStartupProgram -Text $text
+            }
+        }
+    }
+
+    $startupFolders = New-Object -TypeName System.Collections.ArrayList
+    $null = $startupFolders.Add([pscustomobject]@{ Path = (Join-Path -Path $env:ProgramData -ChildPath 'Microsoft\Windows\Start Menu\Programs\StartUp'); Scope = 'all-users'; Sid = $null; User = ''; Approved = ($machineBase + '\Explorer\StartupApproved\StartupFolder') })
+    foreach ($userProfile in @(Get-QbdUserProfile)) {
+        # A user's switches are in their hive, which only a signed-in user has loaded.
+        $approvedKey = ''
+        if ($loaded.ContainsKey([string]$userProfile.Sid)) {
+            $approvedKey = 'Registry::HKEY_USERS\{0}\Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\StartupFolder' -f $userProfile.Sid
+        }
+        $null = $startupFolders.Add([pscustomobject]@{ Path = (Join-Path -Path $userProfile.Path -ChildPath 'AppData\Roaming\Microsoft\Windows\Start Menu\Programs\Startup'); Scope = 'user'; Sid = [string]$userProfile.Sid; User = $userProfile.UserName; Approved = $approvedKey })
+    }
+    $exePattern = '(?i)[a-z]:\\[^\x00-\x1f"*<>|?]{0,260}?\.exe(?![a-z0-9])'
+    foreach ($startupFolder in $startupFolders) {
+        if (-not (Test-Path -LiteralPath $startupFolder.Path -PathType Container)) { continue }
+        $approved = $null
+        if ($startupFolder.Approved) { $approved = Get-ItemProperty -LiteralPath $startupFolder.Approved -ErrorAction SilentlyContinue }
+        foreach ($file in @(Get-ChildItem -LiteralPath $startupFolder.Path -File -Force -ErrorAction SilentlyContinue | Select-Object -First 100)) {
+            $content = ''
+            if ($file.Length -le 1MB) {
+                try {
+                    $content = Read-QbdStartupFileText -Path $file.FullName
+                } catch {
+                    Write-Verbose -Message ('Start-up item not readable {0}: {1}' -f $file.FullName, $_.Exception.Message)
+                }
+            }
+            $text = $file.Name + ' ' + $content
+            if (-not (Test-QbdWebConnectorText -Text $text)) { continue }
+            $target = ''
+            $found = [regex]::Match($content, $exePattern)
+            if ($found.Success) { $target = $found.Value }
+            [pscustomobject][ordered]@{
+                source        = 'startup-folder'
+                scope         = $startupFolder.Scope
+                sid           = $startupFolder.Sid
+                user          = $startupFolder.User
+                location      = $startupFolder.Path
+                name          = $file.Name
+                command       = $null
+                target        = $target
+                target_exists = Test-QbdProgramFile -Path $target
+                state         = $null
+                approved      = Get-QbdStartupApproval -Values $approved -Name $file.Name
+                program       = Get-QbdStartupProgram -Text $text
+            }
+        }
+    }
+
+    foreach ($taskEntry in @(Get-QbdWebConnectorTask -Task $Task)) {
+        $principal = Get-QbdProperty -InputObject $taskEntry.Task -Name 'Principal'
+        $command = ('{0} {1}' -f $taskEntry.Execute, $taskEntry.Arguments).Trim()
+        $target = [Environment]::ExpandEnvironmentVariables($taskEntry.Execute.Trim().Trim('"'))
+        [pscustomobject][ordered]@{
+            source        = 'scheduled-task'
+            scope         = 'task'
+            sid           = $null
+            user          = [string](Get-QbdProperty -InputObject $principal -Name 'UserId')
+            location      = [string]$taskEntry.Task.TaskPath
+            name          = [string]$taskEntry.Task.TaskName
+            command       = $command
+            target        = $target
+            target_exists = Test-QbdProgramFile -Path $target
+            state         = [string]$taskEntry.Task.State
+            approved      = $null
+            program       = Get-QbdStartupProgram -Text $command
+        }
     }
 }
 
