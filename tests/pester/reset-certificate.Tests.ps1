@@ -1,5 +1,12 @@
 # reset-certificate on a fake PC: evidence for the QuickBooks Application Certificate re-grant.
 
+BeforeDiscovery {
+    # QbdFix.ProcessToken's stand-in, loaded while the suite is discovered, before any script
+    # runs in this process: a script compiles the real reader (which sees no fake process) only
+    # when no type of that name is loaded yet, and a loaded type cannot be replaced.
+    . (Join-Path -Path $PSScriptRoot -ChildPath 'WebConnectorFakes.ps1')
+}
+
 BeforeAll {
     . (Join-Path -Path $PSScriptRoot -ChildPath 'Helpers.ps1')
     $script:Path = Join-Path -Path $PSScriptRoot -ChildPath 'out/reset-certificate.ps1'
