@@ -23,6 +23,11 @@ EXPECTED_SIGNERS: tuple[str, ...] = (
     "Intuit, Inc.",
 )
 
+#: The DNS zone of Codat's Web Connector service: a .qwc file is Codat's only when its AppURL is
+#: https on a host under this zone (compared on the parsed host, case-insensitively, on a dot
+#: boundary: ``quickbooksdesktop.codat.io`` is, ``evilcodat.io`` and ``codat.io.example`` are not).
+CODAT_HOST_ZONE = "codat.io"
+
 #: An installer's SHA-256 as the administrator gives it (matched case-insensitively).
 SHA256_PATTERN = "^[0-9a-f]{64}$"
 

@@ -223,19 +223,21 @@ def test_launch_opens_the_qwc_file_only_after_every_check() -> None:
     order = [
         fn.index("Select-QbdQwcTarget -User $User -Qwc $Qwc"),
         fn.index("Test-Path -LiteralPath $_.executable -PathType Leaf"),
+        fn.index("Write-QbdQwcNotChosen -Launch $launch"),
         fn.index("Get-QbdGrantState -Confirmed:$GrantRemoved"),
-        fn.index("if (-not $launch.Qwc.readable) {"),
-        fn.index("if (-not $launch.Qwc.app_url_https) {"),
         fn.index("Test-QbdInstallerTrust -Path $program -ExpectedSha256 ''"),
         fn.index("is already open in the Web Connector"),
+        fn.index("Get-QbdQwcRunLevel -User $person"),
+        fn.index("if (-not $runLevel.level) {"),
         fn.index("Invoke-QbdChange"),
     ]
     assert order == sorted(order)
     change = fn[fn.index("-Change {") : fn.index("} catch {")]
     assert (
         "Start-QbdInUserSession -UserSid $userSid -Execute $program -Argument $argument"
-        " -RunLevel 'Limited'" in change
+        " -RunLevel $level" in change
     )
+    assert "-RunLevel 'Limited'" not in fn
     assert "throw" in change and "catch" not in change
     assert "$argument = '\"{0}\"' -f $qwcPath" in fn
     # Only the user's own file, matched by SID.
@@ -248,3 +250,46 @@ def test_launch_opens_the_qwc_file_only_after_every_check() -> None:
         "if (-not $qwcOpened) { Invoke-QbdLaunchInstaller -User $users -Installer $installers }"
         in body
     )
+
+
+def test_only_codat_qwc_files_of_one_connection_are_opened() -> None:
+    text = rendered("LaunchInstaller")
+    url = function_body(text, "Test-QbdCodatQwcUrl")
+    # The parsed host, on a dot boundary, from the one constant in qbd_fix/signers.py.
+    assert "[System.Uri]::TryCreate($Url, [System.UriKind]::Absolute, [ref]$uri)" in url
+    assert "$uri.Scheme -ne 'https'" in url
+    assert (
+        "([string]$uri.Host).EndsWith('.' + 'codat.io', [System.StringComparison]::OrdinalIgnoreCase)"
+        in url
+    )
+    assert "-like" not in url and "-match" not in url
+    target = function_body(text, "Select-QbdQwcTarget")
+    assert "-not (Get-QbdQwcRejection -Qwc $_)" in target
+    assert "'{0}|{1}' -f $file.app_name, $file.file_id" in target
+    assert "if ($connections.Count -eq 1) { $chosen = $connections[0] }" in target
+    refusal = function_body(text, "Write-QbdQwcNotChosen")
+    assert "Set-QbdStatus -Status 'needs_user_action'" in refusal
+    assert "Invoke-QbdChange" not in refusal and "Start-QbdInUserSession" not in refusal
+    steps = function_body(text, "Get-QbdWebConnectorCertificateStep")
+    assert "-not (Get-QbdQwcRejection -Qwc $_)" in steps
+
+
+def test_the_codat_zone_is_the_package_constant() -> None:
+    from qbd_fix.signers import CODAT_HOST_ZONE
+
+    assert CODAT_HOST_ZONE == "codat.io"
+    assert "'codat.io'" not in TEMPLATE.read_text(encoding="utf-8")
+    assert "'.codat.io'" not in TEMPLATE.read_text(encoding="utf-8")
+    assert "{{ codat_host_zone }}" in TEMPLATE.read_text(encoding="utf-8")
+
+
+def test_the_web_connector_starts_at_the_elevation_of_the_users_quickbooks() -> None:
+    fn = function_body(rendered("LaunchInstaller"), "Get-QbdQwcRunLevel")
+    # Highest only for an administrator whose QuickBooks runs elevated; nothing when unknown.
+    assert fn.count("$decision.level = 'Highest'") == 1
+    assert "if ($User.is_admin -eq $true) {" in fn
+    assert fn.index("if ($User.is_admin -eq $true) {") < fn.index("$decision.level = 'Highest'")
+    assert "'unknown' { $decision.reason =" in fn
+    assert "Get-QbdProcessElevation -ProcessId $item.process_id" in fn
+    assert "if (-not $decision.level) { return [pscustomobject]$decision }" in fn
+    assert "Name = 'QBWebConnector.exe'" in fn

@@ -148,8 +148,10 @@ def test_web_connector_programs_reach_the_overrides_and_the_app_steps() -> None:
     text = rendered("defaults")
     body = function_body(text, "Invoke-QbdRemediation")
     folders = body.index(
-        "$folders = @($folders) + @(Get-QbdWebConnectorAllowFolder -Program $programs -Folder $folders)"
+        "$folders = @($folders) + @(Get-QbdWebConnectorAllowFolder -Program $programs"
+        " -Folder $folders -Decision $decisions)"
     )
+    assert body.index("$decisions = Get-QbdAllowListDecision -Program $programs") < folders
     assert folders < body.index("Write-QbdWebrootGuidance -Folder $folders")
     assert (
         "Set-QbdData -Name 'overrides' -Value @(@($folders) + @($files) | ForEach-Object {" in body
@@ -168,11 +170,39 @@ def test_web_connector_programs_reach_the_overrides_and_the_app_steps() -> None:
 
 
 def test_a_windows_program_a_start_up_entry_starts_is_never_allow_listed() -> None:
-    fn = function_body(rendered("defaults"), "Test-QbdAllowListable")
-    assert "-not $Program.exists" in fn
+    fn = function_body(rendered("defaults"), "Get-QbdAllowListDecision")
+    assert "if (-not $item.exists) {" in fn
     assert "$path.StartsWith($env:WINDIR.TrimEnd(" in fn
-    assert "$Program.name -eq 'QBWebConnector.exe'" in fn
-    assert "$path.IndexOf('Codat', [System.StringComparison]::OrdinalIgnoreCase)" in fn
+    # A name or a path naming Codat is no proof: only a valid Intuit or Codat signature.
+    assert "'QBWebConnector.exe'" not in fn
+    assert "IndexOf('Codat'" not in fn
+
+
+def test_only_programs_signed_by_intuit_or_codat_are_allow_listed() -> None:
+    text = rendered("defaults")
+    fn = function_body(text, "Get-QbdAllowListDecision")
+    # The installer check every script shares, with the signer list of qbd_fix/signers.py.
+    assert "$trust = Test-QbdInstallerTrust -Path $path -ExpectedSha256 ''" in fn
+    assert text.count("function Test-QbdInstallerTrust {") == 1
+    assert text.count("Get-AuthenticodeSignature") == 1
+    signers = function_body(text, "Get-QbdExpectedSigner")
+    assert "'Codat Limited'" in signers and "'Intuit Inc.'" in signers
+    order = [
+        fn.index("if (-not $trust.trusted) {"),
+        fn.index("elseif (Test-QbdProgramFilesPath -Path $decision.folder) {"),
+        fn.index("$decision.scope = 'folder'"),
+        fn.index("$decision.scope = 'file'"),
+    ]
+    assert order == sorted(order)
+    allow = function_body(text, "Test-QbdAllowListable")
+    assert "if ($Scope -eq 'folder') { return ($found -eq 'folder') }" in allow
+    folder = function_body(text, "Get-QbdWebConnectorAllowFolder")
+    assert "Test-QbdAllowListable -Program $_ -Decision $Decision -Scope 'folder'" in folder
+    file = function_body(text, "Get-QbdWebConnectorAllowFile")
+    assert "Test-QbdAllowListable -Program $_ -Decision $Decision -Scope 'file'" in file
+    report = function_body(text, "Write-QbdAllowListDecision")
+    assert "Add-QbdCheck -Name 'web-connector-programs-signed'" in report
+    assert "Set-QbdStatus -Status 'needs_user_action'" in report
 
 
 def test_defender_exclusion_adds_only_the_web_connector_install_folder_under_program_files() -> (

@@ -17,9 +17,16 @@ the Web Connector: the steps say so, with the .qwc files found in users'
 Downloads (parsed as data only, with no DTD), and --launch-installer opens the
 signed-in user's own .qwc file with QBWebConnector.exe on their desktop instead
 of starting the installer. The same preconditions hold: the old grant removed
-(--grant-removed), the .qwc file a Web Connector file whose AppURL is https,
-and QBWebConnector.exe validly signed by Intuit. Without a .qwc file or without
-QBWebConnector.exe, the installer is the step, as before.
+(--grant-removed), the .qwc file a Web Connector file whose AppURL is https
+on a host under codat.io (another vendor's .qwc file is never opened), and
+QBWebConnector.exe validly signed by Intuit. When the user's Downloads hold
+Codat .qwc files of several connections (different AppName or FileID), none is
+opened: they are listed, and the person opens the right one. The Web Connector
+is started at the elevation of the user's QuickBooks (elevated only for an
+administrator whose QuickBooks runs elevated), as restart-web-connector does;
+when that elevation cannot be read, nothing is started and the person opens
+the file. Without a .qwc file or without QBWebConnector.exe, the installer is
+the step, as before.
 """
 
 from __future__ import annotations

@@ -11,9 +11,16 @@ must not be blocked there is Intuit's QBWebConnector.exe and Codat's auto-run
 tool that starts it after a restart. The auto-run tool's name and folder are
 not documented, so the script reports the programs it actually finds (under
 Codat's folders in Program Files and each profile, and those the start-up
-entries start) and lists their folders and files as overrides; a program of
-Windows itself that a start-up entry happens to start is reported, never
-allow-listed.
+entries start). A program is allow-listed only when its Authenticode signature
+is valid and its signer is Intuit or Codat (the signer list of
+qbd_fix/signers.py, checked as for installers): a start-up entry or a running
+process naming Codat or the Web Connector proves nothing, so an unsigned or
+otherwise signed program is reported for a person to check, never
+allow-listed. A signed program's folder becomes an override (with sub-folders)
+only under Program Files or Program Files (x86), which only administrators can
+write; anywhere else (a profile, Downloads) it gets an override for that exact
+file, with a note. A program of Windows itself that a start-up entry happens to
+start is reported, never allow-listed.
 
 The Defender option covers the seed's folders and, now, the Web Connector's
 install folder (Common Files\\Intuit\\QuickBooks\\QBWebConnector under Program

@@ -26,7 +26,7 @@ from qbd_fix.script.params import (
 )
 from qbd_fix.script.quote import ps_literal, ps_ordered_table, ps_string
 from qbd_fix.sdk_codes import SDK_CODES
-from qbd_fix.signers import EXPECTED_SIGNERS
+from qbd_fix.signers import CODAT_HOST_ZONE, EXPECTED_SIGNERS
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -97,6 +97,7 @@ def environment() -> Environment:
     env.globals["expected_signer_list"] = PsCode(
         "@(" + ", ".join(ps_string(name) for name in EXPECTED_SIGNERS) + ")"
     )
+    env.globals["codat_host_zone"] = PsCode(ps_string(CODAT_HOST_ZONE))
     # The GUID shape of -CompanyId's pattern, unanchored: scripts anchor it as each use needs.
     env.globals["guid_regex"] = PsCode(ps_string(GUID_PATTERN.removeprefix("^").removesuffix("$")))
     return env

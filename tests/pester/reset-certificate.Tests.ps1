@@ -1,10 +1,19 @@
 # reset-certificate on a fake PC: evidence for the QuickBooks Application Certificate re-grant.
 
+BeforeDiscovery {
+    # QbdFix.ProcessToken's stand-in, loaded while the suite is discovered, before any script
+    # runs in this process: a script compiles the real reader (which sees no fake process) only
+    # when no type of that name is loaded yet, and a loaded type cannot be replaced.
+    . (Join-Path -Path $PSScriptRoot -ChildPath 'WebConnectorFakes.ps1')
+}
+
 BeforeAll {
     . (Join-Path -Path $PSScriptRoot -ChildPath 'Helpers.ps1')
     $script:Path = Join-Path -Path $PSScriptRoot -ChildPath 'out/reset-certificate.ps1'
     . (Join-Path -Path $PSScriptRoot -ChildPath 'InstallerFakes.ps1')
     . (Join-Path -Path $PSScriptRoot -ChildPath 'WebConnectorFilesFakes.ps1')
+    # Processes' elevation (QbdFix.ProcessToken's stand-in) and Add-QuickBooksProcess.
+    . (Join-Path -Path $PSScriptRoot -ChildPath 'WebConnectorFakes.ps1')
     Set-FakeMachineMock
     Set-InstallerFakeMock
 }
@@ -247,6 +256,8 @@ Describe 'reset-certificate' {
             $installer = Write-FakeProgram -Path (Join-Path -Path $alice.Profile -ChildPath 'Downloads\QuickBooksDesktopConnector.exe')
             $qwc = Write-FakeQwcFile -User $alice -Name 'codat-acme.qwc' -Text (Get-FakeQwcText -AppName 'Codat - Acme Books') -MinutesOld 5
             Set-TestAdministrator -Machine $machine -Account 'PC\alice'
+            [QbdFix.ProcessToken]::Elevated.Clear()
+            [QbdFix.ProcessToken]::Unreadable.Clear()
         }
 
         It 'names the Web Connector application by the .qwc file''s AppName and gives its six steps' {
@@ -270,14 +281,18 @@ Describe 'reset-certificate' {
 
         It 'opens the user''s own newest .qwc file with the Web Connector on their desktop, not the installer' {
             $bob = Add-FakeUser -Machine $machine -UserName 'bob' -LoggedOn
-            $older = Write-FakeQwcFile -User $alice -Name 'codat-old.qwc' -Text (Get-FakeQwcText -AppName 'Codat - Old') -MinutesOld 60
+            # The same connection downloaded again, and another vendor's newer file: the newest Codat one is opened.
+            $older = Write-FakeQwcFile -User $alice -Name 'codat-acme (1).qwc' -Text (Get-FakeQwcText -AppName 'Codat - Acme Books') -MinutesOld 60
+            $other = Write-FakeQwcFile -User $alice -Name 'payroll.qwc' -Text (Get-FakeQwcText -AppName 'Payroll Sync' -AppUrl 'https://sync.payroll.example/qbwc') -MinutesOld 1
             $bobQwc = Write-FakeQwcFile -User $bob -Name 'codat-bob.qwc' -Text (Get-FakeQwcText -AppName 'Codat - Bob Ltd') -MinutesOld 1
 
             $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ LaunchInstaller = $true; GrantRemoved = $true }
 
             $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
-            @($run.Result.data.qwc_files) | Should -HaveCount 3
-            $run.Result.data.steps[2] | Should -BeLike '*one of*''Codat - Bob Ltd''*''Codat - Acme Books''*''Codat - Old''*'
+            @($run.Result.data.qwc_files) | Should -HaveCount 4
+            $run.Result.data.steps[2] | Should -BeLike '*one of*''Codat - Bob Ltd''*''Codat - Acme Books''*'
+            $run.Result.data.steps[2] | Should -Not -BeLike '*Payroll Sync*'
+            $run.Result.data.launched_qwc.run_level.level | Should -Be 'Limited'
             $run.Result.data.launched_qwc.path | Should -Be $qwc
             $run.Result.data.launched_qwc.user | Should -Be 'PC\alice'
             $run.Result.data.launched_qwc.app_name | Should -Be 'Codat - Acme Books'
@@ -296,7 +311,112 @@ Describe 'reset-certificate' {
             Should -Invoke -CommandName Get-AuthenticodeSignature -Times 1 -Exactly -ParameterFilter { $PesterBoundParameters['LiteralPath'] -eq $qbwc }
             Should -Invoke -CommandName Get-AuthenticodeSignature -Times 0 -Exactly -ParameterFilter { $PesterBoundParameters['LiteralPath'] -eq $installer }
             (Get-ResultMessage -Result $run.Result -Text ('Opened {0} in the Web Connector on the desktop of PC\alice' -f $qwc)) | Should -HaveCount 1
-            $null = $older, $bobQwc
+            $null = $older, $other, $bobQwc
+        }
+
+        It 'opens nothing when the user''s Codat .qwc files are of different connections (<Case>), and lists them' -TestCases @(
+            @{ Case = 'another AppName'; AppName = 'Codat - Other Company'; FileId = '{90A44FB5-33D9-4815-AC85-BC87A7E7D1EB}' },
+            @{ Case = 'another FileID'; AppName = 'Codat - Acme Books'; FileId = '{11111111-2222-4333-8444-555555555555}' }
+        ) {
+            param($Case, $AppName, $FileId)
+            $second = Write-FakeQwcFile -User $alice -Name 'codat-second.qwc' -Text (Get-FakeQwcText -AppName $AppName -FileId $FileId) -MinutesOld 1
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ LaunchInstaller = $true; GrantRemoved = $true }
+
+            $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+            $run.Result.data.launched_qwc.refused | Should -Be 'several_connections'
+            (@($run.Result.data.launched_qwc.candidates | ForEach-Object { $_.path }) -join '|') | Should -Be ((@($second, $qwc)) -join '|')
+            $run.Result.data.launched_qwc.started | Should -BeFalse
+            (Get-ResultCheck -Result $run.Result -Name 'qwc-unambiguous')[0].passed | Should -BeFalse
+            $message = @(Get-ResultMessage -Result $run.Result -Text 'No .qwc file was opened: the Downloads of PC\alice hold Codat .qwc files of 2 different connections')
+            $message | Should -HaveCount 1
+            $message[0] | Should -BeLike ('*{0}*{1}*' -f $second, $qwc)
+            $run.Result.data.PSObject.Properties['launched_installer'] | Should -BeNullOrEmpty
+            @($run.Result.actions) | Should -HaveCount 0
+            Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+            Should -Invoke -CommandName Get-AuthenticodeSignature -Times 0 -Exactly
+        }
+
+        It 'never opens a .qwc file whose AppURL host is not under codat.io (<Url>)' -TestCases @(
+            @{ Url = 'https://sync.payroll.example/qbwc' },
+            @{ Url = 'https://evilcodat.io/qbwc' },
+            @{ Url = 'https://quickbooksdesktop.codat.io.evil.example/qbwc' },
+            @{ Url = 'https://quickbooksdesktop.codat.io@evil.example/qbwc' },
+            @{ Url = 'https://codat.io/qbwc' }
+        ) {
+            param($Url)
+            $null = Write-FakeQwcFile -User $alice -Name 'codat-acme.qwc' -Text (Get-FakeQwcText -AppUrl $Url) -MinutesOld 5
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ LaunchInstaller = $true; GrantRemoved = $true }
+
+            $run.Result.status | Should -Be 'failed' -Because $run.Json
+            $run.Result.data.launched_qwc.refused | Should -Be 'not_codat'
+            (Get-ResultCheck -Result $run.Result -Name 'qwc-valid')[0].passed | Should -BeFalse
+            (Get-ResultMessage -Result $run.Result -Text 'is not on a host under codat.io') | Should -HaveCount 1
+            $run.Result.data.steps[2] | Should -BeLike '*no readable .qwc file was found*'
+            @($run.Result.actions) | Should -HaveCount 0
+            Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+        }
+
+        It 'accepts the Codat host in any letter case' {
+            $null = Write-FakeQwcFile -User $alice -Name 'codat-acme.qwc' -Text (Get-FakeQwcText -AppName 'Codat - Acme Books' -AppUrl 'https://QuickBooksDesktop.CODAT.IO/qbwc') -MinutesOld 5
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ LaunchInstaller = $true; GrantRemoved = $true }
+
+            $run.Result.data.launched_qwc.started | Should -BeTrue -Because $run.Json
+        }
+
+        It 'opens the .qwc file elevated when the administrator''s QuickBooks runs elevated' {
+            $null = Add-QuickBooksProcess -Machine $machine -User 'alice' -Elevated
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ LaunchInstaller = $true; GrantRemoved = $true }
+
+            $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+            $run.Result.data.launched_qwc.started | Should -BeTrue
+            $run.Result.data.launched_qwc.run_level.level | Should -Be 'Highest'
+            $run.Result.data.launched_qwc.run_level.quickbooks | Should -Be 'elevated'
+            Should -Invoke -CommandName New-ScheduledTaskPrincipal -Times 1 -Exactly -ParameterFilter { [string]$PesterBoundParameters['RunLevel'] -eq 'Highest' -and [string]$PesterBoundParameters['UserId'] -eq $alice.Sid }
+            (Get-ResultAction -Result $run.Result -Text 'run level Highest')[0].performed | Should -BeTrue
+        }
+
+        It 'opens the .qwc file without elevation when QuickBooks runs without it' {
+            $null = Add-QuickBooksProcess -Machine $machine -User 'alice'
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ LaunchInstaller = $true; GrantRemoved = $true }
+
+            $run.Result.data.launched_qwc.run_level.level | Should -Be 'Limited' -Because $run.Json
+            Should -Invoke -CommandName New-ScheduledTaskPrincipal -Times 1 -Exactly -ParameterFilter { [string]$PesterBoundParameters['RunLevel'] -eq 'Limited' }
+        }
+
+        It 'opens nothing when <Case>, and tells the person to open it themselves' -TestCases @(
+            @{ Case = 'QuickBooks'' elevation cannot be read'; Setup = 'unreadable'; Text = 'whether it runs elevated could not be read' },
+            @{ Case = 'QuickBooks runs elevated for a user not known to be an administrator'; Setup = 'not-admin'; Text = 'who is not known to be a local administrator' },
+            @{ Case = 'the user''s Web Connector already runs at another elevation'; Setup = 'web-connector-limited'; Text = 'the Web Connector already runs for PC\alice' },
+            @{ Case = 'the running Web Connector''s elevation cannot be read'; Setup = 'web-connector-unreadable'; Text = 'at an elevation that could not be read' }
+        ) {
+            param($Case, $Setup, $Text)
+            $books = Add-QuickBooksProcess -Machine $machine -User 'alice' -Elevated
+            switch ($Setup) {
+                'unreadable' { $null = [QbdFix.ProcessToken]::Unreadable.Add([int]$books.ProcessId) }
+                'not-admin' { Set-TestAdministrator -Machine $machine -Account @() }
+                'web-connector-limited' { $null = Add-WebConnectorProcess -Machine $machine -User 'alice' }
+                'web-connector-unreadable' {
+                    $web = Add-WebConnectorProcess -Machine $machine -User 'alice'
+                    $null = [QbdFix.ProcessToken]::Unreadable.Add([int]$web.ProcessId)
+                }
+            }
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ LaunchInstaller = $true; GrantRemoved = $true }
+
+            $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+            $run.Result.data.launched_qwc.started | Should -BeFalse
+            $run.Result.data.launched_qwc.run_level.level | Should -Be ''
+            $message = @(Get-ResultMessage -Result $run.Result -Text ('The .qwc file {0} was not opened' -f $qwc))
+            $message | Should -HaveCount 1
+            $message[0] | Should -BeLike ('*{0}*Ask PC\alice to open it themselves*' -f $Text)
+            @($run.Result.actions) | Should -HaveCount 0
+            Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+            $run.Result.data.PSObject.Properties['launched_installer'] | Should -BeNullOrEmpty
         }
 
         It 'opens nothing under -WhatIf but lists the .qwc file it would open' {

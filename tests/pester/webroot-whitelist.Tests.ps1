@@ -3,8 +3,12 @@
 BeforeAll {
     . (Join-Path -Path $PSScriptRoot -ChildPath 'Helpers.ps1')
     . (Join-Path -Path $PSScriptRoot -ChildPath 'WebConnectorFilesFakes.ps1')
+    . (Join-Path -Path $PSScriptRoot -ChildPath 'InstallerFakes.ps1')
     $script:Path = Join-Path -Path $PSScriptRoot -ChildPath 'out/webroot-whitelist.ps1'
     Set-FakeMachineMock
+    # Every program validly signed by Codat unless a test says otherwise.
+    Register-InstallerCommandStub
+    Mock -CommandName Get-AuthenticodeSignature -MockWith { New-TestSignature }
 }
 
 Describe 'webroot-whitelist' {
@@ -244,12 +248,68 @@ Describe 'webroot-whitelist' {
             (@($found | ForEach-Object { $_.path }) | Sort-Object) -join '|' | Should -Be ((@($aliceTool, $bobTool, $shell) | Sort-Object) -join '|')
             (@($found | Where-Object { $_.path -eq $aliceTool })[0]).user | Should -Be 'alice'
             $overrides = @($run.Result.data.overrides)
-            @($overrides | Where-Object { $_.path -eq (Split-Path -Path $aliceTool -Parent) -and $_.user -eq 'alice' }) | Should -HaveCount 1
-            @($overrides | Where-Object { $_.path -eq (Split-Path -Path $bobTool -Parent) -and $_.user -eq 'bob' }) | Should -HaveCount 1
+            # Signed, but in the user's own profile: the file only, never its folder.
+            @($overrides | Where-Object { $_.path -eq (Split-Path -Path $aliceTool -Parent) }) | Should -HaveCount 0
+            @($overrides | Where-Object { $_.path -eq (Split-Path -Path $bobTool -Parent) }) | Should -HaveCount 0
+            @($overrides | Where-Object { $_.path -eq $aliceTool -and $_.kind -eq 'file' -and $_.user -eq 'alice' }) | Should -HaveCount 1
+            @($overrides | Where-Object { $_.path -eq $bobTool -and $_.kind -eq 'file' -and $_.user -eq 'bob' }) | Should -HaveCount 1
+            (Get-ResultMessage -Result $run.Result -Text ('Allow-listed by file only: {0}' -f $aliceTool)) | Should -HaveCount 1
+            (Get-ResultMessage -Result $run.Result -Text ('Path/Folder Mask ''{0}\''; File Mask empty' -f (Split-Path -Path $aliceTool -Parent))) | Should -HaveCount 0
             @($overrides | Where-Object { $_.kind -eq 'file' }) | Should -HaveCount 3
             @($overrides | Where-Object { $_.path -eq $shell -or $_.path -eq (Split-Path -Path $shell -Parent) }) | Should -HaveCount 0
             @($overrides | Where-Object { $_.path -like '*Other Tool*' }) | Should -HaveCount 0
             (Get-ResultMessage -Result $run.Result -Text ('scheduled-task ''Codat start'' starts {0}' -f $shell)) | Should -HaveCount 1
+        }
+
+        It 'never allow-lists an unsigned program a Codat-named Run value starts, and reports it' {
+            $dropped = Write-FakeProgram -Path (Join-Path -Path $alice.Profile -ChildPath 'AppData\Roaming\Codat\x.exe')
+            $null = Add-FakeRegistryKey -Machine $machine -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Run' -Values @{ 'CodatSync' = ('"{0}"' -f $dropped) }
+            Mock -CommandName Get-AuthenticodeSignature -ParameterFilter { [string]$PesterBoundParameters['LiteralPath'] -eq $dropped } -MockWith { New-TestSignature -Status 'NotSigned' -Subject '' }
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path
+
+            $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+            @($run.Result.data.web_connector.auto_run | Where-Object { $_.path -eq $dropped }) | Should -HaveCount 1
+            @($run.Result.data.overrides | Where-Object { $_.path -eq $dropped -or $_.path -eq (Split-Path -Path $dropped -Parent) }) | Should -HaveCount 0
+            $decision = @($run.Result.data.allow_list | Where-Object { $_.path -eq $dropped })
+            $decision | Should -HaveCount 1
+            $decision[0].scope | Should -Be 'none'
+            $decision[0].signature_status | Should -Be 'NotSigned'
+            (Get-ResultCheck -Result $run.Result -Name 'web-connector-programs-signed')[0].passed | Should -BeFalse
+            $message = @(Get-ResultMessage -Result $run.Result -Text ('Not allow-listed: {0}' -f $dropped))
+            $message | Should -HaveCount 1
+            $message[0] | Should -BeLike '*its Authenticode signature is not valid (status NotSigned)*'
+            (Get-ResultMessage -Result $run.Result -Text $dropped) | Where-Object { $_ -like '*Block/Allow Files*' -or $_ -like 'Console override*' } | Should -BeNullOrEmpty
+            # The signed Web Connector in Program Files keeps its folder and file overrides.
+            @($run.Result.data.overrides | Where-Object { $_.path -eq $webConnectorFolder -and $_.kind -eq 'folder' }) | Should -HaveCount 1
+            @($run.Result.data.overrides | Where-Object { $_.path -eq $qbwc -and $_.kind -eq 'file' }) | Should -HaveCount 1
+        }
+
+        It 'gives a copy of QBWebConnector.exe running from Downloads a file override only when Intuit signed it, and none otherwise' -TestCases @(
+            @{ Subject = 'CN=Intuit Inc., O=Intuit Inc., L=Mountain View, S=California, C=US'; Scope = 'file' },
+            @{ Subject = 'CN=Someone Else Ltd, O=Someone Else Ltd, C=GB'; Scope = 'none' }
+        ) {
+            param($Subject, $Scope)
+            $copy = Write-FakeProgram -Path (Join-Path -Path $alice.Profile -ChildPath 'Downloads\QBWebConnector.exe')
+            $null = Add-FakeProcess -Machine $machine -Name 'QBWebConnector.exe' -ExecutablePath $copy -User 'alice'
+            Mock -CommandName Get-AuthenticodeSignature -ParameterFilter { [string]$PesterBoundParameters['LiteralPath'] -eq $copy } -MockWith { New-TestSignature -Subject $Subject }
+
+            $run = Invoke-RenderedScript -ScriptPath $script:Path
+
+            $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+            $downloads = Split-Path -Path $copy -Parent
+            @($run.Result.data.overrides | Where-Object { $_.path -eq $downloads }) | Should -HaveCount 0
+            (Get-ResultMessage -Result $run.Result -Text ('Path/Folder Mask ''{0}\''; File Mask empty' -f $downloads)) | Should -HaveCount 0
+            @($run.Result.data.allow_list | Where-Object { $_.path -eq $copy })[0].scope | Should -Be $Scope
+            if ($Scope -eq 'file') {
+                @($run.Result.data.overrides | Where-Object { $_.path -eq $copy -and $_.kind -eq 'file' }) | Should -HaveCount 1
+                (Get-ResultCheck -Result $run.Result -Name 'web-connector-programs-signed')[0].passed | Should -BeTrue
+                (Get-ResultMessage -Result $run.Result -Text ('Allow-listed by file only: {0}' -f $copy)) | Should -HaveCount 1
+            } else {
+                @($run.Result.data.overrides | Where-Object { $_.path -eq $copy }) | Should -HaveCount 0
+                (Get-ResultCheck -Result $run.Result -Name 'web-connector-programs-signed')[0].passed | Should -BeFalse
+                @(Get-ResultMessage -Result $run.Result -Text ('Not allow-listed: {0}' -f $copy))[0] | Should -BeLike '*signed by ''Someone Else Ltd''*'
+            }
         }
     }
 }

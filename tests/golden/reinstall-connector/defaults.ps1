@@ -789,8 +789,9 @@ function Get-QbdSubjectCommonName {
 }
 
 function Test-QbdInstallerTrust {
-    # Read-only. An installer is trusted when it has the SHA-256 the administrator gave or,
-    # without one, a valid Authenticode signature from an expected signer. A given hash that
+    # Read-only. An installer (or any program: the Web Connector, a program to allow-list) is
+    # trusted when it has the SHA-256 the administrator gave or, without one, a valid
+    # Authenticode signature from an expected signer. A given hash that
     # does not match is never overruled by a signature.
     param([string] $Path, [string] $ExpectedSha256)
     $trust = [ordered]@{

@@ -11,7 +11,9 @@
     Codat's auto-run tool (whose name is not documented: the programs under Program Files
     (x86)\Codat, Program Files\Codat, each user's AppData\Local\Codat and AppData\Local\
     Programs\*Codat*, and those the start-up entries naming the Web Connector or Codat start),
-    adds their folders to the app steps and the overrides, and one override per program file.
+    and one override per program file, only for a program validly signed by Intuit or Codat (an
+    unsigned one is reported, never allow-listed); its folder is added to the app steps and the
+    overrides only under Program Files, which only administrators can write.
     -DefenderExclusion adds Defender exclusions for the folders the troubleshooting page names and
     the Web Connector's install folder, only where Defender is the active antivirus (a security
     trade-off, stated in the result). Writes one JSON result; exit code
@@ -806,6 +808,91 @@ function Get-QbdDefenderState {
     return $state
 }
 
+function Get-QbdExpectedSigner {
+    # Subject common names of the certificates that may sign a connector installer
+    # (qbd_fix/signers.py: one list for every script).
+    @('Codat Limited', 'Codat Ltd', 'Intuit Inc.', 'Intuit, Inc.')
+}
+
+function Get-QbdSubjectCommonName {
+    # The CN of an X.500 subject ('CN=Codat Limited, O=Codat Limited, C=GB'), quoted or not.
+    param([string] $Subject)
+    $found = [regex]::Match([string]$Subject, '(?:^|,)\s*CN=("(?:[^"]|"")*"|[^,]*)')
+    if (-not $found.Success) { return '' }
+    $name = $found.Groups[1].Value.Trim()
+    if ($name.StartsWith('"') -and $name.EndsWith('"') -and $name.Length -ge 2) {
+        $name = $name.Substring(1, $name.Length - 2).Replace('""', '"')
+    }
+    return $name
+}
+
+function Test-QbdInstallerTrust {
+    # Read-only. An installer (or any program: the Web Connector, a program to allow-list) is
+    # trusted when it has the SHA-256 the administrator gave or, without one, a valid
+    # Authenticode signature from an expected signer. A given hash that
+    # does not match is never overruled by a signature.
+    param([string] $Path, [string] $ExpectedSha256)
+    $trust = [ordered]@{
+        path             = $Path
+        sha256           = $null
+        expected_sha256  = $null
+        signature_status = $null
+        signer           = $null
+        signer_subject   = $null
+        signer_thumbprint = $null
+        expected_signers = @(Get-QbdExpectedSigner)
+        trusted_by       = $null
+        trusted          = $false
+        reason           = ''
+    }
+    if ($ExpectedSha256) { $trust.expected_sha256 = $ExpectedSha256.ToLowerInvariant() }
+    if (-not $Path -or -not (Test-Path -LiteralPath $Path -PathType Leaf)) {
+        $trust.reason = 'the installer file is missing'
+        return $trust
+    }
+    try {
+        $trust.sha256 = (Get-FileHash -LiteralPath $Path -Algorithm SHA256).Hash.ToLowerInvariant()
+    } catch {
+        $trust.reason = 'its SHA-256 could not be computed: ' + $_.Exception.Message
+        return $trust
+    }
+    try {
+        $signature = Get-AuthenticodeSignature -LiteralPath $Path
+        $trust.signature_status = [string]$signature.Status
+        $certificate = Get-QbdProperty -InputObject $signature -Name 'SignerCertificate'
+        if ($null -ne $certificate) {
+            $trust.signer_subject = [string]$certificate.Subject
+            $trust.signer_thumbprint = [string]$certificate.Thumbprint
+            $trust.signer = Get-QbdSubjectCommonName -Subject $trust.signer_subject
+        }
+    } catch {
+        $trust.signature_status = 'UnknownError'
+        Write-Verbose -Message ('No signature read from {0}: {1}' -f $Path, $_.Exception.Message)
+    }
+    if ($trust.expected_sha256) {
+        if ($trust.sha256 -eq $trust.expected_sha256) {
+            $trust.trusted = $true
+            $trust.trusted_by = 'sha256'
+        } else {
+            $trust.reason = 'its SHA-256 is {0}, not {1} as given in -InstallerSha256' -f $trust.sha256, $trust.expected_sha256
+        }
+        return $trust
+    }
+    $knownSigner = $false
+    foreach ($name in $trust.expected_signers) {
+        if ($trust.signer -and ([string]$trust.signer).Equals($name, [System.StringComparison]::OrdinalIgnoreCase)) { $knownSigner = $true }
+    }
+    if ($trust.signature_status -ne 'Valid') {
+        $trust.reason = 'its Authenticode signature is not valid (status {0})' -f $trust.signature_status
+    } elseif (-not $knownSigner) {
+        $trust.reason = 'it is signed by ''{0}'', not by one of {1}' -f $trust.signer, (($trust.expected_signers | ForEach-Object { '''{0}''' -f $_ }) -join ', ')
+    } else {
+        $trust.trusted = $true
+        $trust.trusted_by = 'signature'
+    }
+    return $trust
+}
+
 function Get-QbdAntivirusStatus {
     # productState decoding is reported, not documented: bit 0x1000 on = enabled, bits 0xF0
     # zero = signatures up to date.
@@ -857,16 +944,84 @@ function Get-QbdAllowFolder {
     }
 }
 
+function Get-QbdAllowListDecision {
+    # How each program found for the Web Connector generation may be allow-listed, decided once
+    # per path (keys compare case-insensitively). scope 'folder' (its folder, sub-folders
+    # included, and the file) only for a program under Program Files or Program Files (x86),
+    # which only administrators can write; 'file' (that exact file only) anywhere else, such as a
+    # user's AppData or Downloads, where anyone signed in could drop another program beside it;
+    # 'none' for a program that is missing, is Windows' own (a start-up entry may start cmd.exe),
+    # or is not validly signed by Intuit or Codat (Test-QbdInstallerTrust, with the signer list
+    # every script shares): a Run key or a task naming Codat is no proof that its program is.
+    param([object] $Program)
+    $decisions = @{}
+    foreach ($item in @(@($Program.web_connector) + @($Program.auto_run) | Where-Object { $null -ne $_ })) {
+        $path = [string]$item.path
+        if ($decisions.ContainsKey($path)) { continue }
+        $decision = [ordered]@{
+            path             = $path
+            name             = [string]$item.name
+            folder           = [string]$item.folder
+            found_in         = [string]$item.found_in
+            scope            = 'none'
+            reason           = ''
+            signature_status = $null
+            signer           = $null
+            sha256           = $null
+        }
+        if (-not $item.exists) {
+            $decision.reason = 'the file is missing'
+        } elseif ($env:WINDIR -and $path.StartsWith($env:WINDIR.TrimEnd('\', '/'), [System.StringComparison]::OrdinalIgnoreCase)) {
+            $decision.reason = 'a program of Windows itself'
+        } else {
+            $trust = Test-QbdInstallerTrust -Path $path -ExpectedSha256 ''
+            $decision.signature_status = $trust.signature_status
+            $decision.signer = $trust.signer
+            $decision.sha256 = $trust.sha256
+            if (-not $trust.trusted) {
+                $decision.reason = $trust.reason
+            } elseif (Test-QbdProgramFilesPath -Path $decision.folder) {
+                $decision.scope = 'folder'
+            } else {
+                $decision.scope = 'file'
+                $decision.reason = 'it lies outside Program Files, in a folder a user may write'
+            }
+        }
+        $decisions[$path] = [pscustomobject]$decision
+    }
+    return $decisions
+}
+
 function Test-QbdAllowListable {
-    # A program found for the Web Connector generation is allow-listed only when it is there and
-    # is the Web Connector or names Codat in its path: a start-up entry may start a program of
-    # Windows itself (cmd.exe with arguments), whose folder must never be allow-listed.
-    param([AllowNull()] [object] $Program)
-    if ($null -eq $Program -or -not $Program.exists) { return $false }
+    # A program found for the Web Connector generation is allow-listed only as
+    # Get-QbdAllowListDecision decided: never when it is missing, Windows' own or not validly
+    # signed by Intuit or Codat; its folder (-Scope folder) only under Program Files.
+    param([AllowNull()] [object] $Program, [hashtable] $Decision, [ValidateSet('file', 'folder')] [string] $Scope = 'file')
+    if ($null -eq $Program -or $null -eq $Decision) { return $false }
     $path = [string]$Program.path
-    if ($env:WINDIR -and $path.StartsWith($env:WINDIR.TrimEnd('\', '/'), [System.StringComparison]::OrdinalIgnoreCase)) { return $false }
-    if ($Program.name -eq 'QBWebConnector.exe') { return $true }
-    return ($path.IndexOf('Codat', [System.StringComparison]::OrdinalIgnoreCase) -ge 0)
+    if (-not $Decision.ContainsKey($path)) { return $false }
+    $found = [string]$Decision[$path].scope
+    if ($Scope -eq 'folder') { return ($found -eq 'folder') }
+    return ($found -eq 'folder' -or $found -eq 'file')
+}
+
+function Write-QbdAllowListDecision {
+    # What was not allow-listed, or only by file, and why: a program that is not validly signed
+    # by Intuit or Codat is reported for a person to check, never allow-listed.
+    param([hashtable] $Decision)
+    $all = @($Decision.Values | Sort-Object -Property path)
+    $checked = @($all | Where-Object { $null -ne $_.signature_status })
+    if ($checked.Count -eq 0) { return }
+    $unsigned = @($checked | Where-Object { $_.scope -eq 'none' })
+    $evidence = ($checked | ForEach-Object { '{0}: signature {1}; signer ''{2}''' -f $_.path, $_.signature_status, $_.signer }) -join '; '
+    Add-QbdCheck -Name 'web-connector-programs-signed' -Passed ($unsigned.Count -eq 0) -Evidence $evidence
+    foreach ($item in $unsigned) {
+        Set-QbdStatus -Status 'needs_user_action'
+        Add-QbdMessage -Message ('Not allow-listed: {0} (found in {1}), because {2}. A program that a start-up entry or a Codat folder holds but that Intuit or Codat did not sign may not be theirs: check it (scan it, and remove the start-up entry if it is not the connector''s) before allowing anything by hand.' -f $item.path, $item.found_in, $item.reason)
+    }
+    foreach ($item in @($checked | Where-Object { $_.scope -eq 'file' })) {
+        Add-QbdMessage -Message ('Allow-listed by file only: {0}, because {1}: no folder override for {2}, since a folder override would also allow whatever else is put there.' -f $item.path, $item.reason, $item.folder)
+    }
 }
 
 function Test-QbdProgramFilesPath {
@@ -881,11 +1036,11 @@ function Test-QbdProgramFilesPath {
 
 function Get-QbdWebConnectorAllowFolder {
     # The folder of each Web Connector or auto-run program found that no listed folder holds
-    # already (a folder override includes its sub-folders).
-    param([object] $Program, [object[]] $Folder)
+    # already (a folder override includes its sub-folders), for programs allowed by folder.
+    param([object] $Program, [object[]] $Folder, [hashtable] $Decision)
     $listed = New-Object -TypeName System.Collections.ArrayList
     foreach ($item in @($Folder | Where-Object { $null -ne $_ })) { $null = $listed.Add(([string]$item.path).TrimEnd('\', '/')) }
-    foreach ($item in @(@($Program.web_connector) + @($Program.auto_run) | Where-Object { Test-QbdAllowListable -Program $_ })) {
+    foreach ($item in @(@($Program.web_connector) + @($Program.auto_run) | Where-Object { Test-QbdAllowListable -Program $_ -Decision $Decision -Scope 'folder' })) {
         $folderPath = ([string]$item.folder).TrimEnd('\', '/')
         if (-not $folderPath) { continue }
         $covered = $false
@@ -907,9 +1062,9 @@ function Get-QbdWebConnectorAllowFolder {
 
 function Get-QbdWebConnectorAllowFile {
     # One entry per program found, for an override by file: QBWebConnector.exe and each program
-    # that may be Codat's auto-run tool.
-    param([object] $Program)
-    foreach ($item in @(@($Program.web_connector) + @($Program.auto_run) | Where-Object { Test-QbdAllowListable -Program $_ })) {
+    # that may be Codat's auto-run tool, when it may be allow-listed at all.
+    param([object] $Program, [hashtable] $Decision)
+    foreach ($item in @(@($Program.web_connector) + @($Program.auto_run) | Where-Object { Test-QbdAllowListable -Program $_ -Decision $Decision -Scope 'file' })) {
         $label = 'Codat auto-run tool'
         if ($item.name -eq 'QBWebConnector.exe') { $label = 'Web Connector' }
         $user = $null
@@ -1079,8 +1234,10 @@ function Invoke-QbdRemediation {
     Write-QbdStep -Step 'Looking for the Web Connector and Codat''s auto-run tool'
     $programs = Find-QbdWebConnectorProgram -Install $installs
     Set-QbdData -Name 'web_connector' -Value $programs
-    $folders = @($folders) + @(Get-QbdWebConnectorAllowFolder -Program $programs -Folder $folders)
-    $files = @(Get-QbdWebConnectorAllowFile -Program $programs)
+    $decisions = Get-QbdAllowListDecision -Program $programs
+    Set-QbdData -Name 'allow_list' -Value @($decisions.Values | Sort-Object -Property path)
+    $folders = @($folders) + @(Get-QbdWebConnectorAllowFolder -Program $programs -Folder $folders -Decision $decisions)
+    $files = @(Get-QbdWebConnectorAllowFile -Program $programs -Decision $decisions)
     Set-QbdData -Name 'overrides' -Value @(@($folders) + @($files) | ForEach-Object {
         [ordered]@{ path = $_.path; user = $_.user; kind = $_.kind; generation = $_.generation }
     })
@@ -1137,6 +1294,7 @@ function Invoke-QbdRemediation {
         Write-QbdWebrootGuidance -Folder $folders
     }
     Write-QbdWebConnectorFound -Program $programs -Install $installs
+    Write-QbdAllowListDecision -Decision $decisions
     if ($webroot.present) { Write-QbdWebConnectorGuidance -File $files }
 
     if ($DefenderExclusion) {
