@@ -156,6 +156,8 @@ namespace FakeWindows
             if (value is long || value is ulong) { return "QWord"; }
             return "String";
         }
+        public void Close() { }
+        public void Dispose() { }
     }
 
     // One access rule of a file or folder (System.Security.AccessControl.FileSystemAccessRule):

@@ -59,21 +59,17 @@ namespace FakeWindows
 }
 
 function Get-FakeRegistryKeyObject {
-    # Get-Item on a registry path: a FakeWindows.RegistryKey over the fake key's values, or the
-    # real command's error for a key that does not exist.
+    # Get-Item on a registry path: Helpers.ps1's FakeWindows.RegistryKey (both files would name
+    # the type alike, and the first one loaded wins), its reads recorded in RegistryReads.
     param([Parameter(Mandatory = $true)] [hashtable] $Machine, [AllowNull()] [string] $Path)
-    if (-not $Machine.ContainsKey('RegistryReads')) { $Machine['RegistryReads'] = New-Object -TypeName System.Collections.ArrayList }
-    $lookup = (ConvertTo-FakeRegistryKey -Path $Path).ToLowerInvariant()
-    if (-not $Machine.Registry.ContainsKey($lookup)) { throw ('Cannot find path ''{0}'' because it does not exist.' -f $Path) }
-    $key = $Machine.Registry[$lookup]
-    return New-Object -TypeName FakeWindows.RegistryKey -ArgumentList $key.Name, $key.Values, $Machine['RegistryReads']
+    return Get-FakeRegistryKeyItem -Machine $Machine -Path $Path
 }
 
 function Get-FakeRegistryRead {
-    # The 'key|value' reads recorded so far (none: an empty list).
+    # The reads recorded so far, as 'key|value' (none: an empty list).
     param([Parameter(Mandatory = $true)] [hashtable] $Machine)
     if (-not $Machine.ContainsKey('RegistryReads')) { return @() }
-    return @($Machine['RegistryReads'])
+    return @($Machine['RegistryReads'] | ForEach-Object { $_.Substring(0, $_.LastIndexOf('\')) + '|' + $_.Substring($_.LastIndexOf('\') + 1) })
 }
 
 function Set-WebConnectorFilesFakeMock {
