@@ -165,18 +165,26 @@ def test_web_connector_log_and_rotated_copies_are_collected_bounded() -> None:
     assert "if ($index -gt 30)" in folder and "Add-QbdLogFile -Source" in folder
 
 
-def test_web_connector_registry_keeps_names_and_never_reads_passwords() -> None:
+def test_web_connector_registry_reads_only_harmless_names() -> None:
     text = rendered("defaults")
     secret = function_body(text, "Test-QbdSecretName")
     for word in ("pass", "pwd", "secret", "token", "key", "cred"):
         assert word in secret.split("-match", 1)[1]
-    assert "'(?i)pass|pwd'" in function_body(text, "Test-QbdPasswordName")
+    harmless = function_body(text, "Test-QbdHarmlessValueName")
+    assert "if (Test-QbdSecretName -Name $Name) { return $false }" in harmless
+    for name in ("AppName", "AppURL", "OwnerID", "FileID", "UserName", "Level", "UpdateLock"):
+        assert name in harmless
     read = function_body(text, "Read-QbdRegistryKeyValue")
-    # Names are listed; data is read only for a value that is not redacted.
+    # Names and kinds are listed; data is read only for a harmless name of a plain kind, or with
+    # -NoRedact for a name that does not suggest a secret.
     assert "$registryKey.GetValueNames()" in read
-    redacted = read.index("$redacted = (Test-QbdPasswordName -Name $name) -or (-not $NoRedact")
-    data = read.index("if (-not $redacted) { $data = ConvertTo-QbdRegistryData")
-    assert redacted < data and read.count("GetValue(") == 1
+    decided = read.index(
+        "$read = ((Test-QbdHarmlessValueName -Name $name) -and $plain) -or "
+        "($NoRedact -and -not (Test-QbdSecretName -Name $name))"
+    )
+    data = read.index("$raw = $registryKey.GetValue($name)")
+    assert decided < data and read.count("GetValue(") == 1
+    assert read.index("if ($read) {") < data
     assert "$data = '***'" in read
     assert "Get-ItemProperty" not in read  # it would read every value's data
     walk = function_body(text, "Get-QbdWebConnectorRegistry")

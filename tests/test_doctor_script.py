@@ -127,12 +127,18 @@ def test_script_gathers(fragment: str) -> None:
 
 
 def test_secret_values_are_never_read() -> None:
-    """A registry value whose name suggests a secret is redacted before GetValue is called."""
+    """A registry value whose name suggests a secret, or is not known to be harmless, or whose
+    kind is not text or a number, is redacted before GetValue is called."""
     text = script_text()
     body = text[text.index("function Get-QbdRegistryValueFact") :]
     body = body[: body.index("\n}\n")]
-    assert body.index("$script:QbdSecretName") < body.index(".GetValue($Name)")
-    assert "$script:QbdSecretName = '(?i)(password|pwd|secret|token|key|cred)'" in text
+    read = body.index(".GetValue($Name)")
+    assert body.index("$Name -notmatch $script:QbdHarmlessValueName") < read
+    assert body.index("$script:QbdSecretName") < read
+    assert body.index("-notcontains $kind") < read
+    assert body.count(".GetValue(") == 1
+    assert "$script:QbdSecretName = '(?i)(pass|pwd|secret|token|key|cred)'" in text
+    assert "$script:QbdHarmlessValueName = '(?i)^(AppName|" in text
 
 
 def _facts_block() -> str:

@@ -5,6 +5,7 @@ tests/pester/restart-web-connector.Tests.ps1)."""
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 import pytest
@@ -113,11 +114,16 @@ def test_looks_for_all_three_kinds_of_start_up_entry() -> None:
     assert "'QBWebConnector'" in program and "'codat'" in program
 
 
-def test_never_reads_the_web_connectors_stored_settings() -> None:
-    """Passwords live in the user's hive under the Web Connector's keys: never read."""
-    text = rendered("everything").lower()
-    assert "qb web connector" not in text
-    assert "software\\intuit\\qbwebconnector" not in text
+def test_reads_of_the_web_connectors_settings_stop_at_app_names_and_appurl() -> None:
+    """Passwords live in the user's hive under the Web Connector's keys: of those keys only
+    the application names and their AppURL are read, to tell who uses the Web Connector."""
+    text = rendered("everything")
+    lowered = text.lower()
+    assert "software\\intuit\\qbwebconnector" not in lowered
+    assert "software\\intuit\\qb web connector" in lowered
+    reads = re.findall(r"\.GetValue\(([^)]*)\)", text)
+    assert reads == ["'AppURL'"]
+    assert "GetValueNames()) -contains 'AppURL'" in text
 
 
 def test_budget_covers_two_users_full_restarts() -> None:

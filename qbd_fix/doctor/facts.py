@@ -439,7 +439,14 @@ class OsInfo:
 
 #: Registry value names that may hold a secret (the Web Connector's password is stored
 #: encrypted): their values are shown as ``***`` whatever the document says.
-SECRET_NAME = re.compile(r"password|pwd|secret|token|key|cred", re.IGNORECASE)
+SECRET_NAME = re.compile(r"pass|pwd|secret|token|key|cred", re.IGNORECASE)
+#: The Web Connector's value names known to hold nothing secret: any other value is shown as
+#: ``***`` (redacted "name") whatever the document says.
+HARMLESS_VALUE_NAME = re.compile(
+    r"AppName|AppID|AppURL|AppSupport|AppDescription|OwnerID|FileID|UserName|QBType|Style"
+    r"|AuthFlags|IsReadOnly|AutoRun|RunEvery\w*|\w*Interval\w*|Level|UpdateLock",
+    re.IGNORECASE,
+)
 REDACTED = "***"
 
 
@@ -495,6 +502,10 @@ class QwcLog:
         )
 
 
+def _harmless_value_name(name: str) -> bool:
+    return HARMLESS_VALUE_NAME.fullmatch(name) is not None and not SECRET_NAME.search(name)
+
+
 @dataclass(frozen=True)
 class RegistryValue:
     """One value of a Web Connector application's key, as bounded text or redacted."""
@@ -506,7 +517,7 @@ class RegistryValue:
 
     @property
     def shown(self) -> str:
-        if self.redacted or SECRET_NAME.search(self.name):
+        if self.redacted or not _harmless_value_name(self.name):
             return REDACTED
         return "" if self.value is None else self.value
 
@@ -514,7 +525,7 @@ class RegistryValue:
     def parse(cls, doc: Mapping[str, Any]) -> RegistryValue:
         name = _str(doc.get("name"))
         redacted = _opt_str(doc.get("redacted"))
-        if SECRET_NAME.search(name):  # whatever wrote the document, never keep such a value
+        if not _harmless_value_name(name):  # whatever wrote the document, never keep such a value
             redacted = redacted or "name"
         return cls(
             name=name,

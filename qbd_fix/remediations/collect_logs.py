@@ -9,9 +9,10 @@ only reads: the zip is a temporary file (built and removed again under
 
 Most PCs now run the Web Connector generation, whose troubles show in other
 places: QWCLog.txt, the Web Connector's keys in each user's hive (which values
-hold Auto-Run and the interval is not documented, so all are kept by name; a
-value named like a secret is redacted, one named like a password is never read
-at all, since the Web Connector keeps the connection's password there), the
+hold Auto-Run and the interval is not documented, so all are kept by name and
+kind; only values whose name is known to be harmless are read, and one named
+like a secret is never read at all, since the Web Connector keeps the
+connection's password there), the
 .qwc files users downloaded (parsed as data only: which connection, which URL)
 and the start-up entry that restarts the Web Connector, whose kind is not
 documented, so Run keys, Startup folders and scheduled tasks are all read.
@@ -40,11 +41,11 @@ COLLECT_LOGS = Remediation(
             "switch",
             False,
             "Keep link.json and Web Connector registry values as they are (they may include "
-            "secrets; Web Connector passwords are never read)",
+            "secrets; Web Connector values named like a secret are never read)",
             flag=Flag(
                 "--no-redact",
                 "Keep link.json and Web Connector registry values unredacted (they may include "
-                "secrets; Web Connector passwords are never read).",
+                "secrets; Web Connector values named like a secret are never read).",
             ),
         ),
         ScriptParameter(

@@ -186,3 +186,17 @@ function Add-StartupShortcut {
     [System.IO.File]::WriteAllBytes($path, $bytes)
     return $path
 }
+
+function Add-WebConnectorApp {
+    # An application registered with the Web Connector in a signed-in user's hive
+    # (HKEY_USERS\<SID>\Software\Intuit\QB web connector\<AppName>); by default Codat's, with its
+    # AppURL and a password value whose data no script may read.
+    param(
+        [Parameter(Mandatory = $true)] [hashtable] $Machine,
+        [Parameter(Mandatory = $true)] [object] $User,
+        [string] $AppName = 'Codat QuickBooks Desktop',
+        [hashtable] $Values = @{ AppURL = 'https://quickbooksdesktop.codat.io/qbwc'; PW = [byte[]](1, 2, 3) }
+    )
+    $path = 'Registry::HKEY_USERS\{0}\Software\Intuit\QB web connector\{1}' -f $User.Sid, $AppName
+    return Add-FakeRegistryKey -Machine $Machine -Path $path -Values $Values
+}

@@ -181,7 +181,7 @@ Describe 'collect-logs' {
             $null = Add-FakeUser -Machine $machine -UserName 'carol'
             $password = 'encrypted-password-Zq8'
             $token = 'session-token-44x'
-            $appKey = Add-FakeWebConnectorSettings -Machine $machine -User $aliceUser -Values @{ Password = $password; AuthToken = $token; OwnerID = '{57F3B9B1-86F1-4fcc-B1EE-566DE1813D20}'; AutoRunFlag = [int]1; Servers = [string[]]@('a', 'b') }
+            $appKey = Add-FakeWebConnectorSettings -Machine $machine -User $aliceUser -Values @{ Password = $password; AuthToken = $token; OwnerID = '{57F3B9B1-86F1-4fcc-B1EE-566DE1813D20}'; AutoRunFlag = [int]1; Servers = [string[]]@('a', 'b'); PW = [byte[]](7, 7, 7); Data = 'opaque-data' }
             $null = Add-FakeWebConnectorSettings -Machine $machine -User $bobUser -AppName 'Other App' -Values @{ Pwd = 'bob-secret-pwd' }
             $null = Write-FakeQwcFile -User $aliceUser -Name 'codat.qwc' -Text (Get-FakeQwcText) -MinutesOld 5
             $null = Write-FakeQwcFile -User $aliceUser -Name 'entities.qwc' -Text ('<?xml version="1.0"?><!DOCTYPE QBWCXML [<!ENTITY a "aaaaaaaaaa">]><QBWCXML><AppName>&a;</AppName></QBWCXML>') -MinutesOld 20
@@ -206,7 +206,7 @@ Describe 'collect-logs' {
             $registry = ConvertFrom-Json -InputObject $bundle.Texts['web-connector/registry.json']
             (@($registry.hives_read) | Sort-Object) -join '|' | Should -Be 'alice|bob'
             @($registry.hives_not_loaded) | Should -Be @('carol')
-            @($registry.keys) | Should -HaveCount 6
+            @($registry.keys) | Should -HaveCount 6 -Because (ConvertTo-Json -InputObject @($registry.problems) -Depth 3)
             $app = @($registry.keys | Where-Object { $_.key -like '*\QB web connector\Codat QuickBooks Desktop' })
             $app | Should -HaveCount 1
             $app[0].user | Should -Be 'alice'
@@ -216,18 +216,28 @@ Describe 'collect-logs' {
             $values['Password'].redacted | Should -BeTrue
             $values['AuthToken'].data | Should -Be '***'
             $values['OwnerID'].data | Should -Be '{57F3B9B1-86F1-4fcc-B1EE-566DE1813D20}'
-            $values['AutoRunFlag'].data | Should -Be 1
+            $values['OwnerID'].length | Should -Be 38
+            # A name not known to be harmless: name, kind and nothing else.
+            foreach ($unknown in @('AutoRunFlag', 'Servers', 'PW', 'Data')) {
+                $values[$unknown].data | Should -Be '***'
+                $values[$unknown].redacted | Should -BeTrue
+                $values[$unknown].length | Should -BeNullOrEmpty
+            }
             $values['AutoRunFlag'].kind | Should -Be 'DWord'
-            (@($values['Servers'].data) -join ',') | Should -Be 'a,b'
+            $values['PW'].kind | Should -Be 'Binary'
             foreach ($text in @($bundle.Texts['web-connector/registry.json'], $bundle.Texts['web-connector/registry.txt'], $run.Json)) {
                 $text | Should -Not -BeLike ('*{0}*' -f $password)
                 $text | Should -Not -BeLike ('*{0}*' -f $token)
                 $text | Should -Not -BeLike '*bob-secret-pwd*'
+                $text | Should -Not -BeLike '*opaque-data*'
+                $text | Should -Not -BeLike '*070707*'
             }
             $bundle.Texts['web-connector/registry.txt'] | Should -BeLike '*Password (String) = `*`*`**'
             # The passwords were never read, only listed by name.
             @($machine.RegistryReads | Where-Object { $_ -like '*\Password' -or $_ -like '*\Pwd' -or $_ -like '*\AuthToken' }) | Should -HaveCount 0
             @($machine.RegistryReads | Where-Object { $_ -like '*\OwnerID' }) | Should -HaveCount 1
+            # Only names known to be harmless were read at all.
+            @($machine.RegistryReads | ForEach-Object { $_.Substring($_.LastIndexOf('\') + 1) } | Sort-Object -Unique) | Should -Be @('Level', 'OwnerID', 'UpdateLock')
 
             $qwc = @(ConvertFrom-Json -InputObject $bundle.Texts['web-connector/qwc-files.json'])
             $qwc | Should -HaveCount 3
@@ -272,7 +282,7 @@ Describe 'collect-logs' {
 
             $manifest = ConvertFrom-Json -InputObject $bundle.Texts['manifest.json']
             $manifest.web_connector.registry_keys | Should -Be 6
-            $manifest.web_connector.registry_redacted | Should -Be 3
+            $manifest.web_connector.registry_redacted | Should -Be 7
             $manifest.web_connector.qwc_files | Should -Be 3
             $manifest.web_connector.qwc_unreadable | Should -Be 1
             $manifest.web_connector.startup_entries | Should -Be 3
@@ -282,21 +292,23 @@ Describe 'collect-logs' {
             }
             @($manifest.files | Where-Object { $_.name -eq 'web-connector/registry.json' })[0].redacted | Should -BeTrue
             (Get-ResultMessage -Result $run.Result -Text 'Web Connector: 6 registry key(s) from 2 loaded user hive(s), 3 .qwc file(s)') | Should -HaveCount 1
-            (Get-ResultMessage -Result $run.Result -Text 'values named like a password are never read') | Should -HaveCount 1
+            (Get-ResultMessage -Result $run.Result -Text 'only values whose name is known to be harmless are read') | Should -HaveCount 1
             (Get-ResultMessage -Result $run.Result -Text 'settings of carol could not be read') | Should -HaveCount 1
         }
 
-        It 'keeps other secrets with -NoRedact but still never reads a password' {
+        It 'reads values of unknown names with -NoRedact but still never one named like a secret' {
             $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ OutputDirectory = $outputDirectory; NoRedact = $true }
 
             $run.Result.status | Should -Be 'ok' -Because $run.Json
             $bundle = Read-ZipBundle -ZipPath ([string]$run.Result.data.bundle.path) -Read @('web-connector/registry.json')
             $text = $bundle.Texts['web-connector/registry.json']
-            $text | Should -BeLike ('*{0}*' -f $token)
+            $text | Should -Not -BeLike ('*{0}*' -f $token)
             $text | Should -Not -BeLike ('*{0}*' -f $password)
             $text | Should -Not -BeLike '*bob-secret-pwd*'
             @($machine.RegistryReads | Where-Object { $_ -like '*\Password' -or $_ -like '*\Pwd' }) | Should -HaveCount 0
-            @($machine.RegistryReads | Where-Object { $_ -like '*\AuthToken' }) | Should -HaveCount 1
+            @($machine.RegistryReads | Where-Object { $_ -like '*\AuthToken' }) | Should -HaveCount 0
+            @($machine.RegistryReads | Where-Object { $_ -like '*\Data' }) | Should -HaveCount 1
+            $text | Should -BeLike '*opaque-data*'
         }
 
         It 'lists the Web Connector files under -WhatIf and leaves nothing behind' {

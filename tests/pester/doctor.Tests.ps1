@@ -360,11 +360,14 @@ Describe 'doctor facts: the Web Connector' {
             $password = @($app.values | Where-Object { $_.name -eq 'Password' })
             $password[0].value | Should -Be '***'
             $password[0].redacted | Should -Be 'name'
-            @($app.values | Where-Object { $_.name -eq 'Flags' })[0].value | Should -Be '1'
+            # A name not known to be harmless: name and kind only.
+            @($app.values | Where-Object { $_.name -eq 'Flags' })[0].value | Should -Be '***'
+            @($app.values | Where-Object { $_.name -eq 'Flags' })[0].redacted | Should -Be 'name'
             @($app.values | Where-Object { $_.name -eq 'Flags' })[0].kind | Should -Be 'DWord'
         }
-        # A secret-named value is never read, not even to be redacted.
+        # A secret-named value is never read, not even to be redacted; nor one of an unknown name.
         @($machine.RegistryReads | Where-Object { $_ -like '*\Password' }) | Should -HaveCount 0
+        @($machine.RegistryReads | Where-Object { $_ -like '*\Flags' }) | Should -HaveCount 0
         @($machine.RegistryReads | Where-Object { $_ -like '*\AppURL' }) | Should -HaveCount $Count
         $run.Steps | Should -Contain 'Reading the Web Connector'
         $schemaProblems = @(Test-FactsSchema -Facts $facts)
@@ -372,13 +375,16 @@ Describe 'doctor facts: the Web Connector' {
         $schemaProblems | Should -BeNullOrEmpty -Because ($schemaProblems -join '; ')
     }
 
-    It 'shows neither binary data nor encoded-looking text, and keeps the start-up switch' {
+    It 'reads only values of names known to be harmless, shows neither binary data nor encoded-looking text, and keeps the start-up switch' {
         $user = Add-FakeUser -Machine $machine -UserName 'amy' -LoggedOn
         $hive = 'Registry::HKEY_USERS\{0}' -f $user.Sid
         $null = Add-FakeRegistryKey -Machine $machine -Path ($hive + '\Software\Intuit\QB web connector\Codat') -Values @{
-            Blob    = [byte[]](1, 2, 3)
-            Opaque  = 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVowMTIz'
-            Servers = [string[]]@('a', 'b')
+            AppDescription = [byte[]](1, 2, 3)
+            AppSupport     = 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVowMTIz'
+            UserName       = 'codat-6f1c2a3b'
+            Passwd         = 'hunter2'
+            PW             = [byte[]](4, 5, 6)
+            Servers        = [string[]]@('a', 'b')
         }
         $null = Add-FakeRegistryKey -Machine $machine -Path 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Run' -Values @{ QBWC = $webExe }
         $null = Add-FakeRegistryKey -Machine $machine -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\Run32' -Values @{ QBWC = [byte[]](3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) }
@@ -389,11 +395,19 @@ Describe 'doctor facts: the Web Connector' {
         $web = $run.Result.data.facts.web_connector
         $values = @{}
         foreach ($value in @(@($web.apps)[0].values)) { $values[$value.name] = $value }
-        $values['Blob'].redacted | Should -Be 'binary'
-        $values['Blob'].value | Should -Be '***'
-        $values['Opaque'].redacted | Should -Be 'encoded'
-        $values['Servers'].value | Should -Be 'a; b'
+        $values['AppDescription'].redacted | Should -Be 'binary'
+        $values['AppDescription'].value | Should -Be '***'
+        $values['AppSupport'].redacted | Should -Be 'encoded'
+        $values['UserName'].value | Should -Be 'codat-6f1c2a3b'
+        foreach ($unknown in @('Passwd', 'PW', 'Servers')) {
+            $values[$unknown].redacted | Should -Be 'name'
+            $values[$unknown].value | Should -Be '***'
+        }
+        $values['PW'].kind | Should -Be 'Binary'
         $values['Servers'].kind | Should -Be 'MultiString'
+        $run.Json | Should -Not -BeLike '*hunter2*'
+        # Only the harmless names' data was read: not the binary one, nor any unknown name.
+        (@($machine.RegistryReads | Where-Object { $_ -like '*\QB web connector\Codat\*' } | ForEach-Object { $_.Substring($_.LastIndexOf('\') + 1) } | Sort-Object) -join '|') | Should -Be 'AppSupport|UserName'
         $run32 = @($web.startup | Where-Object { $_.scope -eq 'machine-32' })
         $run32 | Should -HaveCount 1
         $run32[0].approved | Should -Be 3

@@ -167,6 +167,7 @@ Describe 'restart-tasks on a PC with only the Web Connector' {
         Initialize-WebConnectorMachine -Machine $machine
         Add-FakeSystemProfile -Machine $machine
         $alice = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn -Administrator
+        $null = Add-WebConnectorApp -Machine $machine -User $alice
         $null = Add-FakeWebConnector -Machine $machine
     }
 
@@ -742,5 +743,45 @@ Describe 'restart-tasks output and parameters' {
         $run.Result.data.client_name | Should -BeExactly 'Beta Ltd'
         (@($machine.Started) -join '|') | Should -Be 'QuickbooksDesktop_Beta Ltd|QuickbooksDesktopUi_Beta Ltd'
         [Environment]::GetEnvironmentVariable('QBD_FIX_PARAMETERS') | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'restart-tasks on a Web Connector PC with a user who does not use it' {
+    BeforeAll {
+        Set-WebConnectorFakeMock
+    }
+
+    BeforeEach {
+        $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
+        Initialize-WebConnectorMachine -Machine $machine
+        Add-FakeSystemProfile -Machine $machine
+        $alice = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn
+        $tech = Add-FakeUser -Machine $machine -UserName 'tech' -LoggedOn -Administrator
+        $null = Add-FakeWebConnector -Machine $machine
+    }
+
+    AfterEach {
+        Restore-FakeMachine
+    }
+
+    It 'starts the Web Connector only for the user with Codat''s application' {
+        $null = Add-WebConnectorApp -Machine $machine -User $alice
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ TaskTimeoutSeconds = 5 }
+
+        $run.Result.status | Should -Be 'changed' -Because $run.Json
+        @($machine['WebConnectorStarts'] | Where-Object { $_.UserId -eq $alice.Sid }) | Should -HaveCount 1
+        @($machine['WebConnectorStarts'] | Where-Object { $_.UserId -eq $tech.Sid }) | Should -HaveCount 0
+        $skipped = @(@($run.Result.data.web_connector.users) | Where-Object { $_.sid -eq $tech.Sid })[0]
+        $skipped.outcome | Should -Be 'skipped'
+        $skipped.after.running | Should -BeFalse
+    }
+
+    It 'starts nothing and asks for a person when no signed-in user uses it' {
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ TaskTimeoutSeconds = 5 }
+
+        $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+        @($machine['WebConnectorStarts']) | Should -HaveCount 0
+        (Get-ResultMessage -Result $run.Result -Text 'Seen: PC\alice (no application is registered') | Should -HaveCount 1
     }
 }

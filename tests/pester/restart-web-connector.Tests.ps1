@@ -32,6 +32,7 @@ Describe 'restart-web-connector for one signed-in user' {
         Initialize-WebConnectorMachine -Machine $machine
         Add-FakeSystemProfile -Machine $machine
         $alice = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn -Administrator
+        $null = Add-WebConnectorApp -Machine $machine -User $alice
         $null = Add-FakeWebConnector -Machine $machine
     }
 
@@ -233,6 +234,8 @@ Describe 'restart-web-connector with two signed-in users' {
         Add-FakeSystemProfile -Machine $machine
         $alice = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn -Administrator
         $bob = Add-FakeUser -Machine $machine -UserName 'bob' -LoggedOn
+        $null = Add-WebConnectorApp -Machine $machine -User $alice
+        $null = Add-WebConnectorApp -Machine $machine -User $bob
         $null = Add-FakeWebConnector -Machine $machine
     }
 
@@ -355,6 +358,8 @@ Describe 'restart-web-connector -WhatIf' {
         Add-FakeSystemProfile -Machine $machine
         $alice = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn
         $bob = Add-FakeUser -Machine $machine -UserName 'bob' -LoggedOn
+        $null = Add-WebConnectorApp -Machine $machine -User $alice
+        $null = Add-WebConnectorApp -Machine $machine -User $bob
         $null = Add-FakeWebConnector -Machine $machine
         $alices = Add-WebConnectorProcess -Machine $machine -User 'alice'
     }
@@ -402,6 +407,7 @@ Describe 'restart-web-connector -ResetLog' {
         Initialize-WebConnectorMachine -Machine $machine
         Add-FakeSystemProfile -Machine $machine
         $alice = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn
+        $null = Add-WebConnectorApp -Machine $machine -User $alice
         $null = Add-FakeWebConnector -Machine $machine
         $logFolder = Join-Path -Path $machine.ProgramData -ChildPath 'Intuit\QBWebConnector\log'
         $logPath = Join-Path -Path $logFolder -ChildPath 'QWCLog.txt'
@@ -516,5 +522,98 @@ Describe 'restart-web-connector -ResetLog' {
         @(Get-WebConnectorOf -Sid $alice.Sid)[0].ProcessId | Should -Be $web.ProcessId
         Should -Invoke -CommandName Stop-Process -Times 0 -Exactly
         Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+    }
+}
+
+Describe 'restart-web-connector starts it only for the users who use it' {
+    BeforeEach {
+        $machine = New-FakeMachine -Root (New-FakeRoot -Base $TestDrive)
+        Initialize-WebConnectorMachine -Machine $machine
+        Add-FakeSystemProfile -Machine $machine
+        $alice = Add-FakeUser -Machine $machine -UserName 'alice' -LoggedOn
+        # The technician's own remote session: signed in, no Web Connector application.
+        $tech = Add-FakeUser -Machine $machine -UserName 'tech' -LoggedOn -Administrator
+        $null = Add-FakeWebConnector -Machine $machine
+    }
+
+    AfterEach {
+        Restore-FakeMachine
+    }
+
+    It 'starts it for the user with Codat''s application and skips the technician''s session, saying why' {
+        $null = Add-WebConnectorApp -Machine $machine -User $alice
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ StartTimeoutSeconds = 5 }
+
+        $run.Result.status | Should -Be 'changed' -Because $run.Json
+        Get-StartedFor -Sid $alice.Sid | Should -HaveCount 1
+        Get-StartedFor -Sid $tech.Sid | Should -HaveCount 0
+        @($run.Result.actions) | Should -HaveCount 1
+        $mine = (Get-UserResult -Result $run.Result -Sid $alice.Sid)[0]
+        $mine.outcome | Should -Be 'started'
+        $mine.start_reason | Should -BeLike '*Codat application registered with the Web Connector: Codat QuickBooks Desktop*'
+        $skipped = (Get-UserResult -Result $run.Result -Sid $tech.Sid)[0]
+        $skipped.outcome | Should -Be 'skipped'
+        $skipped.skip_reason | Should -BeLike 'no application is registered*'
+        $skipped.before.running | Should -BeFalse
+        $skipped.after.running | Should -BeFalse
+        (Get-ResultMessage -Result $run.Result -Text 'The Web Connector was not started for PC\tech: no application is registered') | Should -HaveCount 1
+        @(Get-ResultCheck -Result $run.Result -Name 'web-connector-running') | Should -HaveCount 1
+        @($machine.RegistryReads | Where-Object { $_ -like '*\PW' }) | Should -HaveCount 0
+    }
+
+    It 'starts nothing when only another integration''s application is registered, and names each user seen' {
+        $null = Add-WebConnectorApp -Machine $machine -User $alice -AppName 'Inventory Sync' -Values @{ AppURL = 'https://sync.example.com/qbwc'; Password = 'x' }
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ StartTimeoutSeconds = 5 }
+
+        $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
+        @($machine['WebConnectorStarts']) | Should -HaveCount 0
+        Should -Invoke -CommandName Register-ScheduledTask -Times 0 -Exactly
+        @($run.Result.actions) | Should -HaveCount 0
+        $message = @(Get-ResultMessage -Result $run.Result -Text 'The Web Connector was started for nobody')
+        $message | Should -HaveCount 1
+        $message[0] | Should -BeLike '*PC\alice (only another integration''s application is registered with the Web Connector (Inventory Sync)*'
+        $message[0] | Should -BeLike '*PC\tech (no application is registered*'
+        (Get-UserResult -Result $run.Result -Sid $alice.Sid)[0].outcome | Should -Be 'skipped'
+        @($machine.RegistryReads) | Should -Be @('HKEY_USERS\{0}\Software\Intuit\QB web connector\Inventory Sync\AppURL' -f $alice.Sid)
+    }
+
+    It 'starts it for a registered application whose settings cannot tell whose it is, and says so' {
+        $null = Add-WebConnectorApp -Machine $machine -User $alice -AppName 'Sync' -Values @{ PW = [byte[]](9, 9) }
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ StartTimeoutSeconds = 5 }
+
+        $run.Result.status | Should -Be 'changed' -Because $run.Json
+        Get-StartedFor -Sid $alice.Sid | Should -HaveCount 1
+        Get-StartedFor -Sid $tech.Sid | Should -HaveCount 0
+        (Get-ResultMessage -Result $run.Result -Text 'because an application is registered with it (Sync), though neither its name nor its AppURL tells whether it is Codat''s') | Should -HaveCount 1
+        @($machine.RegistryReads) | Should -HaveCount 0
+    }
+
+    It 'starts it for the user who owns a start-up entry of it' {
+        $program = Join-Path -Path $machine.ProgramFiles86 -ChildPath 'Common Files\Intuit\QuickBooks\QBWebConnector\QBWebConnector.exe'
+        $null = Add-FakeRegistryKey -Machine $machine -Path ('Registry::HKEY_USERS\{0}\Software\Microsoft\Windows\CurrentVersion\Run' -f $alice.Sid) -Values @{ 'QBWebConnector' = $program }
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ StartTimeoutSeconds = 5 }
+
+        $run.Result.status | Should -Be 'changed' -Because $run.Json
+        Get-StartedFor -Sid $alice.Sid | Should -HaveCount 1
+        Get-StartedFor -Sid $tech.Sid | Should -HaveCount 0
+        (Get-UserResult -Result $run.Result -Sid $alice.Sid)[0].start_reason | Should -BeLike '*start-up entry of the Web Connector*run_key QBWebConnector*'
+    }
+
+    It 'with -ForceClose starts again the Web Connector it closed, though no application is registered' {
+        $techs = Add-WebConnectorProcess -Machine $machine -User 'tech'
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ StartTimeoutSeconds = 5; ForceClose = $true }
+
+        $run.Result.status | Should -Be 'changed' -Because $run.Json
+        $techResult = (Get-UserResult -Result $run.Result -Sid $tech.Sid)[0]
+        $techResult.outcome | Should -Be 'restarted'
+        $techResult.start_reason | Should -Be 'its Web Connector was closed by this run'
+        @($techResult.before.process_ids) | Should -Be @([int]$techs.ProcessId)
+        (Get-UserResult -Result $run.Result -Sid $alice.Sid)[0].outcome | Should -Be 'skipped'
+        Get-StartedFor -Sid $alice.Sid | Should -HaveCount 0
     }
 }

@@ -13,8 +13,9 @@
     and reported in data.bundle for the caller to copy and remove.
     For the Web Connector generation, under web-connector/: QWCLog.txt and its rotated copies
     (also when the Web Connector's folder is gone), the Web Connector's keys of each loaded user
-    hive (value names kept; data of values named like a secret shown as *** unless -NoRedact,
-    of values named like a password never read), the connection fields of the .qwc files in
+    hive (value names and kinds kept; data only of values whose name is known to be harmless,
+    every other shown as *** and never read unless -NoRedact, and one named like a secret never
+    read), the connection fields of the .qwc files in
     users' Downloads (parsed without a DTD, at most 64 KiB; unreadable ones say why) and the
     start-up entries (Run keys, Startup folders, scheduled tasks) that name the Web Connector or
     Codat, with the programs they start. manifest.json sums these up under web_connector.
@@ -25,7 +26,7 @@
 #>
 [CmdletBinding(SupportsShouldProcess = $true)]
 param(
-    # Keep link.json and Web Connector registry values as they are (they may include secrets; Web Connector passwords are never read)
+    # Keep link.json and Web Connector registry values as they are (they may include secrets; Web Connector values named like a secret are never read)
     [switch] $NoRedact,
     # Keep at most this many MiB of each log (the newest part)
     [ValidateRange(1, 2048)]
@@ -1173,17 +1174,18 @@ function Add-QbdConnectorFiles {
 }
 
 function Test-QbdSecretName {
-    # A registry value whose name suggests a secret (password, pwd, secret, token, key, cred):
-    # its data stays out of the bundle unless -NoRedact.
+    # A registry value whose name suggests a secret (pass, pwd, secret, token, key, cred): its
+    # data is never read, -NoRedact or not.
     param([AllowNull()] [string] $Name)
     return ([string]$Name -match '(?i)pass|pwd|secret|token|key|cred')
 }
 
-function Test-QbdPasswordName {
-    # The Web Connector keeps each application's password (encrypted) in the user's hive: values
-    # named like a password are never read, -NoRedact or not.
+function Test-QbdHarmlessValueName {
+    # The Web Connector's value names known to hold nothing secret (the .qwc fields, its
+    # schedule and its own settings): without -NoRedact only these are read.
     param([AllowNull()] [string] $Name)
-    return ([string]$Name -match '(?i)pass|pwd')
+    if (Test-QbdSecretName -Name $Name) { return $false }
+    return ([string]$Name -match '(?i)^(AppName|AppID|AppURL|AppSupport|AppDescription|OwnerID|FileID|UserName|QBType|Style|AuthFlags|IsReadOnly|AutoRun|RunEvery\w*|\w*Interval\w*|Level|UpdateLock)$')
 }
 
 function ConvertTo-QbdRegistryData {
@@ -1210,19 +1212,33 @@ function ConvertTo-QbdRegistryData {
 }
 
 function Read-QbdRegistryKeyValue {
-    # One key's values: name, kind and data. Only the names are listed first; the data of a
-    # value named like a secret is read only with -NoRedact, that of a password never.
+    # One key's values: name and kind always (GetValueKind reads no data); data and length only
+    # for a value whose name is known to be harmless (Test-QbdHarmlessValueName) and whose kind
+    # is text or a number. With -NoRedact any value whose name does not suggest a secret is
+    # read; one that does never is. A value not read shows as '***' with a null length.
     param([Parameter(Mandatory = $true)] [string] $Path)
     $registryKey = Get-Item -LiteralPath $Path -ErrorAction Stop
     try {
         foreach ($valueName in @($registryKey.GetValueNames())) {
             $name = [string]$valueName
-            $redacted = (Test-QbdPasswordName -Name $name) -or (-not $NoRedact -and (Test-QbdSecretName -Name $name))
+            $kind = 'Unknown'
+            try {
+                $kind = [string]$registryKey.GetValueKind($name)
+            } catch {
+                Write-Verbose -Message ('Kind of registry value {0} unknown: {1}' -f $name, $_.Exception.Message)
+            }
+            $plain = @('String', 'ExpandString', 'MultiString', 'DWord', 'QWord') -contains $kind
+            $read = ((Test-QbdHarmlessValueName -Name $name) -and $plain) -or ($NoRedact -and -not (Test-QbdSecretName -Name $name))
             $data = '***'
-            if (-not $redacted) { $data = ConvertTo-QbdRegistryData -Data ($registryKey.GetValue($name)) }
+            $length = $null
+            if ($read) {
+                $raw = $registryKey.GetValue($name)
+                $data = ConvertTo-QbdRegistryData -Data $raw
+                if ($raw -is [System.Array]) { $length = $raw.Length } elseif ($null -ne $raw) { $length = ([string]$raw).Length }
+            }
             $shown = $name
             if (-not $shown) { $shown = '(default)' }
-            [ordered]@{ name = $shown; kind = [string]$registryKey.GetValueKind($name); data = $data; redacted = $redacted }
+            [ordered]@{ name = $shown; kind = $kind; length = $length; data = $data; redacted = (-not $read) }
         }
     } finally {
         $registryKey.Close()
@@ -1325,7 +1341,7 @@ function Add-QbdWebConnectorFiles {
     if ($registry.keys.Count + $registry.problems.Count -gt 0) {
         $document = [ordered]@{
             redacted         = ($summary.registry_redacted -gt 0)
-            note             = 'Values named like a password are never read; values named like another secret (secret, token, key, cred) are read only with -NoRedact. Both show as ***.'
+            note             = 'Only values whose name is known to be harmless (AppName, AppURL, OwnerID, FileID, UserName, the interval, Level, UpdateLock...) and whose kind is text or a number are read; any other shows as *** with its name and kind alone, its data never read. -NoRedact reads the others too, except those named like a secret (pass, pwd, secret, token, key, cred), which are never read.'
             hives_read       = $summary.hives_read
             hives_not_loaded = $summary.hives_not_loaded
             truncated        = $registry.truncated
@@ -1376,7 +1392,7 @@ function Write-QbdWebConnectorNote {
     if (-not $present -and $Summary.files -eq 0) { return }
     Add-QbdMessage -Message ('Web Connector: {0} registry key(s) from {1} loaded user hive(s), {2} .qwc file(s) in users'' Downloads ({3} unreadable), {4} start-up entr(y/ies), {5} Web Connector program(s) and {6} possible Codat auto-run program(s); see web-connector/ in the bundle.' -f $Summary.registry_keys, @($Summary.hives_read).Count, $Summary.qwc_files, $Summary.qwc_unreadable, $Summary.startup_entries, $Summary.web_connector_found, $Summary.auto_run_found)
     if ($Summary.registry_redacted -gt 0) {
-        Add-QbdMessage -Message ('{0} Web Connector registry value(s) named like a secret show as ***: values named like a password are never read, the others are read only with -NoRedact.' -f $Summary.registry_redacted)
+        Add-QbdMessage -Message ('{0} Web Connector registry value(s) show as *** with their name and kind alone: only values whose name is known to be harmless are read; the others are read only with -NoRedact, and values named like a secret (pass, pwd, secret, token, key, cred) never.' -f $Summary.registry_redacted)
     }
     if (@($Summary.hives_not_loaded).Count -gt 0) {
         Add-QbdMessage -Message ('The Web Connector settings of {0} could not be read: they are not signed in, so their registry hive is not loaded. Collect again while they are signed in.' -f (@($Summary.hives_not_loaded) -join ', '))

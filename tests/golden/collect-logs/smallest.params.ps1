@@ -1,6 +1,6 @@
 [CmdletBinding(SupportsShouldProcess = $true)]
 param(
-    # Keep link.json and Web Connector registry values as they are (they may include secrets; Web Connector passwords are never read)
+    # Keep link.json and Web Connector registry values as they are (they may include secrets; Web Connector values named like a secret are never read)
     [switch] $NoRedact,
     # Keep at most this many MiB of each log (the newest part)
     [ValidateRange(1, 2048)]

@@ -857,8 +857,9 @@ function Test-QbdProcessTokenReader {
 }
 
 function Get-QbdProcessElevation {
-    # Whether a process runs elevated: $true or $false, or $null when that cannot be told (the
-    # process ended, its token is denied, or the reader could not be compiled).
+    # Whether a process runs elevated, from its own token: $true or $false, or $null when that
+    # cannot be told (the process ended, its token is denied, or the reader could not be
+    # compiled). Never guessed from the owner or the session.
     param([Parameter(Mandatory = $true)] [int] $ProcessId)
     if (-not (Test-QbdProcessTokenReader)) { return $null }
     try {

@@ -758,6 +758,17 @@ function Get-QbdProcessElevation {
     }
 }
 
+function Test-QbdPathUnder {
+    # Text comparison, never a wildcard: paths hold [ ] characters. Windows takes / as a
+    # separator too.
+    param([string] $Path, [string] $Folder)
+    if (-not $Path -or -not $Folder) { return $false }
+    $root = $Folder.TrimEnd('\', '/')
+    foreach ($separator in @('\', '/')) {
+        if ($Path.StartsWith($root + $separator, [System.StringComparison]::OrdinalIgnoreCase)) { return $true }
+    }
+    return $false
+}
 function Get-QbdWebConnectorInstall {
     # The Web Connector Find-QbdConnector found, with its program present; otherwise $null,
     # after saying (failed) why there is nothing to restart.
@@ -843,6 +854,9 @@ function Get-QbdWebConnectorUserState {
         run_level_reason     = ''
         before               = [ordered]@{ running = ($mine.Count -gt 0); process_ids = @($mine | ForEach-Object { $_.process_id }) }
         outcome              = 'pending'
+        start_reason         = ''
+        skip_reason          = ''
+        web_connector_apps   = @()
         start_result         = $null
         after                = $null
     }
@@ -965,11 +979,136 @@ function Invoke-QbdWebConnectorClose {
     }
 }
 
+function Get-QbdWebConnectorAppClaim {
+    # The applications registered with the Web Connector in one signed-in user's hive
+    # (HKEY_USERS\<SID>\Software\Intuit\QB web connector\<AppName>). An application is Codat's
+    # when its name or AppURL names Codat, and told to be another's when its AppURL names
+    # another host; only AppURL is read, no other value. Returns apps, codat (names), other
+    # (names) and untold (names whose AppURL is missing or unreadable).
+    param([Parameter(Mandatory = $true)] [string] $Sid)
+    $claim = [ordered]@{ apps = @(); codat = @(); other = @(); untold = @() }
+    $root = 'Registry::HKEY_USERS\{0}\Software\Intuit\QB web connector' -f $Sid
+    if (-not (Test-Path -LiteralPath $root)) { return [pscustomobject]$claim }
+    $apps = @()
+    $codat = @()
+    $other = @()
+    $untold = @()
+    foreach ($appKey in @(Get-ChildItem -LiteralPath $root -ErrorAction SilentlyContinue | Select-Object -First 50)) {
+        $name = [string]$appKey.PSChildName
+        $apps += $name
+        if ($name.IndexOf('Codat', [System.StringComparison]::OrdinalIgnoreCase) -ge 0) {
+            $codat += $name
+            continue
+        }
+        $url = ''
+        try {
+            $key = Get-Item -LiteralPath $appKey.PSPath -ErrorAction Stop
+            if (@($key.GetValueNames()) -contains 'AppURL') { $url = [string]$key.GetValue('AppURL') }
+        } catch {
+            Write-Verbose -Message ('Web Connector application {0} not readable: {1}' -f $name, $_.Exception.Message)
+        }
+        if (-not $url) {
+            $untold += $name
+        } elseif ($url.IndexOf('codat', [System.StringComparison]::OrdinalIgnoreCase) -ge 0) {
+            $codat += $name
+        } else {
+            $other += $name
+        }
+    }
+    $claim.apps = $apps
+    $claim.codat = $codat
+    $claim.other = $other
+    $claim.untold = $untold
+    return [pscustomobject]$claim
+}
+
+function Get-QbdWebConnectorStartupOwner {
+    # The SIDs that own a per-user start-up entry of the Web Connector or a Codat program: a Run
+    # value in their hive, or an item in their profile's Startup folder. Machine-wide entries
+    # (HKLM, all users' Startup folder, tasks) name nobody.
+    param([object[]] $Startup)
+    $profiles = @(Get-QbdUserProfile)
+    foreach ($entry in @($Startup | Where-Object { $null -ne $_ })) {
+        $location = [string]$entry.location
+        if ($entry.kind -eq 'run_key' -and $location -match '^Registry::HKEY_USERS\\([^\\]+)\\') {
+            [pscustomobject]@{ sid = $Matches[1]; entry = $entry }
+            continue
+        }
+        if ($entry.kind -ne 'startup_folder') { continue }
+        foreach ($userProfile in $profiles) {
+            if (-not $userProfile.Path) { continue }
+            if (Test-QbdPathUnder -Path $location -Folder $userProfile.Path) {
+                [pscustomobject]@{ sid = [string]$userProfile.Sid; entry = $entry }
+            }
+        }
+    }
+}
+
+function Select-QbdWebConnectorUser {
+    # Which signed-in users get their Web Connector started: one closed by this run
+    # (-ForceClose), one with an application registered with the Web Connector (Codat's where
+    # that can be told), or one owning a start-up entry of it. Other integrations use the Web
+    # Connector too, and a technician's or another RDS user's session is no place for it: every
+    # other user is marked skipped, with the reason. Returns the users to start.
+    param([Parameter(Mandatory = $true)] [object] $Run)
+    $owners = @(Get-QbdWebConnectorStartupOwner -Startup @($Run.startup))
+    foreach ($state in @($Run.users | Where-Object { $_.outcome -ne 'left_running' })) {
+        $claim = Get-QbdWebConnectorAppClaim -Sid $state.sid
+        $mine = @($owners | Where-Object { $_.sid -eq $state.sid })
+        $reason = ''
+        if ($state.outcome -eq 'closed' -or $state.outcome -eq 'would_close') {
+            $reason = 'its Web Connector was closed by this run'
+        } elseif (@($claim.codat).Count -gt 0) {
+            $reason = 'Codat application registered with the Web Connector: {0}' -f (@($claim.codat) -join ', ')
+        } elseif (@($claim.untold).Count -gt 0) {
+            $reason = 'application registered with the Web Connector ({0}); its settings do not tell whether it is Codat''s' -f (@($claim.untold) -join ', ')
+            Add-QbdMessage -Message ('The Web Connector is started for {0} because an application is registered with it ({1}), though neither its name nor its AppURL tells whether it is Codat''s.' -f $state.account, (@($claim.untold) -join ', '))
+        } elseif ($mine.Count -gt 0) {
+            $reason = 'start-up entry of the Web Connector in the user''s {0}' -f (($mine | ForEach-Object { '{0} {1}' -f $_.entry.kind, $_.entry.name }) -join '; ')
+        }
+        $skip = ''
+        if (-not $reason) {
+            if (@($claim.other).Count -gt 0) {
+                $skip = 'only another integration''s application is registered with the Web Connector ({0}), none of Codat''s, and no start-up entry of it is theirs' -f (@($claim.other) -join ', ')
+            } else {
+                $skip = 'no application is registered with the Web Connector in their settings, no start-up entry of it is theirs, and it was not running'
+            }
+        }
+        $state.start_reason = $reason
+        $state.web_connector_apps = @($claim.apps)
+        if ($skip) {
+            $state.outcome = 'skipped'
+            $state.skip_reason = $skip
+            Add-QbdCheck -Name 'web-connector-user' -Passed $true -Evidence ('{0}: skipped, {1}' -f $state.account, $skip)
+            continue
+        }
+        Add-QbdCheck -Name 'web-connector-user' -Passed $true -Evidence ('{0}: {1}' -f $state.account, $reason)
+        $state
+    }
+}
+
+function Write-QbdNoWebConnectorUser {
+    # Signed-in users were seen, but none uses the Web Connector by what this PC shows.
+    param([Parameter(Mandatory = $true)] [object] $Run)
+    Set-QbdStatus -Status 'needs_user_action'
+    $seen = (@($Run.users) | ForEach-Object { '{0} ({1})' -f $_.account, $_.skip_reason }) -join '; '
+    Add-QbdMessage -Message ('The Web Connector was started for nobody: no signed-in user is known to use it. Seen: {0}. Sign in as the user who syncs QuickBooks with Codat and open QuickBooks Web Connector from the Start menu; if the connection is missing there, run the .qwc file from the company''s Codat link again.' -f $seen)
+}
+
 function Invoke-QbdWebConnectorStart {
     # Started from session 0 as a one-shot task of the user (by SID), at the run level chosen
-    # from their QuickBooks, then waited for in that user's processes.
+    # from their QuickBooks, then waited for in that user's processes. Only users who use the
+    # Web Connector are started (Select-QbdWebConnectorUser).
     param([Parameter(Mandatory = $true)] [object] $Run, [Parameter(Mandatory = $true)] [int] $StartTimeoutSeconds)
-    $pending = @($Run.users | Where-Object { $_.outcome -ne 'left_running' })
+    $pending = @(Select-QbdWebConnectorUser -Run $Run)
+    $kept = @($Run.users | Where-Object { $_.outcome -eq 'left_running' })
+    if ($pending.Count -eq 0 -and $kept.Count -eq 0 -and @($Run.users).Count -gt 0) {
+        Write-QbdNoWebConnectorUser -Run $Run
+        return
+    }
+    foreach ($state in @($Run.users | Where-Object { $_.outcome -eq 'skipped' })) {
+        Add-QbdMessage -Message ('The Web Connector was not started for {0}: {1}.' -f $state.account, $state.skip_reason)
+    }
     if ($pending.Count -gt 0) { Write-QbdStep -Step 'Starting the Web Connector' }
     foreach ($state in $pending) {
         $userSid = $state.sid
@@ -1009,7 +1148,7 @@ function Write-QbdWebConnectorOutcome {
     foreach ($state in @($Run.users)) {
         $mine = @($now | Where-Object { $_.sid -eq $state.sid })
         $state.after = [ordered]@{ running = ($mine.Count -gt 0); process_ids = @($mine | ForEach-Object { $_.process_id }) }
-        if ($WhatIfPreference -or $state.outcome -eq 'left_running') { continue }
+        if ($WhatIfPreference -or $state.outcome -eq 'left_running' -or $state.outcome -eq 'skipped') { continue }
         $ids = @($state.after.process_ids) -join ', '
         Add-QbdCheck -Name 'web-connector-running' -Passed ([bool]$state.after.running) -Evidence ('{0}: QBWebConnector.exe process {1}' -f $state.account, $ids)
         if ($state.outcome -eq 'started' -or $state.outcome -eq 'restarted') {
@@ -1022,8 +1161,8 @@ function Write-QbdWebConnectorOutcome {
 }
 
 function Invoke-QbdWebConnectorRestart {
-    # Bring the Web Connector back for every signed-in user: leave a running one alone (or end
-    # it, with -ForceClose), start it where it is missing, and check it is back.
+    # Bring the Web Connector back for the signed-in users who use it: leave a running one alone
+    # (or end it, with -ForceClose), start it where it is missing, and check it is back.
     param([object[]] $Install, [bool] $ForceClose, [Parameter(Mandatory = $true)] [int] $StartTimeoutSeconds)
     $webConnector = Get-QbdWebConnectorInstall -Install $Install
     if ($null -eq $webConnector) { return }
