@@ -1,12 +1,5 @@
 # reset-certificate on a fake PC: evidence for the QuickBooks Application Certificate re-grant.
 
-BeforeDiscovery {
-    # QbdFix.ProcessToken's stand-in, loaded while the suite is discovered, before any script
-    # runs in this process: a script compiles the real reader (which sees no fake process) only
-    # when no type of that name is loaded yet, and a loaded type cannot be replaced.
-    . (Join-Path -Path $PSScriptRoot -ChildPath 'WebConnectorFakes.ps1')
-}
-
 BeforeAll {
     . (Join-Path -Path $PSScriptRoot -ChildPath 'Helpers.ps1')
     $script:Path = Join-Path -Path $PSScriptRoot -ChildPath 'out/reset-certificate.ps1'
@@ -257,7 +250,6 @@ Describe 'reset-certificate' {
             $qwc = Write-FakeQwcFile -User $alice -Name 'codat-acme.qwc' -Text (Get-FakeQwcText -AppName 'Codat - Acme Books') -MinutesOld 5
             Set-TestAdministrator -Machine $machine -Account 'PC\alice'
             [QbdFix.ProcessToken]::Elevated.Clear()
-            [QbdFix.ProcessToken]::Unreadable.Clear()
         }
 
         It 'names the Web Connector application by the .qwc file''s AppName and gives its six steps' {
@@ -397,12 +389,12 @@ Describe 'reset-certificate' {
             param($Case, $Setup, $Text)
             $books = Add-QuickBooksProcess -Machine $machine -User 'alice' -Elevated
             switch ($Setup) {
-                'unreadable' { $null = [QbdFix.ProcessToken]::Unreadable.Add([int]$books.ProcessId) }
+                'unreadable' { Set-FakeProcessElevation -ProcessId ([int]$books.ProcessId) -Elevated $null }
                 'not-admin' { Set-TestAdministrator -Machine $machine -Account @() }
                 'web-connector-limited' { $null = Add-WebConnectorProcess -Machine $machine -User 'alice' }
                 'web-connector-unreadable' {
                     $web = Add-WebConnectorProcess -Machine $machine -User 'alice'
-                    $null = [QbdFix.ProcessToken]::Unreadable.Add([int]$web.ProcessId)
+                    Set-FakeProcessElevation -ProcessId ([int]$web.ProcessId) -Elevated $null
                 }
             }
 

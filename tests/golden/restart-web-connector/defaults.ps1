@@ -993,7 +993,7 @@ function Get-QbdWebConnectorStartupOwner {
     $profiles = @(Get-QbdUserProfile)
     foreach ($entry in @($Startup | Where-Object { $null -ne $_ })) {
         $location = [string]$entry.location
-        if ($entry.kind -eq 'run_key' -and $location -match '^Registry::HKEY_USERS\\([^\\]+)\\') {
+        if ($entry.kind -eq 'run_key' -and $location -match '^(?:Registry::)?HKEY_USERS\\([^\\]+)\\') {
             [pscustomobject]@{ sid = $Matches[1]; entry = $entry }
             continue
         }
