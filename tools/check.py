@@ -97,7 +97,7 @@ def run_pester(env: Mapping[str, str]) -> str:
         )
         return "not run"
     render = [sys.executable, str(ROOT / "tests" / "pester" / "render.py")]
-    # This checkout's templates, even where the installed qbd_fix is another worktree's.
+    # This checkout's templates, even where the installed qbd_fix is another checkout's.
     path = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     rendered = subprocess.run(
         render, check=False, stdout=subprocess.DEVNULL, env={**env, "PYTHONPATH": path}

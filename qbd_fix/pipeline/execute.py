@@ -139,6 +139,8 @@ class Execution:
             **options,
         )
         self._by_key = {t.key: t for t in plan.targets}
+        #: Where the report file landed, once :meth:`run` has closed it.
+        self.report_path: Path | None = None
 
     def stop(self) -> None:
         self.fleet_run.stop()
@@ -176,8 +178,6 @@ class Execution:
             if self.files.error is not None:
                 raise QbdFixError(f"writing the report or audit log failed: {self.files.error}")
         return summary
-
-    report_path: Path | None = None
 
 
 def report_meta(plan: Plan, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
