@@ -18,49 +18,15 @@ from typing import Any
 
 import pytest
 
-from qbd_fix.exports.script import BODY_END, BODY_START, ExportScript, build
+from qbd_fix.exports.script import build
 from qbd_fix.exports.targets import ANSIBLE_TARGET, RMM_TARGETS, TARGETS
 from qbd_fix.remediations import get
-from qbd_fix.script.engine import param_block
-from qbd_fix.script.params import budget_parameter
+from tests.support.exports import PWSH, with_stand_in
 
 QUOTES = "'\u2018\u2019\u201a\u201b"
 
 
-def _pwsh() -> Path:
-    if os.environ.get("QBD_PWSH"):
-        return Path(os.environ["QBD_PWSH"])
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "qbd-pwsh" / "tools" / ("pwsh.exe" if os.name == "nt" else "pwsh")
-
-
-PWSH = _pwsh()
 pytestmark = pytest.mark.skipif(not PWSH.is_file(), reason=f"no PowerShell at {PWSH}")
-
-_FAKE = r"""
-$received = [ordered]@{}
-foreach ($key in @($PSBoundParameters.Keys)) {
-    $value = $PSBoundParameters[$key]
-    if ($value -is [System.Management.Automation.SwitchParameter]) { $value = [bool]$value.IsPresent }
-    $received[$key] = $value
-}
-$actions = @()
-if ($WhatIfPreference) { $actions = @(@{ description = 'would restart'; performed = $false }) }
-Write-Output 'a line before the result'
-ConvertTo-Json -Compress -Depth 5 -InputObject ([ordered]@{
-    remediation = 'stand-in'; status = $env:FAKE_STATUS; checks = @(); actions = $actions
-    messages = @(); data = [ordered]@{ received = $received; what_if = [bool]$WhatIfPreference }
-})
-"""
-
-
-def with_stand_in(export: ExportScript) -> str:
-    """The exported text with the remediation script replaced by :data:`_FAKE`."""
-    parameters = [*export.remediation.parameters, budget_parameter(export.budget)]
-    fake = param_block(parameters, {}) + "\n" + _FAKE
-    start = export.text.index(BODY_START) + len(BODY_START)
-    end = export.text.index(BODY_END)
-    return export.text[:start] + fake + export.text[end:]
 
 
 _DRIVER = r"""

@@ -13,6 +13,7 @@ from typing import Any
 
 from qbd_fix.exports.bundle import MANIFEST, manifest
 from qbd_fix.exports.script import ExportError, build, rule_text
+from qbd_fix.exports.signing import Signer
 from qbd_fix.exports.targets import ANSIBLE_TARGET
 from qbd_fix.remediations import REMEDIATIONS
 from qbd_fix.remediations.base import Remediation
@@ -184,12 +185,15 @@ timeout above each fix's time budget plus 120 seconds.
 """
 
 
-def role_files() -> dict[str, bytes]:
-    """Every file of the Ansible export, by relative name."""
+def role_files(signer: Signer | None = None) -> dict[str, bytes]:
+    """Every file of the Ansible export, by relative name; *signer* signs each script."""
     files: dict[str, bytes] = {}
     for remediation in REMEDIATIONS.values():
         export = build(remediation, {}, ANSIBLE_TARGET)
-        files[f"{ROLE}/files/{export.filename}"] = export.file_bytes()
+        script = export.file_bytes()
+        if signer is not None:
+            script = signer.sign(export.filename, script)
+        files[f"{ROLE}/files/{export.filename}"] = script
         files[f"{ROLE}/tasks/{remediation.name}.yml"] = _yaml(_task_file(remediation))
     files[f"{ROLE}/tasks/main.yml"] = _yaml(_main_tasks())
     files[f"{ROLE}/defaults/main.yml"] = _yaml(_defaults())
@@ -214,7 +218,12 @@ def role_files() -> dict[str, bytes]:
     files["README.md"] = _README.format(
         requirement=COLLECTION_REQUIREMENT, names=", ".join(REMEDIATIONS)
     ).encode("utf-8")
-    files[MANIFEST] = manifest("ansible", files, remediations=list(REMEDIATIONS))
+    files[MANIFEST] = manifest(
+        "ansible",
+        files,
+        remediations=list(REMEDIATIONS),
+        signature=signer.describe() if signer is not None else None,
+    )
     return files
 
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from qbd_fix.exports.bundle import MANIFEST, baked_values, manifest
 from qbd_fix.exports.script import ExportScript, build, environment_name, inputs, rule_text
+from qbd_fix.exports.signing import Signer
 from qbd_fix.exports.targets import RMM_TARGETS, Target
 from qbd_fix.remediations.base import Remediation
 from qbd_fix.script.params import ParamValue
@@ -142,12 +143,19 @@ def readme(export: ExportScript) -> str:
 
 
 def export_files(
-    remediation: Remediation, values: Mapping[str, ParamValue], target: Target
+    remediation: Remediation,
+    values: Mapping[str, ParamValue],
+    target: Target,
+    signer: Signer | None = None,
 ) -> dict[str, bytes]:
-    """Every file of an RMM export, by name: the script, README.md, manifest.json."""
+    """Every file of an RMM export, by name: the script (signed by *signer* after rendering),
+    README.md, manifest.json."""
     export = build(remediation, values, target)
+    script = export.file_bytes()
+    if signer is not None:
+        script = signer.sign(export.filename, script)
     files = {
-        export.filename: export.file_bytes(),
+        export.filename: script,
         "README.md": readme(export).encode("utf-8"),
     }
     files[MANIFEST] = manifest(
@@ -163,6 +171,7 @@ def export_files(
         exit_codes=dict(
             zip(("ok", "failed", "needs_user_action"), target.codes or (), strict=False)
         ),
+        signature=signer.describe() if signer is not None else None,
     )
     return files
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from qbd_fix import __version__
+from qbd_fix.exports import result_line
 from qbd_fix.exports.targets import Target
 from qbd_fix.remediations.base import Remediation
 from qbd_fix.script.engine import param_block
@@ -237,6 +238,45 @@ def _exit_function(target: Target) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _result_function(target: Target) -> str:
+    """``Write-QbdExportResult``: the JSON result as the engine reads it."""
+    lines = ["", "function Write-QbdExportResult {"]
+    if target.line_limit is None:
+        lines += [
+            "    # The result's JSON, as the remediation script wrote it.",
+            "    param([Parameter(Mandatory = $true)] [string] $Json)",
+            "    Write-Output $Json",
+        ]
+    else:
+        lines += [
+            f"    # {target.title} keeps the last line only, up to {target.line_limit} characters.",
+            "    param([Parameter(Mandatory = $true)] [string] $Json)",
+            f"    Write-Output (ConvertTo-QbdExportLine -Json $Json -Limit {target.line_limit})",
+        ]
+    lines.append("}")
+    text = "\n".join(lines) + "\n"
+    return (result_line.FUNCTIONS + text) if target.line_limit is not None else text
+
+
+def _trap(target: Target) -> str:
+    """For an engine that counts stderr as failure: any error the adapters meet still ends in
+    the one JSON result and the failed exit code, with nothing on stderr."""
+    if not target.quiet:
+        return ""
+    return (
+        "\ntrap {\n"
+        "    $QbdExportTrapped = New-QbdExportFailure -Problem @(('The script stopped: {0}' -f "
+        "$_.Exception.Message)) -Check 'script'\n"
+        "    Write-QbdExportResult -Json $QbdExportTrapped\n"
+        f"    exit {target.failed_code}\n"
+        "}\n"
+    )
+
+
+#: Streams other than output and the result, discarded where the engine reads stderr as failure.
+QUIET_STREAMS = "2>$null 3>$null 4>$null 5>$null 6>$null"
+
+
 def _ansible_function(target: Target) -> str:
     if not target.ansible:
         return ""
@@ -276,7 +316,7 @@ if ($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage') {
     # this script makes: say so in the one JSON result, before any of them.
     $QbdExportMode = [string]$ExecutionContext.SessionState.LanguageMode
     $QbdExportJson = New-QbdExportFailure -Problem @(('PowerShell runs in {0} here (AppLocker or WDAC script enforcement), and this script needs FullLanguage. Nothing was changed. Allow the script (sign it, or add a policy rule for it), then run it again.' -f $QbdExportMode)) -Check 'language-mode'
-    Write-Output $QbdExportJson
+    Write-QbdExportResult -Json $QbdExportJson
     if ($PSCommandPath) { exit QBD_FAILED_CODE }
     return
 }
@@ -299,7 +339,7 @@ if ($QbdExportProblems.Count -gt 0) {
     $QbdExportFailed = ConvertFrom-Json -InputObject $QbdExportJson
 """
 
-_MAIN_CHECK_END = r"""    Write-Output $QbdExportJson
+_MAIN_CHECK_END = r"""    Write-QbdExportResult -Json $QbdExportJson
     Exit-QbdExport -Code (Get-QbdExportExitCode -Status 'failed')
     return
 }
@@ -328,7 +368,7 @@ _MAIN_OUTPUT = r"""
 # last output is its JSON result, reported here the way the engine reads results.
 $QbdExportJson = $null
 try {
-    $QbdExportOutput = @(& ([scriptblock]::Create($QbdExportBody.ToString())) @QbdExportArguments)
+    $QbdExportOutput = @(& ([scriptblock]::Create($QbdExportBody.ToString())) @QbdExportArguments QBD_QUIET)
     if ($QbdExportOutput.Count -gt 0) {
         $QbdExportJson = [string]$QbdExportOutput[-1]
         if ($QbdExportOutput.Count -gt 1) {
@@ -426,7 +466,11 @@ def build(
     assert isinstance(budget, int)
     parameters = [*remediation.parameters, budget_parameter(budget)]
     outer = param_block(parameters, baked, ascii_only=True)
-    accepted = []
+    accepted = (
+        ["baked in below (the engine passes none)"]
+        if not target.arguments and not target.environment
+        else []
+    )
     if target.arguments:
         accepted.append("script parameters (as the remediation script takes them)")
     if target.environment:
@@ -441,7 +485,12 @@ def build(
     ]
     if target.codes is not None:
         ok, failed, needs = target.codes
-        header.append(f"# Exit codes: {ok} ok or changed, {failed} failed, {needs} needs a person.")
+        if failed == needs:
+            header.append(f"# Exit codes: {ok} ok or changed, {failed} failed or needs a person.")
+        else:
+            header.append(
+                f"# Exit codes: {ok} ok or changed, {failed} failed, {needs} needs a person."
+            )
     else:
         header.append("# Result: $Ansible.Result, .Changed and .Failed; no exit code.")
     names = ", ".join(ps_string(p.name) for p in parameters)
@@ -454,7 +503,9 @@ def build(
         _inputs_table(inputs(remediation, budget)) + "\n",
         _FUNCTIONS + "\n",
         _exit_function(target),
+        _result_function(target),
         _ansible_function(target),
+        _trap(target),
         _MAIN_INPUT.replace("QBD_FAILED_CODE", str(target.failed_code or 0)),
         _ENV_INPUT if target.environment else "",
         _MAIN_CHECK,
@@ -465,11 +516,11 @@ def build(
         BODY_START,
         body,
         BODY_END,
-        _MAIN_OUTPUT,
+        _MAIN_OUTPUT.replace(" QBD_QUIET", " " + QUIET_STREAMS if target.quiet else ""),
         "Set-QbdExportAnsible -Result $QbdExportResult -Status $QbdExportStatus\n"
         if target.ansible
         else "",
-        "Write-Output $QbdExportJson\n",
+        "Write-QbdExportResult -Json $QbdExportJson\n",
         "Exit-QbdExport -Code (Get-QbdExportExitCode -Status $QbdExportStatus)\n",
     ]
     text = "".join(parts)

@@ -26,6 +26,12 @@ class Target:
     ansible: bool = False
     #: The engine's largest script, in characters (None: no documented limit).
     max_script_chars: int | None = None
+    #: The engine keeps only the last output line, up to this many characters: the result is
+    #: printed as one compact ASCII line cut to fit (None: printed as the script wrote it).
+    line_limit: int | None = None
+    #: The engine counts anything on stderr as a script error: the body's other streams are
+    #: discarded and an error outside it still ends in the JSON result.
+    quiet: bool = False
 
     @property
     def ok_code(self) -> int | None:
@@ -75,4 +81,19 @@ ANSIBLE_TARGET = Target(
     ansible=True,
 )
 
-TARGETS: dict[str, Target] = {**RMM_TARGETS, ANSIBLE_TARGET.name: ANSIBLE_TARGET}
+INTUNE_TARGET = Target(
+    "intune",
+    "Microsoft Intune",
+    environment=False,
+    arguments=False,
+    codes=(0, 1, 1),
+    bom=False,
+    line_limit=2048,
+    quiet=True,
+)
+
+TARGETS: dict[str, Target] = {
+    **RMM_TARGETS,
+    ANSIBLE_TARGET.name: ANSIBLE_TARGET,
+    INTUNE_TARGET.name: INTUNE_TARGET,
+}
