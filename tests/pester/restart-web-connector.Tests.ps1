@@ -341,13 +341,13 @@ Describe 'restart-web-connector with nobody signed in' {
         @($run.Result.actions) | Should -HaveCount 0
     }
 
-    It 'says no start-up entry was found when there is none' {
+    It 'says whether it starts at logon is unknown when no start-up entry can be read' {
         $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ StartTimeoutSeconds = 5 }
 
         $run.Result.status | Should -Be 'needs_user_action' -Because $run.Json
         (Get-ResultCheck -Result $run.Result -Name 'web-connector-startup-entry')[0].passed | Should -BeFalse
         @($run.Result.data.web_connector.startup_entries) | Should -HaveCount 0
-        (Get-ResultMessage -Result $run.Result -Text 'it will not start by itself at logon') | Should -HaveCount 1
+        (Get-ResultMessage -Result $run.Result -Text 'whether it starts at their next logon is unknown') | Should -HaveCount 1
     }
 }
 

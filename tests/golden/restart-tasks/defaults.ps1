@@ -896,7 +896,7 @@ function Get-QbdWebConnectorRun {
         startup_entries = $startup
         startup_kinds   = $kinds
     })
-    $evidence = 'No Run key, Startup-folder item or scheduled task runs QBWebConnector.exe or a Codat program.'
+    $evidence = 'No Run key that could be read (a user who is not signed in has none loaded), Startup-folder item or scheduled task runs QBWebConnector.exe or a Codat program.'
     if ($startup.Count -gt 0) {
         $evidence = ($startup | ForEach-Object { '{0}: {1} {2}' -f $_.kind, $_.location, $_.name }) -join '; '
     }
@@ -917,7 +917,9 @@ function Write-QbdNobodySignedIn {
         Add-QbdMessage -Message ('Nobody is signed in to this PC, so the Web Connector was not started: it starts when the user signs in, from its start-up entries ({0}). Ask the user to sign in, then check the Web Connector is open.' -f $where)
         return
     }
-    Add-QbdMessage -Message 'Nobody is signed in to this PC, so the Web Connector was not started, and no start-up entry (Run key, Startup folder or scheduled task) runs it or a Codat program: it will not start by itself at logon. After signing in, the user opens QuickBooks Web Connector from the Start menu; running QuickBooksDesktopConnector.exe again repairs the connector.'
+    # Each user's own Run key lives in their hive, loaded only while they are signed in: with
+    # nobody signed in its absence here proves nothing, so the message says unknown.
+    Add-QbdMessage -Message 'Nobody is signed in to this PC, so the Web Connector was not started. No start-up entry that can be read now (the machine''s Run keys, the Startup folders, scheduled tasks) runs it or a Codat program; each user''s own Run key is loaded only while they are signed in, so whether it starts at their next logon is unknown. Ask the user to sign in and check the Web Connector opens; if it does not, they open QuickBooks Web Connector from the Start menu (running QuickBooksDesktopConnector.exe again repairs the connector).'
 }
 
 function Test-QbdWebConnectorElevation {
