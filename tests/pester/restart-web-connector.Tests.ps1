@@ -136,6 +136,47 @@ Describe 'restart-web-connector for one signed-in user' {
         (Get-UserResult -Result $run.Result -Sid $alice.Sid)[0].run_level_reason | Should -BeLike '*not in the local Administrators group*'
     }
 
+    It 'starts it elevated when QuickBooks is set to run as administrator (<Where>), <Case>' -ForEach @(
+        @{ Where = 'the user''s hive'; Case = 'QuickBooks closed'; Hive = 'user'; Running = $false },
+        @{ Where = 'the machine'; Case = 'QuickBooks closed'; Hive = 'machine'; Running = $false },
+        @{ Where = 'the user''s hive'; Case = 'its token unreadable'; Hive = 'user'; Running = $true }
+    ) {
+        $root = 'Registry::HKEY_LOCAL_MACHINE'
+        if ($Hive -eq 'user') { $root = 'Registry::HKEY_USERS\' + $alice.Sid }
+        $values = @{ 'C:\Program Files\Intuit\QuickBooks 2024\QBW32.EXE' = '~ RUNASADMIN'; 'C:\Tools\other.exe' = '~ RUNASADMIN' }
+        $null = Add-FakeRegistryKey -Machine $machine -Path ($root + '\Software\Microsoft\Windows NT\CurrentVersion\AppCompatFlags\Layers') -Values $values
+        if ($Running) {
+            $books = Add-QuickBooksProcess -Machine $machine -User 'alice' -Elevated
+            Set-FakeProcessElevation -ProcessId $books.ProcessId -Elevated $null
+        }
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ StartTimeoutSeconds = 5 }
+
+        $run.Result.status | Should -Be 'changed' -Because $run.Json
+        (Get-StartedFor -Sid $alice.Sid)[0].RunLevel | Should -Be 'Highest'
+        (Get-UserResult -Result $run.Result -Sid $alice.Sid)[0].run_level_reason | Should -BeLike '*RUNASADMIN*'
+    }
+
+    It 'reads RUNASADMIN only for QuickBooks itself' {
+        $layers = 'Registry::HKEY_USERS\' + $alice.Sid + '\Software\Microsoft\Windows NT\CurrentVersion\AppCompatFlags\Layers'
+        $null = Add-FakeRegistryKey -Machine $machine -Path $layers -Values @{ 'C:\Tools\QBW32.exe.bak' = 'RUNASADMIN'; 'C:\QB\QBW.exe' = 'HIGHDPIAWARE NORUNASADMINX' }
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ StartTimeoutSeconds = 5 }
+
+        (Get-StartedFor -Sid $alice.Sid)[0].RunLevel | Should -Be 'Limited' -Because $run.Json
+    }
+
+    It 'never starts it elevated for a user who is not an administrator, RUNASADMIN or not' {
+        $machine.Administrators.Clear()
+        $layers = 'Registry::HKEY_USERS\' + $alice.Sid + '\Software\Microsoft\Windows NT\CurrentVersion\AppCompatFlags\Layers'
+        $null = Add-FakeRegistryKey -Machine $machine -Path $layers -Values @{ 'C:\QB\QBW.exe' = '~ RUNASADMIN' }
+
+        $run = Invoke-RenderedScript -ScriptPath $script:Path -ScriptParameters @{ StartTimeoutSeconds = 5 }
+
+        (Get-StartedFor -Sid $alice.Sid)[0].RunLevel | Should -Be 'Limited' -Because $run.Json
+        (Get-UserResult -Result $run.Result -Sid $alice.Sid)[0].run_level_reason | Should -BeLike '*not in the local Administrators group*'
+    }
+
     It 'starts it without elevation when QuickBooks'' elevation cannot be read, and says so' {
         $books = Add-QuickBooksProcess -Machine $machine -User 'alice' -Elevated
         Set-FakeProcessElevation -ProcessId $books.ProcessId -Elevated $null

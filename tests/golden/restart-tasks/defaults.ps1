@@ -816,12 +816,43 @@ function Get-QbdQuickBooksElevation {
     return 'not_elevated'
 }
 
+function Test-QbdQuickBooksRunsAsAdministrator {
+    # Whether Windows' compatibility settings start QuickBooks as administrator for this user
+    # (the RUNASADMIN layer that Properties > Compatibility > "Run this program as an
+    # administrator" writes), machine-wide or in the user's own hive: such a QuickBooks is
+    # elevated whenever it starts. Only values naming QBW32.exe or QBW.exe are read.
+    param([Parameter(Mandatory = $true)] [string] $Sid)
+    $layers = 'Software\Microsoft\Windows NT\CurrentVersion\AppCompatFlags\Layers'
+    foreach ($path in @(('Registry::HKEY_LOCAL_MACHINE\{0}' -f $layers), ('Registry::HKEY_USERS\{0}\{1}' -f $Sid, $layers))) {
+        if (-not (Test-Path -LiteralPath $path)) { continue }
+        try {
+            $key = Get-Item -LiteralPath $path -ErrorAction Stop
+        } catch {
+            Write-Verbose -Message ('Compatibility layers not readable at {0}: {1}' -f $path, $_.Exception.Message)
+            continue
+        }
+        foreach ($name in @($key.GetValueNames())) {
+            $program = ([string]$name -split '\\')[-1]
+            if (@('QBW32.exe', 'QBW.exe') -notcontains $program) { continue }
+            if ([string]$key.GetValue($name) -match '(?i)(?:^|\s)RUNASADMIN(?:\s|$)') { return $true }
+        }
+    }
+    return $false
+}
+
 function Get-QbdWebConnectorRunLevel {
     # The Web Connector must run at the elevation of the user's QuickBooks: when the two differ
     # it starts a second, hidden QuickBooks and the company file locks. Task Scheduler shows no
     # UAC prompt, so Highest elevates only an administrator's program.
     param([Parameter(Mandatory = $true)] [object] $State)
     $account = $State.account
+    if (@('elevated', 'not_elevated') -notcontains $State.quickbooks -and $State.quickbooks_runs_as_admin) {
+        # QuickBooks is closed, or its token unreadable: its compatibility setting says how it starts.
+        if ($State.is_admin -eq $false) {
+            return [pscustomobject]@{ level = 'Limited'; reason = ('QuickBooks is set to run as administrator (RUNASADMIN), yet {0} is not in the local Administrators group: started without elevation' -f $account) }
+        }
+        return [pscustomobject]@{ level = 'Highest'; reason = ('QuickBooks is set to run as administrator for {0} (compatibility flag RUNASADMIN), so it starts elevated: started elevated to match' -f $account) }
+    }
     switch ($State.quickbooks) {
         'elevated' {
             if ($State.is_admin -eq $true) {
@@ -859,6 +890,10 @@ function Get-QbdWebConnectorUserState {
         web_connector_apps   = @()
         start_result         = $null
         after                = $null
+    }
+    $state | Add-Member -NotePropertyName 'quickbooks_runs_as_admin' -NotePropertyValue $false
+    if (@('elevated', 'not_elevated') -notcontains $state.quickbooks) {
+        $state.quickbooks_runs_as_admin = Test-QbdQuickBooksRunsAsAdministrator -Sid $state.sid
     }
     $level = Get-QbdWebConnectorRunLevel -State $state
     $state.run_level = $level.level
