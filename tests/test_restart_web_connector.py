@@ -79,6 +79,11 @@ def test_starts_in_the_users_session_by_sid_inside_a_change_block() -> None:
 
 def test_run_level_follows_quickbooks_and_needs_an_administrator() -> None:
     level = function_body(rendered(), "Get-QbdWebConnectorRunLevel")
+    # QuickBooks closed or unreadable but set to run as administrator: elevated like it,
+    # unless the user is known not to be an administrator.
+    flagged, level = level.split("switch ($State.quickbooks)", 1)
+    assert "-notcontains $State.quickbooks -and $State.quickbooks_runs_as_admin" in flagged
+    assert flagged.index("if ($State.is_admin -eq $false)") < flagged.index("level = 'Highest'")
     elevated, rest = level.split("'not_elevated'", 1)
     assert "'elevated' {" in elevated and "level = 'Highest'" in elevated
     assert "if ($State.is_admin -eq $true)" in elevated
@@ -121,8 +126,12 @@ def test_reads_of_the_web_connectors_settings_stop_at_app_names_and_appurl() -> 
     lowered = text.lower()
     assert "software\\intuit\\qbwebconnector" not in lowered
     assert "software\\intuit\\qb web connector" in lowered
-    reads = re.findall(r"\.GetValue\(([^)]*)\)", text)
+    layers = function_body(text, "Test-QbdQuickBooksRunsAsAdministrator")
+    reads = re.findall(r"\.GetValue\(([^)]*)\)", text.replace(layers, ""))
     assert reads == ["'AppURL'"]
+    # The compatibility layers are read only for QuickBooks' own programs.
+    assert re.findall(r"\.GetValue\(([^)]*)\)", layers) == ["$name"]
+    assert layers.index("-notcontains $program) { continue }") < layers.index(".GetValue($name)")
     assert "GetValueNames()) -contains 'AppURL'" in text
 
 

@@ -881,6 +881,7 @@ function Get-QbdWebConnectorUserState {
         is_admin             = $User.is_admin
         quickbooks           = Get-QbdQuickBooksElevation -Process $books
         quickbooks_processes = @($books | ForEach-Object { $_.process_id })
+        quickbooks_runs_as_admin = $false
         run_level            = 'Limited'
         run_level_reason     = ''
         before               = [ordered]@{ running = ($mine.Count -gt 0); process_ids = @($mine | ForEach-Object { $_.process_id }) }
@@ -891,7 +892,6 @@ function Get-QbdWebConnectorUserState {
         start_result         = $null
         after                = $null
     }
-    $state | Add-Member -NotePropertyName 'quickbooks_runs_as_admin' -NotePropertyValue $false
     if (@('elevated', 'not_elevated') -notcontains $state.quickbooks) {
         $state.quickbooks_runs_as_admin = Test-QbdQuickBooksRunsAsAdministrator -Sid $state.sid
     }
