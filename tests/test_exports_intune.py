@@ -401,3 +401,50 @@ def test_detection_alone_keeps_stderr_empty(detections: dict[str, Any]) -> None:
         done = _alone(base, {"FAKE_FACTS": str(FIXTURES / "red_tray.json"), "FAKE_DOCTOR": doctor})
         assert done.stderr == b"", done.stderr
         assert done.returncode in (0, 1)
+
+
+# -- static checks of every exported script ---------------------------------------------------------
+
+
+def _exported_texts() -> list[tuple[str, str, str, str]]:
+    """(case, full text, start marker, end marker) for each exported script kind."""
+    from qbd_fix.exports.targets import TARGETS
+
+    cases = []
+    for name in REMEDIATIONS:
+        values = REQUIRED.get(name, {})
+        for target in TARGETS.values():
+            text = build(get(name), values, target).text
+            cases.append((f"{name}-{target.name}", text, BODY_START, BODY_END))
+        cases.append((f"{name}-detect", detect_text(get(name), values), DOCTOR_START, DOCTOR_END))
+    return cases
+
+
+EXPORTED = _exported_texts()
+
+
+@pytest.mark.parametrize(("case", "text", "start", "end"), EXPORTED, ids=[c[0] for c in EXPORTED])
+def test_exported_scripts_pass_the_static_checks(
+    case: str, text: str, start: str, end: str, reference: Any
+) -> None:
+    from tests.support.pwsh import check_script, commands_used
+    from tests.support.rules import check_rules
+
+    report = check_script(text)
+    assert report.errors == [] and report.ps7_only == [] and report.quote_mismatches == []
+    first = text[: text.index(start)].count("\n") + 1
+    last = text[: text.index(end)].count("\n") + 1
+    # The body is checked as the fix's own script; here the adapters around it.
+    findings = [str(f) for f in check_rules(text) if not first <= f.line <= last]
+    if case.endswith("-nsight"):  # N-sight reserves 1 to 999: its codes are 1001 and 1003 by design
+        findings = [f for f in findings if not f.startswith("exit-code ")]
+    assert findings == []
+    adapters = _outside(text, start, end)
+    for command, params in commands_used(adapters).items():
+        if command == "&" or command.lower().endswith(".exe") or command.startswith("$"):
+            continue
+        if command in report.functions or command.lower() in {f.lower() for f in report.functions}:
+            continue
+        assert reference.has_command(command) and not reference.is_alias(command), command
+        for param in params:
+            assert reference.accepts_parameter(command, param), f"{command} -{param}"
