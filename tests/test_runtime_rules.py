@@ -356,3 +356,18 @@ function Test-Three {
 }
 """
     assert found("array-type-of-output", script) == [17]
+
+
+# -- json-array-one-object ---------------------------------------------------------------------
+
+
+def test_json_array_piped_on_or_collected_is_flagged_where_it_is() -> None:
+    script = """
+$items = @(ConvertFrom-Json -InputObject $text)
+$count = @($text | ConvertFrom-Json).Count
+$names = $text | ConvertFrom-Json | Select-Object -ExpandProperty name
+$whole = ConvertFrom-Json -InputObject $text
+foreach ($item in $whole) { $item }
+$first = (ConvertFrom-Json -InputObject $text)[0]
+"""
+    assert found("json-array-one-object", script) == [2, 3, 4]

@@ -211,6 +211,12 @@ class User:
         )
 
 
+#: An installed program is QuickBooks Desktop when its name starts so (lower case) and names
+#: none of its tools.
+QUICKBOOKS_PREFIX = "quickbooks"
+NOT_QUICKBOOKS = ("connector", "tool hub", "database server", "web connector")
+
+
 @dataclass(frozen=True)
 class UninstallEntry:
     name: str
@@ -222,11 +228,9 @@ class UninstallEntry:
     def is_quickbooks(self) -> bool:
         """QuickBooks Desktop itself, not its tools, the Web Connector or the Codat connector."""
         name = self.name.lower()
-        if not name.startswith("quickbooks"):
+        if not name.startswith(QUICKBOOKS_PREFIX):
             return False
-        return not any(
-            w in name for w in ("connector", "tool hub", "database server", "web connector")
-        )
+        return not any(w in name for w in NOT_QUICKBOOKS)
 
     @classmethod
     def parse(cls, doc: Mapping[str, Any]) -> UninstallEntry:
@@ -369,6 +373,10 @@ class Defender:
         )
 
 
+#: AppLocker's audit-mode events: the file would have been blocked, but ran.
+AUDIT_EVENT_IDS = (8003, 8006)
+
+
 @dataclass(frozen=True)
 class PolicyEvent:
     """An AppLocker or Software Restriction Policies event naming a connector file."""
@@ -381,7 +389,7 @@ class PolicyEvent:
     @property
     def blocked(self) -> bool:
         """8003 and 8006 are audit-mode 'would have been blocked'; the rest block."""
-        return self.event_id not in (8003, 8006)
+        return self.event_id not in AUDIT_EVENT_IDS
 
     @classmethod
     def parse(cls, doc: Mapping[str, Any]) -> PolicyEvent:
@@ -554,6 +562,11 @@ class WebConnectorApp:
         )
 
 
+#: Words (lower case) in a start-up entry's name or command that say what it starts.
+WEB_CONNECTOR_MARKERS = ("qbwebconnector", "web connector", "qbwc")
+CODAT_MARKERS = ("codat", "quickbooksdesktop")
+
+
 @dataclass(frozen=True)
 class StartupEntry:
     """A Run value, Startup-folder shortcut or scheduled task naming the Web Connector or Codat."""
@@ -572,9 +585,9 @@ class StartupEntry:
     def target(self) -> str:
         """``web-connector`` when it names the Web Connector, ``codat`` for Codat's tool."""
         text = f"{self.name} {self.command}".lower()
-        if any(m in text for m in ("qbwebconnector", "web connector", "qbwc")):
+        if any(m in text for m in WEB_CONNECTOR_MARKERS):
             return "web-connector"
-        return "codat" if any(m in text for m in ("codat", "quickbooksdesktop")) else "other"
+        return "codat" if any(m in text for m in CODAT_MARKERS) else "other"
 
     @property
     def disabled(self) -> bool:

@@ -35,6 +35,9 @@ class Finding:
     fix_notes: list[str] = field(default_factory=list)
     #: The fix commands as data: a remediation and its values each (``heal`` runs them).
     remedies: tuple[Remedy, ...] = ()
+    #: The ``qbd-fix`` subcommands the fix lines name, placeholders or not (not in the JSON:
+    #: the fix text says it).
+    commands: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {

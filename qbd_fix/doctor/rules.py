@@ -69,10 +69,13 @@ class Context:
     notes: list[str] = field(default_factory=list)
     #: The current rule's fix commands as data, by the command's text.
     remedies: dict[str, Remedy] = field(default_factory=dict)
+    #: The subcommand each of the current rule's fix commands runs, by the command's text.
+    subcommands: dict[str, str] = field(default_factory=dict)
 
     def fix(self, subcommand: str, *options: tuple[str, Arg | None]) -> str:
         """The fix command's text; its :class:`Remedy` is kept when every value is known."""
         text = fix_command(subcommand, options, host=self.host, shell=self.shell, notes=self.notes)
+        self.subcommands[text] = subcommand
         remedy = remedy_for(subcommand, options)
         if remedy is not None:
             self.remedies[text] = remedy
@@ -659,6 +662,7 @@ def evaluate(
     for rule in RULES:
         ctx.notes.clear()
         ctx.remedies.clear()
+        ctx.subcommands.clear()
         finding = rule(ctx)
         finding = _merge(finding, webconnector.part(view, finding.id, ctx.fix))
         if ctx.notes:
@@ -667,5 +671,8 @@ def evaluate(
         remedies = tuple(r for text, r in ctx.remedies.items() if text in shown)
         if remedies:
             finding = dataclasses.replace(finding, remedies=remedies)
+        commands = tuple(dict.fromkeys(ctx.subcommands[t] for t in shown if t in ctx.subcommands))
+        if commands:
+            finding = dataclasses.replace(finding, commands=commands)
         findings.append(finding)
     return findings

@@ -35,6 +35,8 @@ ADMINISTRATORS = "S-1-5-32-544"
 SILENT_LOG = timedelta(hours=24)
 #: A code last seen this long before the log's newest entry is history: a warning, not a failure.
 OLD_CODE = timedelta(days=7)
+#: QuickBooks' answer when a different company file is already open.
+OTHER_FILE_OPEN = "0x8004040A"
 #: How many lines of code evidence per code (the last message is cut to this many characters).
 LAST_MESSAGE = 200
 
@@ -401,11 +403,11 @@ def _queued(view: View, fix: Fixer) -> Part:
             "Different company files are open: " + "; ".join(files) + ".",
             _steps(OTHER_FILE_STEPS),
         )
-    other_file = _sdk_seen(view, "0x8004040A")
+    other_file = _sdk_seen(view, OTHER_FILE_OPEN)
     if other_file:
         result.add(
             FAIL,
-            f"QuickBooks answered 0x8004040A ({other_file}): a different company file is "
+            f"QuickBooks answered {OTHER_FILE_OPEN} ({other_file}): a different company file is "
             "already open.",
             _steps(OTHER_FILE_STEPS),
         )

@@ -78,6 +78,21 @@ def _only_code(value: object) -> object:
     )
 
 
+class _VerdictValues:
+    """``qbd_verdict.<name>`` in templates: the doctor rules' constants for ``_verdict.ps1.j2``,
+    built on first use (their case tables take a moment, and most scripts never ask)."""
+
+    def __getattr__(self, name: str) -> PsCode:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        from qbd_fix.doctor.verdict_script import template_values
+
+        values = template_values()
+        if name not in values:
+            raise AttributeError(name)
+        return values[name]
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     """The shared Jinja environment, imported and built on first use so ``--help`` stays fast."""
@@ -100,6 +115,7 @@ def environment() -> Environment:
     env.globals["codat_host_zone"] = PsCode(ps_string(CODAT_HOST_ZONE))
     # The GUID shape of -CompanyId's pattern, unanchored: scripts anchor it as each use needs.
     env.globals["guid_regex"] = PsCode(ps_string(GUID_PATTERN.removeprefix("^").removesuffix("$")))
+    env.globals["qbd_verdict"] = _VerdictValues()
     return env
 
 

@@ -796,6 +796,26 @@ def _xml_parsed_with_defaults(script: Script) -> Iterator[Node]:
                 yield node
 
 
+def _json_array_as_one_object(script: Script) -> Iterator[Node]:
+    """``ConvertFrom-Json`` whose output goes on as a stream: piped into another command, or
+    collected by ``@(...)``. Windows PowerShell 5.1 writes a JSON array as one object, so the
+    next command (or the list) gets the whole array as a single item; PowerShell 7 unrolls it,
+    so the mistake shows only on 5.1. Assigned to a variable, the array arrives whole in both."""
+    for node, name in script.commands():
+        chain = node.parent
+        if name != "convertfrom-json" or chain is None or chain.type != "pipeline_chain":
+            continue
+        named = _named(chain)
+        if named and named[-1].id != node.id:
+            yield node
+    for node, _ in script.of_type("array_expression"):
+        inner = _named(node)
+        if len(inner) == 1:
+            command = output_command(inner[0])
+            if command is not None and command_name(command) == "convertfrom-json":
+                yield node
+
+
 def _dotnet_without_language_mode_check(script: Script) -> Iterator[Node]:
     """The first ``Add-Type`` or static .NET call of a script that never reads LanguageMode."""
     if "languagemode" in script.text.lower():
@@ -1002,6 +1022,17 @@ RULES: tuple[Rule, ...] = (
         "$document = New-Object -TypeName System.Xml.XmlDocument\n"
         "$document.Load($reader)\n",
         _xml_parsed_with_defaults,
+    ),
+    Rule(
+        "json-array-one-object",
+        "5.1's ConvertFrom-Json writes a JSON array as one object: piped on or wrapped in @() it "
+        "is a single item (the whole array); assign it to a variable and foreach over that",
+        "$cases = @(Get-Content -Raw -LiteralPath $path | ConvertFrom-Json)\n"
+        "$text | ConvertFrom-Json | ForEach-Object { $_.name }\n",
+        "$cases = ConvertFrom-Json -InputObject (Get-Content -Raw -LiteralPath $path)\n"
+        "foreach ($case in $cases) { $case.name }\n"
+        "$document = Get-Content -LiteralPath $path -Raw | ConvertFrom-Json\n",
+        _json_array_as_one_object,
     ),
     Rule(
         "language-mode",
