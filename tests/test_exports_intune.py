@@ -118,7 +118,8 @@ def test_scripts_exit_only_0_or_1() -> None:
             ),
         }
         for script, text in adapters.items():
-            codes = set(re.findall(r"\bexit\s+(\S+)", text))
+            code = re.sub(r"(?m)^\s*#.*$", "", text)  # comments say "exit code"
+            codes = set(re.findall(r"\bexit\s+(\S+)", code))
             assert codes <= {"0", "1", "$Code"}, (name, script, codes)
             assert "SetShouldExit" not in text
 
@@ -448,3 +449,65 @@ def test_exported_scripts_pass_the_static_checks(
         assert reference.has_command(command) and not reference.is_alias(command), command
         for param in params:
             assert reference.accepts_parameter(command, param), f"{command} -{param}"
+
+
+# -- end to end on fake PCs ---------------------------------------------------------------------------
+
+
+def _pester_tools() -> Any:
+    import importlib.util
+    import os
+    import sys
+
+    path = Path(__file__).parents[1] / "tools" / "check.py"
+    spec = importlib.util.spec_from_file_location("qbd_check_tool", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(spec.name, module)
+    spec.loader.exec_module(module)
+    try:
+        return module.find_pester_tools(os.environ)
+    except module.ToolsMissing as missing:
+        pytest.skip(str(missing))
+
+
+@pytest.mark.slow
+def test_detection_on_fake_pcs_matches_the_python_doctor_on_the_facts_gathered(
+    tmp_path: Path,
+) -> None:
+    """The real facts script inside detect.ps1 runs on a fake PC built from each fixture
+    (tests/pester/intune.Tests.ps1); each fix's line must be the Python doctor's verdict on the
+    facts the doctor's own script gathered on that PC."""
+    import os
+    import sys
+
+    tools = _pester_tools()
+    here = Path(__file__).parent
+    subprocess.run(
+        [sys.executable, str(here / "pester" / "render.py")], check=True, capture_output=True
+    )
+    command = (
+        f"Import-Module -Name '{tools.pester}'; $c = New-PesterConfiguration; "
+        f"$c.Run.Path = '{here / 'pester' / 'intune.Tests.ps1'}'; $c.Run.Exit = $true; "
+        "$c.Output.Verbosity = 'None'; Invoke-Pester -Configuration $c"
+    )
+    done = subprocess.run(
+        [str(tools.pwsh), "-NoProfile", "-NonInteractive", "-Command", command],
+        capture_output=True,
+        timeout=900,
+        env={**os.environ, "QBD_INTUNE_OUT": str(tmp_path)},
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout.decode(errors="replace")[-3000:]
+    records = sorted(tmp_path.glob("*.json"))
+    assert len(records) == len(list(FIXTURES.glob("*.json")))
+    seen = set()
+    for record_path in records:
+        record = json.loads(record_path.read_text(encoding="utf-8-sig"))
+        facts = Facts.from_dict(record["facts"])
+        for name, line in record["lines"].items():
+            want = verdict(facts, name)
+            got = (line["applies"], tuple(line["topics"] or ()))
+            assert got == (want.applies, want.topics), (record["fixture"], name, line)
+            seen.add((name, want.applies))
+    assert {applies for _, applies in seen} == {True, False}

@@ -498,6 +498,8 @@ def build(
         "\n".join(header) + "\n",
         outer + "\n\n",
         "Set-StrictMode -Version 3.0\n$ErrorActionPreference = 'Stop'\n",
+        # No console to draw progress on: keep it off the engine's output.
+        "$ProgressPreference = 'SilentlyContinue'\n" if target.quiet else "",
         f"$QbdExportRemediation = {ps_string(remediation.name)}\n",
         f"$QbdExportNames = @({names})\n",
         _inputs_table(inputs(remediation, budget)) + "\n",

@@ -53,6 +53,18 @@ def scripts() -> dict[str, tuple[Remediation, Mapping[str, ParamValue]]]:
     return wanted
 
 
+def render_intune(out: Path) -> list[Path]:
+    """Each fix's Intune ``detect.ps1`` (the real facts script and verdict), as Intune gets it."""
+    from qbd_fix.exports.intune import crlf, detect_text
+
+    written = []
+    for name, remediation in sorted(REMEDIATIONS.items()):
+        path = out / f"intune-detect-{name}.ps1"
+        path.write_bytes(crlf(detect_text(remediation, {})))
+        written.append(path)
+    return written
+
+
 def render_all(out: Path = OUT) -> list[Path]:
     """Write every script into *out* and return the paths, in a stable order."""
     out.mkdir(parents=True, exist_ok=True)
@@ -61,7 +73,7 @@ def render_all(out: Path = OUT) -> list[Path]:
         path = out / f"{name}.ps1"
         path.write_bytes(remediation.render(values).file_bytes())
         written.append(path)
-    return written
+    return [*written, *render_intune(out)]
 
 
 def main() -> int:
