@@ -346,7 +346,12 @@ def export_files(
         values=baked_values(_baked_parameters(export), export.parameters),
         timeout_seconds=export.timeout,
         result_line_limit=INTUNE_TARGET.line_limit,
-        exit_codes={"ok": 0, "failed": 1, "needs_user_action": 1, "detect_applies": 1},
+        exit_codes={
+            "ok": 0,
+            "failed": 1,
+            "needs_user_action": 1,
+            **({"detect_applies": 1} if options.package == "remediation" else {}),
+        },
         signature=signer.describe() if signer is not None else None,
     )
     return files
