@@ -511,3 +511,37 @@ def test_detection_on_fake_pcs_matches_the_python_doctor_on_the_facts_gathered(
             assert got == (want.applies, want.topics), (record["fixture"], name, line)
             seen.add((name, want.applies))
     assert {applies for _, applies in seen} == {True, False}
+
+
+def _constrained(path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+    """*path* run from a session in Constrained Language mode, as AppLocker or WDAC script
+    enforcement runs an unsigned script."""
+    import os
+
+    command = (
+        "$ExecutionContext.SessionState.LanguageMode = 'ConstrainedLanguage'; "
+        f"& '{path}'; exit $LASTEXITCODE"
+    )
+    return subprocess.run(
+        [str(PWSH), "-NoProfile", "-NonInteractive", "-Command", command],
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, **env},
+        check=False,
+    )
+
+
+@pwsh
+def test_constrained_language_gives_one_line_and_no_stderr(
+    remediate: Path, detections: dict[str, Any]
+) -> None:
+    done = _constrained(remediate, {"FAKE_STATUS": "ok"})
+    assert done.stderr == b"", done.stderr
+    assert done.returncode == 1
+    result = json.loads(done.stdout.decode("ascii").splitlines()[-1])
+    assert result["status"] == "failed" and result["checks"][0]["name"] == "language-mode"
+    done = _constrained(Path(detections["base"]), {"FAKE_DOCTOR": "ok"})
+    assert done.stderr == b"", done.stderr
+    assert done.returncode == 0
+    line = json.loads(done.stdout.decode("ascii").splitlines()[-1])
+    assert line["state"] == "undecided" and "restricted language mode" in line["reason"]

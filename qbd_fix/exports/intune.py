@@ -110,14 +110,19 @@ function Write-QbdDetectLine {
 
 _DETECT_TRAP = r"""
 trap {
-    Write-QbdDetectLine -State 'undecided' -Reason ('The detection stopped: {0}' -f $_.Exception.Message) -Computer $env:COMPUTERNAME
+    try {
+        Write-QbdDetectLine -State 'undecided' -Reason ('The detection stopped: {0}' -f $_.Exception.Message) -Computer $env:COMPUTERNAME
+    } catch {
+        Write-Output QBD_STOPPED_LINE
+    }
     exit 0
 }
 """
 
 _DETECT_MAIN = r"""
 if ($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage') {
-    Write-QbdDetectLine -State 'undecided' -Reason ('PowerShell runs in {0} here (AppLocker or WDAC script enforcement); the facts script needs FullLanguage.' -f [string]$ExecutionContext.SessionState.LanguageMode) -Computer $env:COMPUTERNAME
+    # Constrained Language mode allows no .NET types beyond core ones: a fixed line, and 0.
+    Write-Output QBD_CONSTRAINED_LINE
     exit 0
 }
 if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environment]::Is64BitProcess) {
@@ -125,6 +130,8 @@ if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environ
     # 64-bit one. Its exit code is 1 only when the fix applies.
     $QbdDetectNative = Join-Path -Path $env:WINDIR -ChildPath 'sysnative\WindowsPowerShell\v1.0\powershell.exe'
     if (Test-Path -LiteralPath $QbdDetectNative -PathType Leaf) {
+        # A native program's stderr under 'Stop' would be an error here: read only its code.
+        $ErrorActionPreference = 'Continue'
         & $QbdDetectNative -NoLogo -NoProfile -NonInteractive -ExecutionPolicy Bypass -File $PSCommandPath 2>$null
         if ($LASTEXITCODE -eq 1) { exit 1 }
         exit 0
@@ -197,17 +204,41 @@ def detect_text(remediation: Remediation, values: Mapping[str, ParamValue]) -> s
         _DETECT_FUNCTIONS,
         "\n",
         verdict_functions(),
-        _DETECT_TRAP,
+        _DETECT_TRAP.replace(
+            "QBD_STOPPED_LINE",
+            _undecided_literal(remediation, "The detection stopped before it could judge."),
+        ),
         "\n",
         DOCTOR_START,
         body_script(DOCTOR),
         DOCTOR_END,
-        _DETECT_MAIN.replace("QBD_QUIET", QUIET_STREAMS),
+        _DETECT_MAIN.replace("QBD_QUIET", QUIET_STREAMS).replace(
+            "QBD_CONSTRAINED_LINE",
+            _undecided_literal(
+                remediation,
+                "PowerShell runs in a restricted language mode here (AppLocker or WDAC script "
+                "enforcement); the facts script needs FullLanguage.",
+            ),
+        ),
     ]
     text = "".join(parts)
     if not text.isascii():
         raise ValueError(f"{remediation.name}: the detection script would hold non-ASCII text")
     return text
+
+
+def _undecided_literal(remediation: Remediation, reason: str) -> str:
+    """An undecided detection line as a PowerShell literal, for where nothing else may run."""
+    line: dict[str, object] = {
+        "remediation": remediation.name,
+        "check": "detect",
+        "computer": None,
+        "state": "undecided",
+        "applies": False,
+        "topics": [],
+        "reason": reason,
+    }
+    return ps_string(json.dumps(line, separators=(",", ":"), ensure_ascii=True))
 
 
 def crlf(text: str) -> bytes:

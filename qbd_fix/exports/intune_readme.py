@@ -35,7 +35,7 @@ def _remediation_part(export: ExportScript, options: IntuneOptions) -> list[str]
         "`qbd-fix doctor` judges it. Exit 1 only when the fix applies; exit 0 when the PC is "
         "healthy, the fix has nothing to act on here, or the facts do not decide (so the "
         'remediation never runs blind). Its last line: `{"remediation", "check": "detect", '
-        '"computer", "state": "applies|healthy|undecided", "topics", "reason"}`.',
+        '"computer", "state": "applies|healthy|undecided", "applies", "topics", "reason"}`.',
         f"- `remediate.ps1`: `qbd-fix {name}` itself with the values below; exit 0 when it "
         "fixed or found nothing to do, 1 when it failed or needs a person.",
         "- `deviceHealthScript.json`, `assign.json`: the Graph request bodies (below).",
@@ -57,8 +57,8 @@ def _remediation_part(export: ExportScript, options: IntuneOptions) -> list[str]
         "",
         "## With Microsoft Graph",
         "",
-        "Permission: `DeviceManagementConfiguration.ReadWrite.All`. With the Microsoft Graph "
-        "PowerShell SDK (`Connect-MgGraph -Scopes DeviceManagementConfiguration.ReadWrite.All`):",
+        "Permission: `DeviceManagementScripts.ReadWrite.All`. With the Microsoft Graph "
+        "PowerShell SDK (`Connect-MgGraph -Scopes DeviceManagementScripts.ReadWrite.All`):",
         "",
         "```powershell",
         f"$script = Invoke-MgGraphRequest -Method POST -Uri '{GRAPH}/deviceHealthScripts' "
@@ -73,7 +73,7 @@ def _remediation_part(export: ExportScript, options: IntuneOptions) -> list[str]
         "",
         "```powershell",
         f'Invoke-MgGraphRequest -Method GET -Uri "{GRAPH}/deviceHealthScripts/$($script.id)/'
-        'deviceRunStates?$expand=managedDevice"',
+        'deviceRunStates?`$expand=managedDevice"',
         "```",
     ]
 
@@ -102,7 +102,7 @@ def _platform_part(export: ExportScript, options: IntuneOptions) -> list[str]:
         "",
         "## With Microsoft Graph",
         "",
-        "Permission: `DeviceManagementConfiguration.ReadWrite.All`:",
+        "Permission: `DeviceManagementScripts.ReadWrite.All`:",
         "",
         "```powershell",
         f"$script = Invoke-MgGraphRequest -Method POST -Uri '{GRAPH}/deviceManagementScripts' "
@@ -162,12 +162,14 @@ def readme(
         "## Output",
         "",
         f"Intune keeps the last line, up to {INTUNE_TARGET.line_limit} characters, and counts "
-        "anything on stderr as a script error. Both scripts print nothing on stderr and end "
-        "with one JSON line. " + result_line.RULE,
+        "anything on stderr as a script error. "
+        + ("The script prints" if options.package == "platform" else "Both scripts print")
+        + " nothing on stderr and end with one JSON line. "
+        + result_line.RULE,
         "",
-        f"Allow {export.timeout} seconds for the remediation (its budget, "
-        f"`-TimeBudgetSeconds` {export.budget}, plus a margin); Intune stops a script after "
-        "60 minutes (30 for a platform script).",
+        f"The fix stops its own waits within {export.budget} seconds (`-TimeBudgetSeconds`) "
+        f"and reports; allow {export.timeout} seconds in all, well inside Intune's own limit "
+        "for a script.",
         "",
         "## Sizes",
         "",

@@ -16,6 +16,7 @@ through :func:`qbd_fix.script.quote.ps_string`. Values given on the PC (argument
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -258,16 +259,72 @@ def _result_function(target: Target) -> str:
     return (result_line.FUNCTIONS + text) if target.line_limit is not None else text
 
 
-def _trap(target: Target) -> str:
+_LANGUAGE_MODE_PROBLEM = (
+    "PowerShell runs in {0} here (AppLocker or WDAC script enforcement), and this script needs "
+    "FullLanguage. Nothing was changed. Allow the script (sign it, or add a policy rule for "
+    "it), then run it again."
+)
+
+
+def failure_literal(remediation: str, check: str, problem: str) -> str:
+    """A failed result as a PowerShell string literal of compact ASCII JSON, for places where
+    nothing else may run: Constrained Language mode allows no .NET types beyond core ones,
+    and a trap's own error would reach stderr."""
+    document: dict[str, object] = {
+        "remediation": remediation,
+        "computer": None,
+        "status": "failed",
+        "checks": [{"name": check, "passed": False, "evidence": problem}],
+        "actions": [],
+        "messages": [problem],
+        "data": {},
+    }
+    return ps_string(json.dumps(document, separators=(",", ":"), ensure_ascii=True))
+
+
+def _takes_values(target: Target) -> str:
+    """``$true`` where the engine passes values (they must survive a 64-bit relaunch)."""
+    return "$true" if target.arguments or target.environment else "$false"
+
+
+def _main_input(remediation: Remediation, target: Target) -> str:
+    if target.line_limit is None:
+        report = (
+            "    $QbdExportMode = [string]$ExecutionContext.SessionState.LanguageMode\n"
+            "    $QbdExportJson = New-QbdExportFailure -Problem @(("
+            + ps_string(_LANGUAGE_MODE_PROBLEM)
+            + " -f $QbdExportMode)) -Check 'language-mode'\n"
+            "    Write-QbdExportResult -Json $QbdExportJson"
+        )
+    else:
+        problem = _LANGUAGE_MODE_PROBLEM.format("a restricted language mode")
+        literal = failure_literal(remediation.name, "language-mode", problem)
+        report = f"    Write-Output {literal}"
+    return (
+        _MAIN_INPUT.replace("QBD_LANGUAGE_MODE_RESULT", report)
+        .replace("QBD_FAILED_CODE", str(target.failed_code or 0))
+        .replace("QBD_TAKES_VALUES", _takes_values(target))
+    )
+
+
+def _trap(remediation: Remediation, target: Target) -> str:
     """For an engine that counts stderr as failure: any error the adapters meet still ends in
-    the one JSON result and the failed exit code, with nothing on stderr."""
+    the one JSON result and the failed exit code, with nothing on stderr, even when writing
+    the result fails too."""
     if not target.quiet:
         return ""
+    fallback = failure_literal(
+        remediation.name, "script", "The script stopped before it could write its result."
+    )
     return (
         "\ntrap {\n"
-        "    $QbdExportTrapped = New-QbdExportFailure -Problem @(('The script stopped: {0}' -f "
+        "    try {\n"
+        "        $QbdExportTrapped = New-QbdExportFailure -Problem @(('The script stopped: {0}' -f "
         "$_.Exception.Message)) -Check 'script'\n"
-        "    Write-QbdExportResult -Json $QbdExportTrapped\n"
+        "        Write-QbdExportResult -Json $QbdExportTrapped\n"
+        "    } catch {\n"
+        f"        Write-Output {fallback}\n"
+        "    }\n"
         f"    exit {target.failed_code}\n"
         "}\n"
     )
@@ -314,15 +371,13 @@ _MAIN_INPUT = r"""
 if ($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage') {
     # Constrained Language Mode (AppLocker or WDAC script enforcement) blocks the .NET calls
     # this script makes: say so in the one JSON result, before any of them.
-    $QbdExportMode = [string]$ExecutionContext.SessionState.LanguageMode
-    $QbdExportJson = New-QbdExportFailure -Problem @(('PowerShell runs in {0} here (AppLocker or WDAC script enforcement), and this script needs FullLanguage. Nothing was changed. Allow the script (sign it, or add a policy rule for it), then run it again.' -f $QbdExportMode)) -Check 'language-mode'
-    Write-QbdExportResult -Json $QbdExportJson
+QBD_LANGUAGE_MODE_RESULT
     if ($PSCommandPath) { exit QBD_FAILED_CODE }
     return
 }
 $QbdExportVariables = @(Get-Variable -Scope Local -Name $QbdExportNames)
 $QbdExportProblems = @()
-if ($PSCommandPath -and $env:QBD_EXPORT_VALUES) {
+if ($PSCommandPath -and $env:QBD_EXPORT_VALUES -and QBD_TAKES_VALUES) {
     $QbdExportRelaunched = $env:QBD_EXPORT_VALUES
     [Environment]::SetEnvironmentVariable('QBD_EXPORT_VALUES', $null)
     $QbdExportProblems = @(Read-QbdExportRelaunch -Json $QbdExportRelaunched -Variables $QbdExportVariables)
@@ -350,7 +405,8 @@ if ($PSCommandPath -and [Environment]::Is64BitOperatingSystem -and -not [Environ
     # run again in the 64-bit one. The resolved values travel as JSON data, never as code.
     $QbdExportNative = Join-Path -Path $env:WINDIR -ChildPath 'sysnative\WindowsPowerShell\v1.0\powershell.exe'
     if (Test-Path -LiteralPath $QbdExportNative -PathType Leaf) {
-        $env:QBD_EXPORT_VALUES = ConvertTo-Json -InputObject $QbdExportArguments -Depth 2 -Compress
+        # Values the engine passed travel on; baked ones are the 64-bit copy's own defaults.
+        if (QBD_TAKES_VALUES) { $env:QBD_EXPORT_VALUES = ConvertTo-Json -InputObject $QbdExportArguments -Depth 2 -Compress }
         $QbdExportRelaunch = @('-NoLogo', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', $PSCommandPath)
         if ($WhatIfPreference) { $QbdExportRelaunch += '-WhatIf' }
         & $QbdExportNative @QbdExportRelaunch
@@ -481,7 +537,11 @@ def build(
         "# Generated by `qbd-fix export`; edit nothing: the remediation script below runs",
         "# unchanged between an input adapter (values) and an output adapter (result).",
         "# Values: " + "; or ".join(accepted) + ". See README.md.",
-        "# Output: progress lines, then one JSON result as the last line.",
+        (
+            "# Output: one JSON result as the last line."
+            if target.quiet
+            else "# Output: progress lines, then one JSON result as the last line."
+        ),
     ]
     if target.codes is not None:
         ok, failed, needs = target.codes
@@ -507,14 +567,14 @@ def build(
         _exit_function(target),
         _result_function(target),
         _ansible_function(target),
-        _trap(target),
-        _MAIN_INPUT.replace("QBD_FAILED_CODE", str(target.failed_code or 0)),
+        _trap(remediation, target),
+        _main_input(remediation, target),
         _ENV_INPUT if target.environment else "",
         _MAIN_CHECK,
         "    Set-QbdExportAnsible -Result $QbdExportFailed -Status 'failed'\n"
         if target.ansible
         else "",
-        _MAIN_CHECK_END,
+        _MAIN_CHECK_END.replace("QBD_TAKES_VALUES", _takes_values(target)),
         BODY_START,
         body,
         BODY_END,
