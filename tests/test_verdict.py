@@ -25,7 +25,16 @@ import pytest
 from qbd_fix.doctor import qwclog, rules, webconnector
 from qbd_fix.doctor.facts import SCHEMA_VERSION, Facts
 from qbd_fix.doctor.report import FindingStatus
-from qbd_fix.doctor.verdict import Verdict, verdict
+from qbd_fix.doctor.verdict import (
+    HELD_PROBE,
+    HELD_PROBES,
+    HELD_RUNNING,
+    HELD_SWITCH,
+    HELD_SWITCHES,
+    Verdict,
+    danger_switches,
+    verdict,
+)
 from qbd_fix.doctor.verdict_script import (
     COLLECTED_PATTERN,
     case_table,
@@ -89,9 +98,26 @@ def load(doc: Any) -> Facts:
             return Facts.from_dict(doc)
 
 
-def expected(doc: Any, client: str | None) -> dict[str, Any]:
-    """What PowerShell must answer: each remediation's verdict, each topic's status and
-    subcommands; or that the document is refused."""
+def ask_key(name: str, switches: tuple[str, ...]) -> str:
+    return " ".join([name, *switches])
+
+
+def command_key(name: str, switches: frozenset[str]) -> str:
+    """A fix line as the port carries it: its subcommand and the danger switches it sets."""
+    return " ".join([name, *(s for s in danger_switches(name) if s in switches)])
+
+
+def judge(facts: Facts, client: str | None, name: str, switches: tuple[str, ...]) -> Any:
+    try:
+        v = verdict(facts, name, client, switches)
+    except ValueError:
+        return {"error": True}
+    return {"applies": v.applies, "topics": list(v.topics), "held": v.held}
+
+
+def expected(doc: Any, client: str | None, variant: Variant) -> dict[str, Any]:
+    """What PowerShell must answer: the verdict for each remediation and switches asked, each
+    topic's status and fix lines; or that the document is refused."""
     try:
         facts = load(doc)
     except ResultError:
@@ -99,15 +125,14 @@ def expected(doc: Any, client: str | None) -> dict[str, Any]:
     findings = rules.evaluate(facts, client_name=client or None)
     return {
         "verdicts": {
-            name: {"applies": v.applies, "topics": list(v.topics)}
-            for name in NAMES
-            for v in [verdict(facts, name, client)]
+            ask_key(name, switches): judge(facts, client, name, switches)
+            for name, switches in variant.asks()
         },
         "findings": [
             {
                 "id": f.id,
                 "status": f.status if f.id in PORTED else None,
-                "commands": sorted(set(f.commands)),
+                "commands": sorted({command_key(name, sw) for name, sw in f.runs}),
             }
             for f in findings
         ],
@@ -148,12 +173,18 @@ foreach ($group in $all.groups) {
     } catch {
         $entry.error = $_.Exception.Message
     }
-    foreach ($name in $group.remediations) {
+    foreach ($ask in $group.asks) {
+        $key = (@($ask.name) + @($ask.switches)) -join ' '
+        $switches = [string[]]@($ask.switches)
         try {
-            $verdict = Get-QbdFixVerdict -Facts $facts -Remediation $name @named
-            $entry.verdicts[$name] = [ordered]@{ applies = $verdict.applies; topics = @($verdict.topics); type = $verdict.topics.GetType().Name }
+            if ($switches.Count -eq 0) {
+                $verdict = Get-QbdFixVerdict -Facts $facts -Remediation $ask.name @named
+            } else {
+                $verdict = Get-QbdFixVerdict -Facts $facts -Remediation $ask.name @named -Switches $switches
+            }
+            $entry.verdicts[$key] = [ordered]@{ applies = $verdict.applies; topics = @($verdict.topics); held = $verdict.held; type = $verdict.topics.GetType().Name; heldType = $verdict.held.GetType().Name }
         } catch {
-            $entry.verdicts[$name] = [ordered]@{ error = $_.Exception.Message }
+            $entry.verdicts[$key] = [ordered]@{ error = $_.Exception.Message }
         }
     }
     $null = $results.Add($entry)
@@ -169,9 +200,8 @@ def run_powershell(variants: list[Variant], tmp: Path) -> list[dict[str, Any]]:
     for variant in variants:
         docs.append(json.dumps(variant.doc, ensure_ascii=False))
         for client in variant.clients:
-            groups.append(
-                {"doc": len(docs) - 1, "client": client, "remediations": variant.remediations}
-            )
+            asks = [{"name": name, "switches": list(sw)} for name, sw in variant.asks()]
+            groups.append({"doc": len(docs) - 1, "client": client, "asks": asks})
     cases = tmp / "cases.json"
     cases.write_text(json.dumps({"docs": docs, "groups": groups}), "utf-8")
     script = tmp / "driver.ps1"
@@ -205,7 +235,7 @@ def parity(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, Any, Any
     variants = [*fixture_cases(), *all_variants(), *REFUSED]
     answers = run_powershell(variants, tmp_path_factory.mktemp("verdict"))
     return [
-        (f"{v.name}[{client!r}]", expected(v.doc, client), answer)
+        (f"{v.name}[{client!r}]", expected(v.doc, client, v), answer)
         for (v, client), answer in zip(_group_keys(variants), answers, strict=True)
     ]
 
@@ -218,13 +248,21 @@ def _compare(case: str, want: dict[str, Any], got: dict[str, Any]) -> list[str]:
         return problems
     if got["error"] is not None:
         return [f"{case}: PowerShell failed: {got['error']}"]
+    if set(got["verdicts"]) != set(want["verdicts"]):
+        problems.append(
+            f"{case}: asked {sorted(want['verdicts'])}, answered {sorted(got['verdicts'])}"
+        )
     for name, answer in got["verdicts"].items():
+        if want["verdicts"].get(name, {}).get("error"):
+            if "error" not in answer:
+                problems.append(f"{case} {name}: PowerShell judged what Python refuses: {answer}")
+            continue
         if "error" in answer:
             problems.append(f"{case} {name}: PowerShell failed: {answer['error']}")
             continue
-        if answer["type"] != "String[]":
-            problems.append(f"{case} {name}: topics is a {answer['type']}, not String[]")
-        mine = {"applies": answer["applies"], "topics": answer["topics"]}
+        if (answer["type"], answer["heldType"]) != ("String[]", "String"):
+            problems.append(f"{case} {name}: topics {answer['type']}, held {answer['heldType']}")
+        mine = {"applies": answer["applies"], "topics": answer["topics"], "held": answer["held"]}
         if mine != want["verdicts"][name]:
             problems.append(f"{case} {name}: PowerShell {mine}, Python {want['verdicts'][name]}")
     ported = [f["id"] for f in got["findings"] if f["ported"]]
@@ -251,17 +289,59 @@ def test_the_cases_are_many_and_refused_ones_are_refused(
     refused = [case for case, want, _ in parity if want.get("error")]
     assert len(refused) == len(REFUSED)
     verdicts = sum(len(got["verdicts"]) for _, _, got in parity)
-    assert verdicts > 1000
+    assert verdicts > 3000
+    held = sum(1 for _, _, got in parity for v in got["verdicts"].values() if v.get("held"))
+    assert held > 100
 
 
-def test_variants_say_yes_and_no_for_every_remediation() -> None:
-    seen: dict[str, set[bool]] = {name: set() for name in NAMES}
-    for variant in all_variants():
+def _all_verdicts() -> list[tuple[str, tuple[str, ...], Verdict]]:
+    found = []
+    for variant in [*fixture_cases(), *all_variants()]:
         facts = load(variant.doc)
         for client in variant.clients:
-            for name in variant.remediations:
-                seen[name].add(verdict(facts, name, client).applies)
-    assert seen == {name: {True, False} for name in NAMES}
+            for name, switches in variant.asks():
+                try:
+                    found.append((name, switches, verdict(facts, name, client, switches)))
+                except ValueError:
+                    continue
+    return found
+
+
+def test_variants_say_yes_and_no_for_every_remediation_and_export() -> None:
+    seen: dict[tuple[str, tuple[str, ...]], set[bool]] = {}
+    for name, switches, v in _all_verdicts():
+        seen.setdefault((name, switches), set()).add(v.applies)
+    assert {name for name, _ in seen} == set(NAMES)
+    assert {k for k, v in seen.items() if v != {True, False}} == set()
+
+
+def test_variants_hold_for_every_reason() -> None:
+    """Each held reason for each remediation whose verdict can be held for it."""
+    templates = {
+        "probe": HELD_PROBE,
+        "probes": HELD_PROBES,
+        "switch": HELD_SWITCH,
+        "switches": HELD_SWITCHES,
+        "running": HELD_RUNNING,
+    }
+    seen: set[tuple[str, str]] = set()
+    for name, _, v in _all_verdicts():
+        assert v.applies == (bool(v.topics) and not v.held)
+        for kind, template in templates.items():
+            head, _, tail = template.partition("{0}")
+            if v.held and v.held.startswith(head) and v.held.endswith(tail):
+                seen.add((name, kind))
+    wanted = {(name, kind) for name in NAMES for kind in ("probe", "probes")} - {
+        ("reset-certificate", "probes"),
+        ("webroot-whitelist", "probes"),
+    }
+    wanted |= {
+        ("restart-web-connector", "switch"),
+        ("restart-web-connector", "switches"),
+        ("restart-web-connector", "running"),
+    }
+    assert wanted <= seen, sorted(wanted - seen)
+    assert {kind for _, kind in seen} == set(templates)
 
 
 def test_variants_take_every_fix_of_every_topic() -> None:
@@ -459,8 +539,70 @@ def test_any_line_of_a_fix_counts() -> None:
     logs = next(f for f in rules.evaluate(facts) if f.id == "logs")
     assert len((logs.fix or "").splitlines()) == 2
     assert logs.commands == ("restart-web-connector", "collect-logs")
-    for name in ("restart-web-connector", "collect-logs"):
-        assert verdict(facts, name) == Verdict(True, ("logs",))
+    assert logs.runs == (
+        ("restart-web-connector", frozenset({"ResetLog"})),
+        ("collect-logs", frozenset()),
+    )
+    assert verdict(facts, "collect-logs") == Verdict(True, ("logs",))
+    both = {"ResetLog", "ForceClose"}
+    assert verdict(facts, "restart-web-connector", None, both) == Verdict(True, ("logs",))
+
+
+# -- what the baked fix can do -----------------------------------------------------------------
+
+
+def test_a_fix_line_counts_only_with_its_danger_switches() -> None:
+    facts = facts_of("web_connector_elevation_mismatch")
+    needs = "the doctor's fix needs --force-close, which this export does not set"
+    assert verdict(facts, "restart-web-connector") == Verdict(False, (), needs)
+    assert verdict(facts, "restart-web-connector", None, ["ResetLog"]) == Verdict(False, (), needs)
+    assert verdict(facts, "restart-web-connector", None, {"ForceClose"}) == Verdict(
+        True, ("queued-syncs",)
+    )
+
+
+def test_a_switch_without_danger_does_not_gate() -> None:
+    facts = facts_of("certificate_missing")
+    found = next(f for f in rules.evaluate(facts) if f.id == "certificate")
+    assert found.runs == (("reset-certificate", frozenset({"NotifyUser"})),)
+    want = Verdict(True, ("certificate", "queued-syncs"))
+    assert verdict(facts, "reset-certificate") == want
+    assert verdict(facts, "reset-certificate", None, ("NotifyUser",)) == want
+
+
+def test_unknown_switches_are_refused() -> None:
+    facts = facts_of("healthy")
+    with pytest.raises(ValueError, match="restart-tasks has no switch ForceClose"):
+        verdict(facts, "restart-tasks", None, {"ForceClose"})
+    with pytest.raises(ValueError, match="no switch forceclose"):
+        verdict(facts, "restart-web-connector", None, ["forceclose"])
+    with pytest.raises(ValueError, match="no switch ClientName"):
+        verdict(facts, "restart-tasks", None, ["ClientName"])
+
+
+def test_a_failed_probe_holds_the_verdict() -> None:
+    doc = fixture("web_connector_closed")
+    doc["errors"] = ["processes: Access is denied.", "antivirus: Invalid namespace"]
+    held = Verdict(False, ("tray-icon", "queued-syncs"), HELD_PROBE.format("processes"))
+    assert verdict(Facts.from_dict(doc), "restart-web-connector") == held
+    doc["errors"] = ["web_connector.startup.tasks: x", "users: y", "web_connectorx: z"]
+    found = verdict(Facts.from_dict(doc), "restart-web-connector")
+    assert found.held == HELD_PROBES.format("web_connector.startup.tasks, users")
+    doc["errors"] = ["webroot: down"]  # not a probe this fix reads
+    assert verdict(Facts.from_dict(doc), "restart-web-connector").applies
+
+
+def test_a_restart_without_force_close_must_have_someone_to_start() -> None:
+    doc = fixture("web_connector_closed")
+    assert verdict(Facts.from_dict(doc), "restart-web-connector").applies
+    doc["web_connector"]["apps"] = []
+    assert verdict(Facts.from_dict(doc), "restart-web-connector").applies  # her Run value
+    doc["web_connector"]["startup"][0]["sid"] = None  # the machine's: names nobody
+    held = verdict(Facts.from_dict(doc), "restart-web-connector")
+    assert (held.applies, held.held) == (False, HELD_RUNNING.format("--force-close"))
+    assert verdict(Facts.from_dict(doc), "restart-web-connector", None, ["ForceClose"]).applies
+    # with --reset-log and no Web Connector running anywhere, the log is reset
+    assert verdict(Facts.from_dict(doc), "restart-web-connector", None, ["ResetLog"]).applies
 
 
 def test_an_empty_client_name_is_none() -> None:

@@ -38,6 +38,9 @@ class Finding:
     #: The ``qbd-fix`` subcommands the fix lines name, placeholders or not (not in the JSON:
     #: the fix text says it).
     commands: tuple[str, ...] = ()
+    #: Each fix line's subcommand and the switch parameters it sets (PowerShell names), in
+    #: the order shown, repeats dropped (not in the JSON either).
+    runs: tuple[tuple[str, frozenset[str]], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -71,11 +71,14 @@ class Context:
     remedies: dict[str, Remedy] = field(default_factory=dict)
     #: The subcommand each of the current rule's fix commands runs, by the command's text.
     subcommands: dict[str, str] = field(default_factory=dict)
+    #: The switch parameters each of the current rule's fix commands sets, by the command's text.
+    switches: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def fix(self, subcommand: str, *options: tuple[str, Arg | None]) -> str:
         """The fix command's text; its :class:`Remedy` is kept when every value is known."""
         text = fix_command(subcommand, options, host=self.host, shell=self.shell, notes=self.notes)
         self.subcommands[text] = subcommand
+        self.switches[text] = switches_for(subcommand, options)
         remedy = remedy_for(subcommand, options)
         if remedy is not None:
             self.remedies[text] = remedy
@@ -126,6 +129,24 @@ def remedy_for(subcommand: str, options: Iterable[tuple[str, Arg | None]]) -> Re
             return None
         values[parameter.name] = True if value is None else value
     return Remedy(subcommand, values)
+
+
+def switches_for(subcommand: str, options: Iterable[tuple[str, Arg | None]]) -> frozenset[str]:
+    """The switch parameters (PowerShell names) a fix command sets: its flags mapped to the
+    remediation's parameters through the spec, as :func:`remedy_for` maps them; a flag with a
+    value (a placeholder included) is no switch."""
+    from qbd_fix.remediations import REMEDIATIONS
+
+    remediation = REMEDIATIONS[subcommand]
+    by_flag = {p.flag.name: p for p in remediation.flagged if p.flag}
+    found = set()
+    for flag, _value in options:
+        parameter = by_flag.get(flag)
+        if parameter is None:
+            raise ValueError(f"{subcommand} has no option {flag}")
+        if parameter.kind == "switch":
+            found.add(parameter.name)
+    return frozenset(found)
 
 
 def _worst(statuses: Iterable[FindingStatus]) -> FindingStatus:
@@ -663,6 +684,7 @@ def evaluate(
         ctx.notes.clear()
         ctx.remedies.clear()
         ctx.subcommands.clear()
+        ctx.switches.clear()
         finding = rule(ctx)
         finding = _merge(finding, webconnector.part(view, finding.id, ctx.fix))
         if ctx.notes:
@@ -673,6 +695,11 @@ def evaluate(
             finding = dataclasses.replace(finding, remedies=remedies)
         commands = tuple(dict.fromkeys(ctx.subcommands[t] for t in shown if t in ctx.subcommands))
         if commands:
-            finding = dataclasses.replace(finding, commands=commands)
+            runs = tuple(
+                dict.fromkeys(
+                    (ctx.subcommands[t], ctx.switches[t]) for t in shown if t in ctx.subcommands
+                )
+            )
+            finding = dataclasses.replace(finding, commands=commands, runs=runs)
         findings.append(finding)
     return findings

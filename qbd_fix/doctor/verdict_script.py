@@ -14,7 +14,8 @@ import sys
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 
-from qbd_fix.doctor import facts, qwclog, rules, webconnector
+from qbd_fix.doctor import facts, qwclog, rules, verdict, webconnector
+from qbd_fix.doctor.command import Arg
 from qbd_fix.qbwc_codes import CODE_PATTERN, QBWC_CODES
 from qbd_fix.script.engine import PsCode
 from qbd_fix.script.quote import ps_string
@@ -122,11 +123,28 @@ def _whitespace_class() -> str:
     return "[" + "".join(f"\\u{c:04X}" for c in spaces) + "]"
 
 
+def command_key(subcommand: str, *options: tuple[str, Arg | None]) -> str:
+    """A fix line as the port carries it: the subcommand, then the danger switches its
+    *options* set (spec order), space-separated: ``restart-web-connector ForceClose``."""
+    switches = rules.switches_for(subcommand, options)
+    return " ".join(
+        [subcommand, *(s for s in verdict.danger_switches(subcommand) if s in switches)]
+    )
+
+
+def _table(values: dict[str, PsCode]) -> PsCode:
+    pairs = "; ".join(f"{ps_string(k, ascii_only=True)} = {v}" for k, v in values.items())
+    return PsCode("@{ " + pairs + " }")
+
+
 def _code_table() -> PsCode:
-    """QBWC code -> topic, whether it fails, and the subcommand that fixes it ('' for none)."""
+    """QBWC code -> topic, whether it fails, and the fix line that fixes it ('' for none)."""
     lines = ["@{"]
     for code, known in QBWC_CODES.items():
-        command = known.command[0] if known.command else ""
+        command = ""
+        if known.command:
+            name, *flags = known.command
+            command = command_key(name, *((flag, None) for flag in flags))
         fails = "$true" if known.severity == "fail" else "$false"
         topic, name = ps_string(known.topic, ascii_only=True), ps_string(command, ascii_only=True)
         lines.append(f"        {ps_string(code, ascii_only=True)} = @({topic}, {fails}, {name})")
@@ -157,6 +175,8 @@ def template_values() -> dict[str, PsCode]:
     def options(pattern: re.Pattern[str]) -> PsCode:
         return text(regex_options(pattern))
 
+    force_close = verdict.flag_of(RESTART_WEB_CONNECTOR.name, verdict.FORCE_CLOSE)
+    reset_log = verdict.flag_of(RESTART_WEB_CONNECTOR.name, verdict.RESET_LOG)
     # The parser's own patterns, rendered rather than retyped; re.match anchors _START.
     start, sdk = qwclog._START, qwclog._SDK
     return {
@@ -199,4 +219,28 @@ def template_values() -> dict[str, PsCode]:
         "webroot_whitelist": text(WEBROOT_WHITELIST.name),
         "reinstall_connector": text(REINSTALL_CONNECTOR.name),
         "collect_logs": text(COLLECT_LOGS.name),
+        "restart_web_connector_force_close": text(
+            command_key(RESTART_WEB_CONNECTOR.name, (force_close, None))
+        ),
+        "restart_web_connector_reset_log": text(
+            command_key(RESTART_WEB_CONNECTOR.name, (reset_log, None))
+        ),
+        "switch_names": _table({n: _list(verdict.switch_names(n)) for n in REMEDIATIONS}),
+        "danger_switches": _table({n: _list(verdict.danger_switches(n)) for n in REMEDIATIONS}),
+        "danger_flags": _table(
+            {
+                f"{n} {s}": text(verdict.flag_of(n, s))
+                for n in REMEDIATIONS
+                for s in verdict.danger_switches(n)
+            }
+        ),
+        "probes": _table({n: _list(verdict.PROBES[n]) for n in REMEDIATIONS}),
+        "held_probe": text(verdict.HELD_PROBE),
+        "held_probes": text(verdict.HELD_PROBES),
+        "held_switch": text(verdict.HELD_SWITCH),
+        "held_switches": text(verdict.HELD_SWITCHES),
+        "held_running": text(verdict.HELD_RUNNING),
+        "force_close": text(verdict.FORCE_CLOSE),
+        "reset_log": text(verdict.RESET_LOG),
+        "force_close_flag": text(force_close),
     }

@@ -19,6 +19,7 @@ from typing import Any
 
 from qbd_fix.doctor import qwclog, rules, webconnector
 from qbd_fix.doctor.facts import SCHEMA_VERSION, Facts
+from qbd_fix.doctor.verdict import PROBES, danger_switches, switch_names
 from qbd_fix.remediations import REMEDIATIONS
 
 FIXTURES = Path(__file__).parents[1] / "doctor" / "fixtures"
@@ -33,12 +34,33 @@ USERS = "S-1-5-32-545"
 
 @dataclass(frozen=True)
 class Variant:
-    """A facts document, the client names to judge it for, and the remediations to ask about."""
+    """A facts document, the client names to judge it for, and the remediations to ask about
+    (each with the switches of :func:`switch_sets`, and any *extra* (remediation, switches))."""
 
     name: str
     doc: Any
     clients: tuple[str | None, ...] = (None,)
     remediations: tuple[str, ...] = NAMES
+    extra: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def asks(self) -> list[tuple[str, tuple[str, ...]]]:
+        return [
+            *((name, switches) for name in self.remediations for switches in switch_sets(name)),
+            *self.extra,
+        ]
+
+
+def switch_sets(remediation: str) -> list[tuple[str, ...]]:
+    """The exports a verdict is asked for: no switch, each danger switch alone, every danger
+    switch at once (when there are several), and a switch that is no danger (advice)."""
+    dangers = danger_switches(remediation)
+    sets: list[tuple[str, ...]] = [(), *((d,) for d in dangers)]
+    if len(dangers) > 1:
+        sets.append(dangers)
+    advice = [s for s in switch_names(remediation) if s not in dangers]
+    if advice:
+        sets.append((advice[0],))
+    return sets
 
 
 @cache
@@ -727,8 +749,241 @@ def loose_variants() -> Iterator[Variant]:
     )
 
 
+#: A fixture where each remediation is the doctor's fix (with the switches it needs).
+NAMED_IN = {
+    "restart-tasks": "red_tray",
+    "restart-web-connector": "web_connector_closed",
+    "reset-certificate": "certificate_missing",
+    "webroot-whitelist": "webroot",
+    "collect-logs": "defender_detection",
+    "reinstall-connector": "one_time_sync",
+}
+
+
+def with_errors(base: str, *errors: Any) -> dict[str, Any]:
+    return edit(base, lambda d: d.update(errors=list(errors)))
+
+
+def held_variants() -> Iterator[Variant]:
+    """Each reason a verdict is held: a failed probe the remediation reads (each probe of
+    :data:`PROBES`, its sub-probes, names that only look like one), danger switches the
+    export lacks, and a Web Connector restart without --force-close that would change nothing."""
+    for name, base in NAMED_IN.items():
+        for probe in PROBES[name]:
+            yield Variant(
+                f"probe-failed-{name}-{probe}",
+                with_errors(base, f"{probe}: Access is denied."),
+                remediations=(name,),
+            )
+    for probe in ("web_connector.apps", "web_connector.startup.tasks", "web_connector.log"):
+        yield Variant(
+            f"probe-failed-{probe}", with_errors("web_connector_closed", f"{probe}: timed out")
+        )
+    yield Variant(
+        "probe-failed-several",
+        with_errors(
+            "defender_detection",
+            "policy: The RPC server is unavailable.",
+            "processes: Access denied",
+            "policy: again",
+            "tasks: no module",
+            "defender: not there",
+        ),
+        (None, LEGACY),
+    )
+    yield Variant(
+        "probe-failed-several-web-connector",
+        with_errors("web_connector_closed", "web_connector.apps: x", "users: y", "os: z"),
+    )
+    yield Variant(
+        "probe-failed-several-reinstall",
+        with_errors("one_time_sync", "generations: a", "web_connector.log: b", "tasks: c"),
+        (None, LEGACY),
+    )
+    yield Variant(
+        "probe-names-that-only-look-failed",
+        with_errors(
+            "web_connector_closed",
+            "antivirus: Invalid namespace",
+            "processes",
+            "processesx: no",
+            "web_connectors: no",
+            "Processes: case",
+            " users: space",
+            "tasks.extra no colon",
+        ),
+    )
+    yield Variant(
+        "probe-error-sub-probe-of-a-listed-probe",
+        with_errors("red_tray", "tasks.folder: nope", "users.: odd", "generations:"),
+    )
+    yield Variant(
+        "probe-errors-loose",
+        edit("webroot", lambda d: d.update(errors=[None, 5, "", "webroot: down", ["webroot: x"]])),
+    )
+    yield Variant("probe-errors-lone", edit("webroot", lambda d: d.update(errors="webroot: down")))
+    yield Variant(
+        "probe-error-non-ascii",
+        with_errors("web_connector_closed", "web_connector.\u00e9t\u00e9: \u2014 failed"),
+    )
+    # danger switches: the Web Connector stuck (--force-close) and its log (--reset-log) at once
+    yield Variant(
+        "switches-force-close-and-reset-log",
+        edit(
+            "web_connector_log_not_writable",
+            lambda d: named(d, webconnector.PROGRAM)[0].update(session=0),
+        ),
+        remediations=("restart-web-connector",),
+    )
+    yield Variant(
+        "switches-plain-and-force-close",
+        edit(
+            "web_connector_elevation_mismatch",
+            lambda d: wc_log(d).update(folder_present=False),
+        ),
+        remediations=("restart-web-connector",),
+    )
+    yield from web_connector_user_variants()
+
+
+def web_connector_user_variants() -> Iterator[Variant]:
+    """Who restart-web-connector acts for without --force-close: signed-in users without a
+    Web Connector of their own who use it (an application, or a start-up entry of theirs)."""
+    ask = ("restart-web-connector", "collect-logs")
+    closed = "web_connector_closed"
+    bob = {"account": "PC01\\bob", "sid": BOB, "is_admin": False}
+    yield Variant(
+        "wc-closed-user-without-app-or-entry",
+        edit(closed, lambda d: wc(d).update(apps=[], startup=[])),
+        remediations=ask,
+    )
+    yield Variant(
+        "wc-closed-user-with-app-only",
+        edit(closed, lambda d: wc(d).update(startup=[])),
+        remediations=ask,
+    )
+    yield Variant(
+        "wc-closed-user-with-entry-only",
+        edit(closed, lambda d: wc(d).update(apps=[])),
+        remediations=ask,
+    )
+    yield Variant(
+        "wc-closed-user-with-switched-off-entry-only",
+        edit(closed, lambda d: (wc(d).update(apps=[]), wc(d)["startup"][0].update(approved=3))),
+        remediations=ask,
+    )
+
+    def machine_entry(doc: dict[str, Any]) -> None:
+        wc(doc).update(apps=[])
+        wc(doc)["startup"][0].update(sid=None, scope="machine", location="HKEY_LOCAL_MACHINE\\Run")
+
+    yield Variant("wc-closed-machine-entry-only", edit(closed, machine_entry), remediations=ask)
+    yield Variant(
+        "wc-closed-entry-of-another-program",
+        edit(
+            closed,
+            lambda d: (
+                wc(d).update(apps=[]),
+                wc(d)["startup"][0].update(name="OneDrive", command="OneDrive.exe"),
+            ),
+        ),
+        remediations=ask,
+    )
+    yield Variant(
+        "wc-closed-codat-entry",
+        edit(
+            closed,
+            lambda d: (
+                wc(d).update(apps=[]),
+                wc(d)["startup"][0].update(name="Codat", command="C:\\Codat\\tool.exe"),
+            ),
+        ),
+        remediations=ask,
+    )
+    yield Variant(
+        "wc-closed-app-of-another-user",
+        edit(closed, lambda d: (wc(d).update(startup=[]), wc(d)["apps"][0].update(sid=BOB))),
+        remediations=ask,
+    )
+    yield Variant(
+        "wc-closed-apps-and-startup-unknown",
+        edit(closed, lambda d: wc(d).update(apps=None, startup=None)),
+        remediations=ask,
+    )
+    yield Variant(
+        "wc-closed-facts-missing",
+        edit(closed, lambda d: d.update(web_connector=None)),
+        remediations=ask,
+    )
+    yield Variant(
+        "wc-closed-user-sid-empty",
+        edit(
+            closed, lambda d: d["users"].append({"account": "PC01\\x", "sid": "", "is_admin": None})
+        ),
+        remediations=ask,
+    )
+    # running for amy; the fix (log folder missing) names restart-web-connector plainly
+    running = "web_connector"
+
+    def folder_missing(doc: dict[str, Any]) -> None:
+        wc_log(doc).update(folder_present=False)
+
+    yield Variant("wc-running-for-its-user", edit(running, folder_missing), remediations=ask)
+
+    def bob_signed_in(uses: bool, runs: bool) -> Callable[[dict[str, Any]], object]:
+        def change(doc: dict[str, Any]) -> None:
+            folder_missing(doc)
+            doc["users"].append(bob)
+            wc(doc)["hives"].append(BOB)
+            if uses:
+                wc(doc)["apps"].append({**wc(doc)["apps"][0], "sid": BOB})
+            if runs:
+                doc["processes"].append(
+                    process(
+                        webconnector.PROGRAM, pid=6001, user="PC01\\bob", user_sid=BOB, session=2
+                    )
+                )
+
+        return change
+
+    for uses in (True, False):
+        for runs in (True, False):
+            yield Variant(
+                f"wc-running-bob-{'uses' if uses else 'does-not-use'}-{'running' if runs else 'closed'}",
+                edit(running, bob_signed_in(uses, runs)),
+                remediations=ask,
+            )
+    yield Variant(
+        "wc-running-owner-unknown",
+        edit(
+            running,
+            lambda d: (folder_missing(d), named(d, webconnector.PROGRAM)[0].update(user_sid=None)),
+        ),
+        remediations=ask,
+    )
+    yield Variant(
+        "wc-closed-nobody-signed-in-folder-missing",
+        edit(closed, lambda d: (folder_missing(d), d.update(users=[]))),
+        remediations=ask,
+    )
+
+
 def all_variants() -> list[Variant]:
     found = [*legacy_variants(), *web_connector_variants(), *code_variants(), *loose_variants()]
+    found += held_variants()
+    found.append(
+        Variant(
+            "unknown-switches",
+            fixture("web_connector_closed"),
+            remediations=(),
+            extra=(
+                ("restart-tasks", ("ForceClose",)),
+                ("restart-web-connector", ("forceclose",)),
+                ("restart-web-connector", ("ForceClose", "")),
+                ("collect-logs", ("ClientName",)),
+            ),
+        )
+    )
     found.append(Variant("empty-client-name", fixture("red_tray"), ("",)))
     return found
 
