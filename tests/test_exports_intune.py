@@ -240,39 +240,54 @@ def _clients(facts: dict[str, Any]) -> list[str | None]:
     return [None, *names[:2], "Nobody Of That Name"] if names else [None]
 
 
+def _detection_values(facts: dict[str, Any]) -> list[tuple[str, str | None, frozenset[str]]]:
+    """Each fix with no switch and with each switch that widens it (the verdict counts a
+    finding only when the export sets the switches its fix needs), and each client name."""
+    found = []
+    for name in REMEDIATIONS:
+        remediation = get(name)
+        widening = [
+            p.name for p in remediation.flagged if p.kind == "switch" and p.flag and p.flag.danger
+        ]
+        sets = [frozenset(), *(frozenset({w}) for w in widening)]
+        clients = (
+            _clients(facts)
+            if any(p.name == "ClientName" for p in remediation.parameters)
+            else [None]
+        )
+        found += [(name, client, switches) for client in clients for switches in sets]
+    return found
+
+
 @pytest.fixture(scope="module")
 def detections(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("intune")
     cases: list[dict[str, Any]] = []
     expected: dict[str, Any] = {}
-    scripts: dict[tuple[str, str | None], Path] = {}
+    scripts: dict[tuple[str, str | None, frozenset[str]], Path] = {}
     for fixture in sorted(FIXTURES.glob("*.json")):
         facts = json.loads(fixture.read_text(encoding="utf-8"))
-        for name in REMEDIATIONS:
-            for client in (
-                _clients(facts)
-                if any(p.name == "ClientName" for p in get(name).parameters)
-                else [None]
-            ):
-                key = (name, client)
-                if key not in scripts:
-                    values = {
-                        **REQUIRED.get(name, {}),
-                        **({"ClientName": client} if client else {}),
-                    }
-                    file = root / f"detect-{len(scripts)}.ps1"
-                    scripts[key] = _write(file, _detect_stand_in(detect_text(get(name), values)))
-                case = f"{fixture.stem}:{name}:{client}"
-                cases.append(
-                    {
-                        "name": case,
-                        "file": str(scripts[key]),
-                        "env": {"FAKE_FACTS": str(fixture), "FAKE_DOCTOR": "ok"},
-                    }
-                )
-                expected[case] = verdict(Facts.from_dict(facts), name, client)
+        for name, client, switches in _detection_values(facts):
+            key = (name, client, switches)
+            if key not in scripts:
+                values: dict[str, Any] = {
+                    **REQUIRED.get(name, {}),
+                    **({"ClientName": client} if client else {}),
+                    **dict.fromkeys(switches, True),
+                }
+                file = root / f"detect-{len(scripts)}.ps1"
+                scripts[key] = _write(file, _detect_stand_in(detect_text(get(name), values)))
+            case = f"{fixture.stem}:{name}:{client}:{'+'.join(sorted(switches))}"
+            cases.append(
+                {
+                    "name": case,
+                    "file": str(scripts[key]),
+                    "env": {"FAKE_FACTS": str(fixture), "FAKE_DOCTOR": "ok"},
+                }
+            )
+            expected[case] = verdict(Facts.from_dict(facts), name, client, switches)
     healthy = str(FIXTURES / "healthy.json")
-    base = str(scripts[("restart-tasks", None)])
+    base = str(scripts[("restart-tasks", None, frozenset())])
     for doctor in ("failed", "silent", "throw"):
         cases.append(
             {
@@ -320,7 +335,10 @@ def test_detection_is_the_doctors_verdict_on_every_fixture(detections: dict[str,
     for case, want in expected.items():
         run = results[case]
         line = _line(run)
-        assert line["state"] == ("applies" if want.applies else "healthy"), (case, line)
+        state = "applies" if want.applies else ("held" if want.held else "healthy")
+        assert line["state"] == state, (case, line)
+        if want.held:
+            assert line["reason"] == want.held
         assert run["code"] == (1 if want.applies else 0), case
         assert tuple(line["topics"]) == want.topics, case
         applies += want.applies
@@ -507,8 +525,12 @@ def test_detection_on_fake_pcs_matches_the_python_doctor_on_the_facts_gathered(
         facts = Facts.from_dict(record["facts"])
         for name, line in record["lines"].items():
             want = verdict(facts, name)
-            got = (line["applies"], tuple(line["topics"] or ()))
-            assert got == (want.applies, want.topics), (record["fixture"], name, line)
+            got = (line["applies"], tuple(line["topics"] or ()), line["state"] == "held")
+            assert got == (want.applies, want.topics, bool(want.held)), (
+                record["fixture"],
+                name,
+                line,
+            )
             seen.add((name, want.applies))
     assert {applies for _, applies in seen} == {True, False}
 

@@ -40,7 +40,7 @@ Describe 'Intune detection on a fake PC' {
             $run.Json.Length | Should -BeLessOrEqual 2048
             $run.Result.remediation | Should -Be $fix
             $run.Result.check | Should -Be 'detect'
-            $run.Result.state | Should -BeIn @('applies', 'healthy') -Because $because
+            $run.Result.state | Should -BeIn @('applies', 'healthy', 'held') -Because $because
             $run.Result.applies | Should -Be ($run.Result.state -eq 'applies') -Because $because
             $run.ExitCode | Should -Be ([int][bool]$run.Result.applies) -Because $because
             $lines[$fix] = $run.Result
