@@ -19,6 +19,8 @@ from tests.support.pwsh import REFERENCE_PATH, check_script
 
 PESTER = Path(__file__).resolve().parent / "pester"
 PS_FILES = sorted(PESTER.glob("*.ps1"))
+#: Intune's detection scripts, which intune.Tests.ps1 finds by this prefix.
+INTUNE_PREFIX = "intune-detect-"
 
 
 def _render_module() -> ModuleType:
@@ -49,8 +51,13 @@ def test_every_rendered_script_has_a_test_file(tmp_path: Path) -> None:
     written = _render_module().render_all(tmp_path)
     tested = {p.name.removesuffix(".Tests.ps1") for p in PS_FILES if p.name.endswith(".Tests.ps1")}
     referenced = "\n".join(p.read_text(encoding="utf-8") for p in PS_FILES)
+    intune = [p for p in written if p.name.startswith(INTUNE_PREFIX)]
+    assert len(intune) >= 6 and "intune" in tested
+    assert f"-Filter '{INTUNE_PREFIX}*.ps1'" in (PESTER / "intune.Tests.ps1").read_text()
     for path in written:
         name = path.stem
+        if path in intune:
+            continue
         assert f"out/{name}.ps1" in referenced, f"no Pester test runs out/{name}.ps1"
         if not name.endswith("-quoted"):
             assert name in tested, f"no {name}.Tests.ps1"
@@ -59,9 +66,13 @@ def test_every_rendered_script_has_a_test_file(tmp_path: Path) -> None:
 def test_rendered_scripts_are_bom_crlf_and_parse(tmp_path: Path) -> None:
     for path in _render_module().render_all(tmp_path):
         data = path.read_bytes()
-        assert data.startswith(b"\xef\xbb\xbf")
+        # Intune's scripts are ASCII without a BOM (signature checks refuse one); the rest
+        # are as an administrator receives them, UTF-8 with a BOM.
+        bom = not path.name.startswith(INTUNE_PREFIX)
+        assert data.startswith(b"\xef\xbb\xbf") is bom, path.name
         assert b"\n" not in data.replace(b"\r\n", b"")
-        assert check_script(data[3:].decode("utf-8").replace("\r\n", "\n")).ok, path.name
+        text = data.removeprefix(b"\xef\xbb\xbf").decode("utf-8").replace("\r\n", "\n")
+        assert check_script(text).ok, path.name
 
 
 def _stub_table() -> dict[str, list[str]]:

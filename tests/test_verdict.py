@@ -11,7 +11,6 @@ a status is checked too.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from collections.abc import Mapping
@@ -44,6 +43,7 @@ from qbd_fix.doctor.verdict_script import (
 from qbd_fix.errors import ResultError
 from qbd_fix.qbwc_codes import CODE_PATTERN, QBWC_CODES
 from qbd_fix.script.engine import environment, prune_unused_functions
+from tests.support.exports import PWSH
 from tests.support.guards import all_state_changes
 from tests.support.pwsh import ReferenceCommands, check_script, commands_used
 from tests.support.rules import check_rules
@@ -73,14 +73,6 @@ PORTED = (
 STATUS = {0: FindingStatus.OK, 1: FindingStatus.WARN, 2: FindingStatus.FAIL}
 
 
-def _pwsh() -> Path:
-    if os.environ.get("QBD_PWSH"):
-        return Path(os.environ["QBD_PWSH"])
-    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache_home) / "qbd-pwsh" / "tools" / ("pwsh.exe" if os.name == "nt" else "pwsh")
-
-
-PWSH = _pwsh()
 needs_pwsh = pytest.mark.skipif(not PWSH.is_file(), reason=f"no PowerShell at {PWSH}")
 
 

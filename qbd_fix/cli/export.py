@@ -186,6 +186,20 @@ def _report(folder: Path, files: dict[str, bytes]) -> None:
     typer.echo(f"Wrote {len(files)} files to {folder}: " + ", ".join(sorted(files)))
 
 
+def _shaped(
+    command: Callable[..., int],
+    remediation: Remediation,
+    parameters: list[inspect.Parameter],
+    doc: str,
+) -> Callable[..., int]:
+    """*command* with the options typer reads from its signature, named after the fix."""
+    command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in parameters}
+    command.__name__ = remediation.name.replace("-", "_")
+    command.__doc__ = doc
+    return command
+
+
 def _rmm_command(remediation: Remediation) -> Callable[..., int]:
     own = [p for p in commands.options(remediation) if p.name not in {"dest", "max_bundle_mib"}]
 
@@ -204,16 +218,14 @@ def _rmm_command(remediation: Remediation) -> Callable[..., int]:
         _report(folder, files)
         return 0
 
-    parameters = [*own, _TARGET, _OUTPUT, *_SIGN]
-    command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
-    command.__annotations__ = {p.name: p.annotation for p in parameters}
-    command.__name__ = remediation.name.replace("-", "_")
-    command.__doc__ = (
+    return _shaped(
+        command,
+        remediation,
+        [*own, _TARGET, _OUTPUT, *_SIGN],
         f"{remediation.title}: as a script for an RMM agent.\n\n"
         "The fix's own options set the defaults baked into the script; on each PC the RMM may "
-        "override them (parameters, or QBD_* environment variables)."
+        "override them (parameters, or QBD_* environment variables).",
     )
-    return command
 
 
 def _intune_command(remediation: Remediation) -> Callable[..., int]:
@@ -241,16 +253,14 @@ def _intune_command(remediation: Remediation) -> Callable[..., int]:
             )
         return 0
 
-    parameters = [*own, *_INTUNE, _OUTPUT, *_SIGN]
-    command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
-    command.__annotations__ = {p.name: p.annotation for p in parameters}
-    command.__name__ = remediation.name.replace("-", "_")
-    command.__doc__ = (
+    return _shaped(
+        command,
+        remediation,
+        [*own, *_INTUNE, _OUTPUT, *_SIGN],
         f"{remediation.title}: as an Intune Remediation or platform script.\n\n"
         "The fix's own options are baked into the scripts (Intune passes no parameters). "
-        "detect.ps1 exits 1 only where the doctor says this fix applies."
+        "detect.ps1 exits 1 only where the doctor says this fix applies.",
     )
-    return command
 
 
 for _remediation in REMEDIATIONS.values():
