@@ -31,11 +31,14 @@ def _remediation_part(export: ExportScript, options: IntuneOptions) -> list[str]
     return [
         "## Files",
         "",
-        "- `detect.ps1`: the doctor's read-only facts script, unchanged, judged for this fix as "
-        "`qbd-fix doctor` judges it. Exit 1 only when the fix applies; exit 0 when the PC is "
-        "healthy, the fix has nothing to act on here, or the facts do not decide (so the "
-        'remediation never runs blind). Its last line: `{"remediation", "check": "detect", '
-        '"computer", "state": "applies|healthy|undecided", "applies", "topics", "reason"}`.',
+        "- `detect.ps1`: the doctor's read-only facts script, unchanged, judged for this fix (with "
+        "the values below) as `qbd-fix doctor` judges it. Exit 1 only when the fix applies "
+        "(`applies`); exit 0 when the PC is healthy (`healthy`), when the doctor finds "
+        "something this fix, with these values, would not act on, or a probe the decision "
+        "rests on failed (`held`, with the reason), or when the facts do not decide "
+        "(`undecided`): the remediation never runs blind, nor where it would change nothing. "
+        'Its last line: `{"remediation", "check": "detect", "computer", "state", '
+        '"applies", "topics", "reason"}`.',
         f"- `remediate.ps1`: `qbd-fix {name}` itself with the values below; exit 0 when it "
         "fixed or found nothing to do, 1 when it failed or needs a person.",
         "- `deviceHealthScript.json`, `assign.json`: the Graph request bodies (below).",
