@@ -78,6 +78,10 @@ def test_remediation_package_files(name: str) -> None:
     assert assignment["target"]["groupId"] == GROUP_PLACEHOLDER
     assert assignment["runRemediationScript"] is True
     assert assignment["runSchedule"]["@odata.type"].endswith("DailySchedule")
+    readme = files["README.md"].decode("utf-8")
+    assert (
+        f"`qbd-fix {name}` itself" in readme and "DeviceManagementScripts.ReadWrite.All" in readme
+    )
 
 
 def test_the_remediation_body_is_the_same_as_every_other_engines() -> None:
