@@ -25,6 +25,13 @@ def baked_values(
     return {name: (REDACTED if name in secret else value) for name, value in values.items()}
 
 
+def markdown_value(value: ParamValue, *, secret: bool) -> str:
+    """A baked value for a README's table cell: JSON in backticks, or ``(secret)``."""
+    if secret:
+        return "(secret)"
+    return ("`" + json.dumps(value, ensure_ascii=False) + "`").replace("|", "\\|")
+
+
 def manifest(kind: str, files: Mapping[str, bytes], **details: object) -> bytes:
     """``manifest.json``: the tool and version, what was exported, each file's SHA-256."""
     document = {

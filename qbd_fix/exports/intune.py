@@ -24,12 +24,12 @@ from qbd_fix import __version__
 from qbd_fix.doctor.spec import DOCTOR
 from qbd_fix.exports import result_line
 from qbd_fix.exports.bundle import MANIFEST, baked_values, manifest
-from qbd_fix.exports.script import QUIET_STREAMS, ExportScript, body_script, build
+from qbd_fix.exports.script import QUIET_STREAMS, body_script, build, crlf, ps_json_literal
 from qbd_fix.exports.signing import Signer
 from qbd_fix.exports.targets import INTUNE_TARGET
 from qbd_fix.remediations.base import Remediation
 from qbd_fix.script.engine import PsCode, environment, param_block
-from qbd_fix.script.params import ParamValue, ScriptParameter, budget_parameter
+from qbd_fix.script.params import ParamValue
 from qbd_fix.script.quote import ps_string
 
 PACKAGES = ("remediation", "platform")
@@ -254,12 +254,7 @@ def _undecided_literal(remediation: Remediation, reason: str) -> str:
         "topics": [],
         "reason": reason,
     }
-    return ps_string(json.dumps(line, separators=(",", ":"), ensure_ascii=True))
-
-
-def crlf(text: str) -> bytes:
-    """Intune's file form: ASCII, CRLF line ends, no byte order mark."""
-    return text.replace("\n", "\r\n").encode("ascii")
+    return ps_json_literal(line)
 
 
 def _b64(data: bytes) -> str:
@@ -390,7 +385,7 @@ def export_files(
         remediation=remediation.name,
         package=options.package,
         run_as=options.run_as,
-        values=baked_values(_baked_parameters(export), export.parameters),
+        values=baked_values(export.declared, export.parameters),
         timeout_seconds=export.timeout,
         result_line_limit=INTUNE_TARGET.line_limit,
         exit_codes={
@@ -402,10 +397,6 @@ def export_files(
         signature=signer.describe() if signer is not None else None,
     )
     return files
-
-
-def _baked_parameters(export: ExportScript) -> list[ScriptParameter]:
-    return [*export.remediation.parameters, budget_parameter(export.budget)]
 
 
 __all__ = [

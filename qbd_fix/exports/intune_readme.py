@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from qbd_fix.exports import result_line
+from qbd_fix.exports.bundle import markdown_value
 from qbd_fix.exports.intune import GROUP_PLACEHOLDER, IntuneOptions
 from qbd_fix.exports.script import ExportScript
 from qbd_fix.exports.targets import INTUNE_TARGET
@@ -17,8 +17,7 @@ def _values(export: ExportScript) -> list[str]:
     lines = ["| parameter | value baked in |", "|---|---|"]
     secret = {p.name for p in export.remediation.parameters if p.secret}
     for name, value in export.parameters.items():
-        shown = "(secret)" if name in secret else "`" + json.dumps(value, ensure_ascii=False) + "`"
-        lines.append(f"| {name} | {shown.replace('|', chr(92) + '|')} |")
+        lines.append(f"| {name} | {markdown_value(value, secret=name in secret)} |")
     return lines
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
-from qbd_fix.exports.bundle import MANIFEST, baked_values, manifest
+from qbd_fix.exports.bundle import MANIFEST, baked_values, manifest, markdown_value
 from qbd_fix.exports.script import ExportScript, build, environment_name, inputs, rule_text
 from qbd_fix.exports.signing import Signer
 from qbd_fix.exports.targets import RMM_TARGETS, Target
@@ -86,9 +85,7 @@ def readme(export: ExportScript) -> str:
             name = environment_name(p)
             row += f" `{name}` or `{name}_B64` |"
         value = export.parameters[p.name]
-        shown = "(secret)" if p.secret else "`" + json.dumps(value, ensure_ascii=False) + "`"
-        shown = shown.replace("|", "\\|")
-        row += f" {shown} | {rule_text(p)} |"
+        row += f" {markdown_value(value, secret=p.secret)} | {rule_text(p)} |"
         lines.append(row)
     lines.append("")
     if t.environment:
@@ -163,10 +160,7 @@ def export_files(
         files,
         remediation=remediation.name,
         target=target.name,
-        values=baked_values(
-            [*remediation.parameters, *inputs(remediation, export.budget)[-1:]],
-            export.parameters,
-        ),
+        values=baked_values(export.declared, export.parameters),
         timeout_seconds=export.timeout,
         exit_codes=dict(
             zip(("ok", "failed", "needs_user_action"), target.codes or (), strict=False)

@@ -279,7 +279,18 @@ def failure_literal(remediation: str, check: str, problem: str) -> str:
         "messages": [problem],
         "data": {},
     }
+    return ps_json_literal(document)
+
+
+def ps_json_literal(document: Mapping[str, object]) -> str:
+    """*document* as compact ASCII JSON in a PowerShell string literal (the package's own
+    fixed text: nothing from the PC or the user)."""
     return ps_string(json.dumps(document, separators=(",", ":"), ensure_ascii=True))
+
+
+def crlf(text: str) -> bytes:
+    """A script's LF text as the engines' file form: ASCII with CRLF line ends, no BOM."""
+    return text.replace("\n", "\r\n").encode("ascii")
 
 
 def _takes_values(target: Target) -> str:
@@ -463,8 +474,13 @@ class ExportScript:
     def filename(self) -> str:
         return f"{self.remediation.name}.ps1"
 
+    @property
+    def declared(self) -> list[ScriptParameter]:
+        """The outer ``param()`` block's parameters: the fix's own and ``-TimeBudgetSeconds``."""
+        return [*self.remediation.parameters, budget_parameter(self.budget)]
+
     def file_bytes(self) -> bytes:
-        data = self.text.replace("\n", "\r\n").encode("ascii")
+        data = crlf(self.text)
         return (b"\xef\xbb\xbf" + data) if self.target.bom else data
 
     @property

@@ -55,7 +55,8 @@ def scripts() -> dict[str, tuple[Remediation, Mapping[str, ParamValue]]]:
 
 def render_intune(out: Path) -> list[Path]:
     """Each fix's Intune ``detect.ps1`` (the real facts script and verdict), as Intune gets it."""
-    from qbd_fix.exports.intune import crlf, detect_text
+    from qbd_fix.exports.intune import detect_text
+    from qbd_fix.exports.script import crlf
 
     written = []
     for name, remediation in sorted(REMEDIATIONS.items()):

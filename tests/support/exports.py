@@ -12,7 +12,6 @@ from pathlib import Path
 
 from qbd_fix.exports.script import BODY_END, BODY_START, ExportScript
 from qbd_fix.script.engine import param_block
-from qbd_fix.script.params import budget_parameter
 
 
 def pwsh_path() -> Path:
@@ -55,8 +54,7 @@ ConvertTo-Json -Compress -Depth 5 -InputObject ([ordered]@{
 
 def with_stand_in(export: ExportScript) -> str:
     """The exported text with the remediation script replaced by :data:`FAKE`."""
-    parameters = [*export.remediation.parameters, budget_parameter(export.budget)]
-    fake = param_block(parameters, {}) + "\n" + FAKE
+    fake = param_block(export.declared, {}) + "\n" + FAKE
     start = export.text.index(BODY_START) + len(BODY_START)
     end = export.text.index(BODY_END)
     return export.text[:start] + fake + export.text[end:]
